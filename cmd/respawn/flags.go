@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// options are the parsed flags.
+type options struct {
+	interval     seconds
+	alarm        seconds
+	stopTimeout  seconds
+	leaveRunning bool
+	linger       bool
+	logFormat    string
+	logLevel     string
+	help         bool
+	version      bool
+}
+
+// seconds is a duration flag that also takes mds-respawn's plain integer
+// seconds: --interval=5 and --interval=200ms both work.
+type seconds time.Duration
+
+func (s *seconds) String() string { return time.Duration(*s).String() }
+func (s *seconds) Type() string   { return "duration" }
+
+func (s *seconds) Set(v string) error {
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		if n < 0 || n > 1e9 {
+			return fmt.Errorf("%q is out of range", v)
+		}
+		*s = seconds(time.Duration(n * float64(time.Second)))
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%q is neither seconds nor a duration like 200ms", v)
+	}
+	if d < 0 {
+		return fmt.Errorf("%q is negative", v)
+	}
+	*s = seconds(d)
+	return nil
+}
+
+const usageHead = `usage: respawn [flags] { CMD ARG... } [{ CMD ARG... } ...]
+
+Starts each CMD, restarts the ones that die abnormally, buries the ones that
+die sooner than --interval after their start. A group may start with @NAME to
+name its server. SIGUSR1: info dump; SIGUSR2: revive the buried;
+SIGTERM/SIGINT: stop everything; SIGHUP: live upgrade.
+
+flags:
+`
+
+func newFlagSet(o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("respawn", pflag.ContinueOnError)
+	fs.SetInterspersed(false) // the first '{' ends the flags
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	o.interval = seconds(5 * time.Second)
+	o.stopTimeout = seconds(10 * time.Second)
+	fs.Var(&o.interval, "interval", "do-not-resuscitate period: a server that dies abnormally sooner than this after its start is buried (seconds, or a duration like 200ms)")
+	fs.Var(&o.alarm, "alarm", "abort if start-up has not finished within this time (at most 60s; 0: off)")
+	fs.Var(&o.stopTimeout, "stop-timeout", "on SIGTERM/SIGINT, wait this long after SIGTERM before SIGKILL")
+	fs.BoolVar(&o.leaveRunning, "leave-running", false, "on SIGTERM/SIGINT, exit and leave the servers running")
+	fs.BoolVar(&o.linger, "linger", false, "keep running when no server is left")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	return fs
+}
+
+// parseCommandLine parses flags and groups. A nil group list with a nil
+// error means help or version was asked for.
+func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
+	o := &options{}
+	fs := newFlagSet(o)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			o.help = true
+		} else {
+			return nil, nil, err
+		}
+	}
+	if o.help {
+		fmt.Fprint(out, usageHead+fs.FlagUsages())
+		return o, nil, nil
+	}
+	if o.version {
+		fmt.Fprintln(out, "respawn", version)
+		return o, nil, nil
+	}
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
+	groups, err := parseGroups(fs.Args())
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, groups, nil
+}
+
+func (o *options) check() error {
+	switch {
+	case time.Duration(o.interval) == 0:
+		return errors.New("--interval must be more than 0")
+	case time.Duration(o.alarm) > 60*time.Second:
+		return errors.New("--alarm is at most 60s")
+	case o.logFormat != "text" && o.logFormat != "json":
+		return fmt.Errorf("--log-format %q: want text or json", o.logFormat)
+	}
+	if _, err := parseLevel(o.logLevel); err != nil {
+		return err
+	}
+	return nil
+}
+
+func parseLevel(s string) (l slogLevel, err error) {
+	err = l.UnmarshalText([]byte(strings.ToUpper(s)))
+	if err != nil {
+		err = fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, err
+}

@@ -1,0 +1,22 @@
+// Package respawn is the supervisor: it starts servers (child processes) and
+// internal tasks (goroutines), restarts the ones that die abnormally, buries
+// the ones that die too fast, and reports what it holds.
+//
+// Every server and task moves through one state machine:
+//
+//	UNBORN --start--> ALIVE
+//	ALIVE --exit 0, or killed by SIGTERM/SIGINT--> CREMATED (never again)
+//	ALIVE --abnormal death, lived >= interval--> DEAD --respawn--> ALIVE
+//	ALIVE --abnormal death, lived < interval--> BURIED
+//	BURIED --revive (SIGUSR2, or an operator)--> ALIVE
+//	spawn failure (fork or exec error) --> BURIED, with the error
+//
+// A task whose function returns an error or panics died abnormally; one that
+// returns nil is cremated. The transitions are the table in states.go.
+//
+// One goroutine, the event loop of Run, owns every record. Signals, task
+// completions and requests reach it over channels; nothing else touches the
+// records and there are no locks around them. Only the event loop creates
+// processes and only its reaper (wait4(-1, WNOHANG) after each SIGCHLD)
+// collects them.
+package respawn

@@ -1,0 +1,148 @@
+package respawn
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Info is a copy of one record, safe to use outside the event loop.
+type Info struct {
+	Index      int      `json:"index"`
+	Name       string   `json:"name"`
+	Task       bool     `json:"task,omitempty"`
+	Pid        int      `json:"pid"`
+	State      string   `json:"state"`
+	StartedAt  string   `json:"started_at,omitempty"` // RFC 3339, of the last start
+	UptimeSec  float64  `json:"uptime_s"`             // while ALIVE
+	Restarts   int      `json:"restarts"`
+	LastExit   string   `json:"last_exit"`
+	ExitCode   *int     `json:"exit_code,omitempty"`
+	ExitSignal string   `json:"exit_signal,omitempty"`
+	Argv       []string `json:"argv,omitempty"`
+}
+
+// Dump is the supervisor's state as the SIGUSR1 info dump shows it.
+type Dump struct {
+	Time          string         `json:"time"`
+	Pid           int            `json:"pid"`
+	StartedAt     string         `json:"started_at"`
+	Interval      string         `json:"interval"`
+	Generation    int            `json:"generation"`
+	LastUpgrade   string         `json:"last_upgrade,omitempty"`
+	Counts        map[string]int `json:"counts"`
+	Servers       []Info         `json:"servers"`
+	Tasks         []Info         `json:"tasks"`
+	EventsDropped uint64         `json:"events_dropped,omitempty"`
+}
+
+func rfc3339(ns int64) string {
+	if ns == 0 {
+		return ""
+	}
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+}
+
+// info copies r.
+func (s *Supervisor) info(r *Server, now int64) Info {
+	in := Info{
+		Index: r.Index, Name: r.Name, Task: r.task != nil, Pid: r.Pid,
+		State: r.State.String(), Restarts: r.Restarts, LastExit: r.Last.String(),
+		Argv: append([]string(nil), r.Argv...),
+	}
+	if r.Started {
+		in.StartedAt = rfc3339(r.StartRT)
+	}
+	if r.State == Alive {
+		in.UptimeSec = float64(now-r.StartNs) / 1e9
+	}
+	if r.Last.Set && r.Last.Err == "" {
+		if r.Last.Signal != 0 {
+			in.ExitSignal = signalName(r.Last.Signal)
+		} else {
+			c := r.Last.Code
+			in.ExitCode = &c
+		}
+	}
+	return in
+}
+
+// Snapshot returns the dump of the supervisor's state. It must run on the
+// event loop (from a Do function).
+func (s *Supervisor) Snapshot() Dump {
+	now := monotonicNs()
+	d := Dump{
+		Time: rfc3339(realtimeNs()), Pid: os.Getpid(), StartedAt: rfc3339(s.started),
+		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
+		Counts: map[string]int{}, Servers: []Info{}, Tasks: []Info{}, EventsDropped: s.dropped(),
+	}
+	for _, r := range s.recs {
+		in := s.info(r, now)
+		if in.Task {
+			d.Tasks = append(d.Tasks, in)
+			continue
+		}
+		d.Servers = append(d.Servers, in)
+		d.Counts[strings.ToLower(in.State)]++
+	}
+	return d
+}
+
+// writeDump writes the SIGUSR1 info dump.
+func (s *Supervisor) writeDump() {
+	d := s.Snapshot()
+	var err error
+	if s.cfg.DumpJSON {
+		err = json.NewEncoder(s.cfg.Dump).Encode(struct {
+			Msg string `json:"msg"`
+			Dump
+		}{"info dump", d})
+	} else {
+		err = d.WriteText(s.cfg.Dump)
+	}
+	if err != nil {
+		s.log.Warn("respawn: info dump not written", "err", err)
+	}
+}
+
+// WriteText writes d as the human-readable info dump.
+func (d Dump) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "respawn info dump at %s\n", d.Time)
+	fmt.Fprintf(&b, "pid: %d  started: %s  interval: %s\n", d.Pid, d.StartedAt, d.Interval)
+	up := d.LastUpgrade
+	if up == "" {
+		up = "never"
+	}
+	fmt.Fprintf(&b, "generation: %d  last upgrade: %s\n", d.Generation, up)
+	fmt.Fprintf(&b, "servers: %d  alive: %d  dead: %d  buried: %d  cremated: %d  unborn: %d\n",
+		len(d.Servers), d.Counts["alive"], d.Counts["dead"], d.Counts["buried"], d.Counts["cremated"], d.Counts["unborn"])
+	for _, in := range d.Servers {
+		writeInfoLine(&b, in)
+	}
+	if len(d.Tasks) > 0 {
+		fmt.Fprintf(&b, "tasks: %d\n", len(d.Tasks))
+		for _, in := range d.Tasks {
+			writeInfoLine(&b, in)
+		}
+	}
+	b.WriteString("end of info dump\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeInfoLine(b *strings.Builder, in Info) {
+	started := in.StartedAt
+	if started == "" {
+		started = "-"
+	}
+	cmd := "task"
+	if !in.Task {
+		cmd = Quote(in.Argv)
+	}
+	fmt.Fprintf(b, "  [%d] %s pid=%d state=%s started=%s restarts=%d last=%q cmd: %s\n",
+		in.Index, in.Name, in.Pid, in.State, started, in.Restarts, in.LastExit, cmd)
+}

@@ -1,0 +1,42 @@
+//go:build linux
+
+package respawn
+
+import (
+	"errors"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// reap collects every child that has ended, in a loop until wait4 says no
+// more (0) or there are no children (ECHILD). It is the only place that
+// waits for processes. Children we did not start (orphans adopted as a
+// subreaper or as PID 1) are collected and logged.
+func (s *Supervisor) reap() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		s.noChildren = errors.Is(err, unix.ECHILD)
+		if err != nil || pid <= 0 {
+			return
+		}
+		r := s.byPid[pid]
+		if r == nil {
+			s.log.Debug("reaped orphan", "pid", pid, "status", exitOf(syscall.WaitStatus(ws)).String())
+			continue
+		}
+		delete(s.byPid, pid)
+		s.onProcessExit(r, exitOf(syscall.WaitStatus(ws)))
+	}
+}
+
+func (s *Supervisor) onProcessExit(r *Server, x Exit) {
+	if r.State != Alive {
+		return
+	}
+	s.fire(r, s.classify(r, x, monotonicNs()), x)
+}

@@ -1,0 +1,155 @@
+package respawn
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// State is where a server or task stands in the state machine.
+type State uint8
+
+// The states, in the order of the package documentation.
+const (
+	Unborn State = iota
+	Alive
+	Dead
+	Buried
+	Cremated
+	nStates
+)
+
+var stateNames = [nStates]string{"UNBORN", "ALIVE", "DEAD", "BURIED", "CREMATED"}
+
+func (s State) String() string {
+	if s < nStates {
+		return stateNames[s]
+	}
+	return "STATE(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ParseState is the inverse of State.String.
+func ParseState(s string) (State, bool) {
+	for i, n := range stateNames {
+		if n == s {
+			return State(i), true
+		}
+	}
+	return 0, false
+}
+
+// Exit is how a server or task last ended. The zero Exit means it has not
+// ended yet.
+type Exit struct {
+	Code   int            // exit status, when it exited
+	Signal syscall.Signal // the signal that killed it, or 0
+	Core   bool           // a core was dumped
+	Err    string         // a spawn error, or a task's error or panic
+	Set    bool           // this Exit holds an ending
+}
+
+// Clean reports whether the ending is one mds-respawn calls normal: exit 0,
+// or death by SIGTERM or SIGINT. A spawn failure or a task error is not.
+func (e Exit) Clean() bool {
+	if !e.Set || e.Err != "" {
+		return false
+	}
+	if e.Signal != 0 {
+		return e.Signal == syscall.SIGTERM || e.Signal == syscall.SIGINT
+	}
+	return e.Code == 0
+}
+
+func (e Exit) String() string {
+	switch {
+	case !e.Set:
+		return "-"
+	case e.Err != "":
+		return "error: " + e.Err
+	case e.Signal != 0:
+		s := "signal " + signalName(e.Signal)
+		if e.Core {
+			s += " (core dumped)"
+		}
+		return s
+	}
+	return "exit " + strconv.Itoa(e.Code)
+}
+
+func exitOf(ws syscall.WaitStatus) Exit {
+	if ws.Signaled() {
+		return Exit{Signal: ws.Signal(), Core: ws.CoreDump(), Set: true}
+	}
+	return Exit{Code: ws.ExitStatus(), Set: true}
+}
+
+// TaskFunc is the body of an internal task. It runs on its own goroutine
+// and must return soon after ctx is cancelled. A non-nil error or a panic
+// is an abnormal death; nil cremates the task.
+type TaskFunc func(ctx context.Context) error
+
+// Server is the record of one supervised server or internal task. It is
+// owned by the event loop; other goroutines see copies (Info).
+type Server struct {
+	Index    int      // 1-based, servers first, then tasks
+	Name     string   // unique among servers and tasks
+	Argv     []string // the command line (servers); nil for tasks
+	State    State
+	Pid      int   // while ALIVE (servers); 0 otherwise
+	Pgid     int   // the process group of the current or last process
+	StartNs  int64 // CLOCK_MONOTONIC of the last start, ns
+	StartRT  int64 // CLOCK_REALTIME of the last start, ns
+	Restarts int   // starts after the first
+	Last     Exit  // the last ending
+	Started  bool  // started at least once
+
+	task     TaskFunc
+	keep     bool // a task that keeps the supervisor running
+	cancel   context.CancelFunc
+	stopping bool // an operator asked it to stop: its death cremates
+}
+
+// IsTask reports whether the record is an internal task.
+func (s *Server) IsTask() bool { return s.task != nil }
+
+// CommandLine is the server's argv quoted for a shell, or "task NAME".
+func (s *Server) CommandLine() string {
+	if s.task != nil {
+		return "task " + s.Name
+	}
+	return Quote(s.Argv)
+}
+
+// Quote joins argv so that a POSIX shell would split it back the same way.
+func Quote(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(quoteArg(a))
+	}
+	return b.String()
+}
+
+func quoteArg(a string) string {
+	if a == "" {
+		return "''"
+	}
+	for _, r := range a {
+		if !(r == '-' || r == '_' || r == '.' || r == '/' || r == '=' || r == ':' || r == ',' || r == '+' || r == '@' || r == '%' ||
+			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return a
+}
+
+func signalName(sig syscall.Signal) string {
+	if n := unixSignalName(sig); n != "" {
+		return n
+	}
+	return fmt.Sprintf("%d", int(sig))
+}

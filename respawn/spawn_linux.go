@@ -1,0 +1,55 @@
+//go:build linux
+
+package respawn
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"syscall"
+)
+
+// stdio is what every server inherits: the supervisor's stdin, stdout and
+// stderr, which setup makes sure are open.
+var stdio = []uintptr{0, 1, 2}
+
+// spawn forks and execs r's command line in a new process group. An exec
+// failure (missing or not executable program) is returned here, by
+// ForkExec's error pipe, not guessed later from an exit code.
+func (s *Supervisor) spawn(r *Server) error {
+	path, err := exec.LookPath(r.Argv[0])
+	if err != nil {
+		var ee *exec.Error
+		if errors.As(err, &ee) {
+			err = ee.Err
+		}
+		return fmt.Errorf("respawn: cannot execute %s: %w", r.Argv[0], err)
+	}
+	attr := syscall.ProcAttr{
+		Env:   s.env,
+		Files: stdio,
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	}
+	pid, err := syscall.ForkExec(path, r.Argv, &attr)
+	if err != nil {
+		return fmt.Errorf("respawn: cannot execute %s: %w", path, err)
+	}
+	r.Pid, r.Pgid = pid, pid
+	r.StartNs, r.StartRT = monotonicNs(), realtimeNs()
+	s.byPid[pid] = r
+	s.startupGroup(pid)
+	if len(r.Argv) > 1 {
+		rewriteInitialSpawn(r.Argv)
+	}
+	return nil
+}
+
+// rewriteInitialSpawn replaces --initial-spawn with --respawn, so that
+// every start after the first tells the server it is a restart.
+func rewriteInitialSpawn(argv []string) {
+	for i, a := range argv[1:] {
+		if a == "--initial-spawn" {
+			argv[i+1] = "--respawn"
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package respawn
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// event is what happens to a server or task.
+type event uint8
+
+const (
+	evStart     event = iota // first start, or an operator's start
+	evRespawn                // a DEAD record comes back
+	evRevive                 // SIGUSR2 or an operator's revive
+	evExitClean              // exit 0, SIGTERM/SIGINT, nil task, or asked to stop
+	evExitFast               // abnormal death sooner than the interval
+	evExitLate               // abnormal death after the interval
+	evStop                   // an operator asks it to stop for good
+	nEvents
+)
+
+var eventNames = [nEvents]string{"start", "respawn", "revive", "exit-clean", "exit-fast", "exit-late", "stop"}
+
+func (e event) String() string { return eventNames[e] }
+
+// handler is one cell of the state table: what event ev does to a record in
+// state st. x is the ending, for the exit events.
+type handler func(s *Supervisor, r *Server, x Exit)
+
+// machine is the state table. An empty cell means the event does not apply
+// in that state and is ignored.
+var machine = [nStates][nEvents]handler{
+	Unborn: {
+		evStart: unbornStart,
+		evStop:  idleStop,
+	},
+	Alive: {
+		evExitClean: aliveExitClean,
+		evExitFast:  aliveExitFast,
+		evExitLate:  aliveExitLate,
+		evStop:      aliveStop,
+	},
+	Dead: {
+		evRespawn: deadRespawn,
+		evStop:    idleStop,
+	},
+	Buried: {
+		evStart:  buriedRevive,
+		evRevive: buriedRevive,
+		evStop:   idleStop,
+	},
+	Cremated: {
+		evStart: crematedStart,
+	},
+}
+
+// fire runs the table's handler for (r.State, ev) and reports whether the
+// event applied.
+func (s *Supervisor) fire(r *Server, ev event, x Exit) bool {
+	h := machine[r.State][ev]
+	if h == nil {
+		s.log.Debug("event ignored", "server", r.Index, "name", r.Name, "state", r.State.String(), "event", ev.String())
+		return false
+	}
+	h(s, r, x)
+	return true
+}
+
+func unbornStart(s *Supervisor, r *Server, _ Exit)   { s.launch(r) }
+func deadRespawn(s *Supervisor, r *Server, _ Exit)   { s.launch(r) }
+func buriedRevive(s *Supervisor, r *Server, _ Exit)  { s.launch(r) }
+func crematedStart(s *Supervisor, r *Server, _ Exit) { s.launch(r) }
+
+func aliveExitClean(s *Supervisor, r *Server, x Exit) { s.enter(r, Cremated, x) }
+func aliveExitFast(s *Supervisor, r *Server, x Exit)  { s.enter(r, Buried, x) }
+
+func aliveExitLate(s *Supervisor, r *Server, x Exit) {
+	s.enter(r, Dead, x)
+	deadRespawn(s, r, Exit{}) // the (DEAD, respawn) cell, at once
+
+}
+
+func aliveStop(s *Supervisor, r *Server, _ Exit) {
+	r.stopping = true
+	s.terminate(r)
+}
+
+func idleStop(s *Supervisor, r *Server, _ Exit) { s.enter(r, Cremated, Exit{}) }
+
+// classify turns an ending of an ALIVE record into its event.
+func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
+	if s.stopping || r.stopping || x.Clean() {
+		return evExitClean
+	}
+	if time.Duration(now-r.StartNs) < s.cfg.Interval {
+		return evExitFast
+	}
+	return evExitLate
+}
+
+// launch starts r, as a process or a goroutine. A failure to start buries
+// r with the error.
+func (s *Supervisor) launch(r *Server) {
+	r.stopping = false
+	var err error
+	if r.task != nil {
+		s.startTask(r)
+	} else {
+		err = s.spawn(r)
+	}
+	if err != nil {
+		r.Pid = 0
+		s.enter(r, Buried, Exit{Err: err.Error(), Set: true})
+		return
+	}
+	if r.Started {
+		r.Restarts++
+	}
+	r.Started = true
+	s.enter(r, Alive, Exit{})
+}
+
+// enter moves r to state to, records the ending x if it holds one, and logs
+// and publishes the transition once.
+func (s *Supervisor) enter(r *Server, to State, x Exit) {
+	from := r.State
+	r.State = to
+	if x.Set {
+		r.Last = x
+	}
+	pid := r.Pid
+	if to != Alive {
+		r.Pid = 0
+	}
+	s.logTransition(r, from, to, pid, x)
+	s.publish(Transition{Index: r.Index, Name: r.Name, From: from, To: to, Pid: pid, Exit: x, TimeNs: realtimeNs()})
+}
+
+func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
+	level := slog.LevelInfo
+	switch {
+	case to == Buried && x.Err != "":
+		level = slog.LevelError
+	case to == Dead || to == Buried:
+		level = slog.LevelWarn
+	}
+	attrs := []any{"server", r.Index, "name", r.Name, "pid", pid, "from", from.String(), "cmd", r.CommandLine()}
+	switch {
+	case x.Set && pid == 0 && r.task == nil:
+		attrs = append(attrs, "error", x.Err) // it never ran
+	case x.Set:
+		lived := time.Duration(monotonicNs() - r.StartNs).Round(time.Millisecond)
+		attrs = append(attrs, "exit", x.String(), "lived", lived.String())
+	}
+	if to == Alive && r.Restarts > 0 {
+		attrs = append(attrs, "restarts", r.Restarts)
+	}
+	s.log.Log(context.Background(), level, to.String(), attrs...)
+}

@@ -1,0 +1,251 @@
+package respawn
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Exit statuses of the supervisor.
+const (
+	ExitClean   = 0 // every server ended cleanly
+	ExitUnclean = 1 // some server did not end cleanly (killed, buried, failed)
+	ExitUsage   = 2 // bad command line; nothing was started
+	ExitAborted = 3 // start-up did not finish within --alarm
+)
+
+// Config holds the supervisor's settings. The zero value of each field is
+// its default.
+type Config struct {
+	Interval     time.Duration // do-not-resuscitate period; 5 s if zero
+	StopTimeout  time.Duration // SIGTERM to SIGKILL on shutdown; 10 s if zero
+	Alarm        time.Duration // abort if start-up takes longer; off if zero
+	LeaveRunning bool          // on shutdown, leave servers running
+	Linger       bool          // keep running when no server is left
+	Log          *slog.Logger  // slog.Default() if nil
+	Dump         io.Writer     // where SIGUSR1 writes the info dump; stderr if nil
+	DumpJSON     bool          // write the dump as one JSON line
+}
+
+// Spec is a server as given on the command line.
+type Spec struct {
+	Name string   // explicit name, or "" for the program's base name
+	Argv []string // the command line; Argv[0] is looked up in $PATH
+}
+
+// Supervisor runs servers and tasks. Build it with New, add tasks with
+// AddTask, then call Run once.
+type Supervisor struct {
+	cfg     Config
+	log     *slog.Logger
+	recs    []*Server // servers, then tasks, by Index-1
+	byPid   map[int]*Server
+	env     []string
+	pid1    bool
+	started int64 // CLOCK_REALTIME of Run, ns
+
+	ctx      context.Context // cancelled on shutdown; tasks derive from it
+	cancel   context.CancelFunc
+	sigs     chan os.Signal
+	taskDone chan taskExit
+	reqs     chan request
+
+	stopping   bool
+	stopSignal os.Signal
+	stopTimer  *time.Timer
+	stopC      <-chan time.Time // nil unless a stop deadline is armed
+	killed     bool             // SIGKILL already sent to what was left
+	noChildren bool             // the last wait4 said ECHILD
+
+	subs  []*Subscriber
+	alarm *startup // the start-up phase under --alarm, or nil
+
+	generation    int   // upgrades this process has been through
+	lastUpgrade   int64 // CLOCK_REALTIME of the last one, ns
+	droppedEvents uint64
+}
+
+// New returns a supervisor for the servers in specs, in that order.
+func New(cfg Config, specs []Spec) *Supervisor {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 5 * time.Second
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 10 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Dump == nil {
+		cfg.Dump = os.Stderr
+	}
+	s := &Supervisor{
+		cfg:      cfg,
+		log:      cfg.Log,
+		byPid:    make(map[int]*Server, len(specs)),
+		sigs:     make(chan os.Signal, 64),
+		taskDone: make(chan taskExit, 8),
+		reqs:     make(chan request),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for _, sp := range specs {
+		s.add(&Server{Name: sp.Name, Argv: sp.Argv})
+	}
+	return s
+}
+
+// AddTask adds an internal task. A task with keep set keeps the supervisor
+// running while it is not cremated, as a server does. AddTask must be
+// called before Run.
+func (s *Supervisor) AddTask(name string, keep bool, fn TaskFunc) {
+	s.add(&Server{Name: name, task: fn, keep: keep})
+}
+
+func (s *Supervisor) add(r *Server) {
+	r.Index = len(s.recs) + 1
+	if r.Name == "" {
+		r.Name = filepath.Base(r.Argv[0])
+	}
+	r.Name = s.uniqueName(r.Name)
+	s.recs = append(s.recs, r)
+}
+
+func (s *Supervisor) uniqueName(name string) string {
+	if s.find(name) == nil {
+		return name
+	}
+	for i := 2; ; i++ {
+		n := name + "-" + strconv.Itoa(i)
+		if s.find(n) == nil {
+			return n
+		}
+	}
+}
+
+// find returns the record named, or addressed by its index, or nil.
+func (s *Supervisor) find(target string) *Server {
+	for _, r := range s.recs {
+		if r.Name == target {
+			return r
+		}
+	}
+	if i, err := strconv.Atoi(target); err == nil && i >= 1 && i <= len(s.recs) {
+		return s.recs[i-1]
+	}
+	return nil
+}
+
+// Run starts every server and task and supervises them until the end: a
+// shutdown signal, or (without Linger) no server left to supervise. It
+// returns the supervisor's exit status. Run must be called once, and the
+// goroutine that calls it becomes the event loop.
+func (s *Supervisor) Run() int {
+	if err := s.setup(); err != nil {
+		s.log.Error("respawn: set-up failed", "err", err)
+		return ExitAborted
+	}
+	s.started = realtimeNs()
+	s.log.Info("respawn started", "pid", os.Getpid(), "servers", s.count(false), "tasks", s.count(true),
+		"interval", s.cfg.Interval.String(), "pid1", s.pid1)
+	alarm := s.armAlarm()
+	for _, r := range s.recs {
+		s.fire(r, evStart, Exit{})
+	}
+	alarm.disarm()
+	s.reap()
+	return s.loop()
+}
+
+// loop is the event loop proper: it blocks until something happens.
+func (s *Supervisor) loop() int {
+	for !s.finished() {
+		select {
+		case sig := <-s.sigs:
+			s.onSignal(sig)
+		case te := <-s.taskDone:
+			s.onTaskExit(te)
+		case req := <-s.reqs:
+			req.fn(s)
+			close(req.done)
+		case <-s.stopC:
+			s.onStopDeadline()
+		}
+	}
+	return s.finish()
+}
+
+// finished reports whether the event loop has nothing left to do.
+func (s *Supervisor) finished() bool {
+	if s.stopping {
+		return s.tasksEnded() && (s.cfg.LeaveRunning || s.noChildren)
+	}
+	if s.cfg.Linger {
+		return false
+	}
+	for _, r := range s.recs {
+		if r.State != Cremated && (r.task == nil || r.keep) {
+			return false
+		}
+	}
+	// Nothing keeps us: end the remaining tasks the regular way.
+	s.shutdown(nil)
+	return s.finished()
+}
+
+func (s *Supervisor) tasksEnded() bool {
+	for _, r := range s.recs {
+		if r.task != nil && r.State == Alive {
+			return false
+		}
+	}
+	return true
+}
+
+// finish logs the end and returns the exit status.
+func (s *Supervisor) finish() int {
+	s.signalStop()
+	status := ExitClean
+	for _, r := range s.recs {
+		if r.task == nil && !(r.State == Cremated && (r.Last.Clean() || !r.Started && !r.Last.Set)) {
+			status = ExitUnclean
+		}
+	}
+	s.log.Info("respawn exiting", "status", status)
+	return status
+}
+
+func (s *Supervisor) count(tasks bool) int {
+	n := 0
+	for _, r := range s.recs {
+		if (r.task != nil) == tasks {
+			n++
+		}
+	}
+	return n
+}
+
+// request is a function run on the event loop on behalf of another
+// goroutine; done is closed when it has run.
+type request struct {
+	fn   func(*Supervisor)
+	done chan struct{}
+}
+
+// Do runs fn on the event loop and waits until it has run, or until ctx is
+// done. fn may read and change the supervisor freely and must not block.
+// Do reports false if fn did not run because ctx ended first; fn may still
+// run later in that case unless Do returned before the loop received it.
+func (s *Supervisor) Do(ctx context.Context, fn func(*Supervisor)) bool {
+	req := request{fn: fn, done: make(chan struct{})}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		return false
+	}
+	<-req.done
+	return true
+}
