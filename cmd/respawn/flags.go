@@ -20,6 +20,7 @@ type options struct {
 	linger       bool
 	logFormat    string
 	logLevel     string
+	control      string
 	help         bool
 	version      bool
 }
@@ -74,6 +75,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.linger, "linger", false, "keep running when no server is left")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&o.control, "control", "", "control socket path, or none (default /run/respawn/control.sock for root, $XDG_RUNTIME_DIR/respawn/control.sock otherwise)")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	return fs

@@ -46,7 +46,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for i, g := range groups {
 		specs[i] = respawn.Spec{Name: g.name, Argv: g.argv}
 	}
-	return respawn.New(cfg, specs).Run()
+	s := respawn.New(cfg, specs)
+	if err := addControl(s, o, log); err != nil {
+		fmt.Fprintf(stderr, "respawn: %v\n", err)
+		return respawn.ExitUsage
+	}
+	return s.Run()
 }
 
 func newLogger(o *options, w io.Writer) *slog.Logger {
