@@ -34,7 +34,7 @@ func (s *seconds) Type() string   { return "duration" }
 
 func (s *seconds) Set(v string) error {
 	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n < 0 || n > 1e9 {
+		if !(n >= 0 && n <= 1e9) { // NaN too
 			return fmt.Errorf("%q is out of range", v)
 		}
 		*s = seconds(time.Duration(n * float64(time.Second)))

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// FuzzParseGroups feeds parseGroups argument lists, one string with the
+// arguments separated by NUL bytes (which no argument can hold). It must
+// never panic; an error must be one line; a success must give non-empty
+// groups that, written back as "{ [@NAME] ARGV... }", parse to the same
+// groups.
+func FuzzParseGroups(f *testing.F) {
+	for _, args := range [][]string{
+		{"{", "sleep", "10", "}"},
+		{"{", "@web", "httpd", "-f", "}", "{", "db", "}"},
+		{"{", "find", ".", "-exec", "echo", "{", "}", ";", "}"},
+		{"{", "{", "}", "}"},
+		{"{", "}"},
+		{"{", "a"},
+		{"}"},
+		{"a"},
+		{"{", "@", "a", "}"},
+		{"{", "@1", "a", "}"},
+		{"{", "@w", "a", "}", "{", "@w", "b", "}"},
+		{"{", "", "}"},
+		{"{", "@n", "}"},
+		{"{", "a", "{", "}"},
+	} {
+		f.Add(strings.Join(args, "\x00"))
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		args := strings.Split(in, "\x00")
+		groups, err := parseGroups(args)
+		if err != nil {
+			if m := err.Error(); m == "" || strings.ContainsAny(m, "\r\n") {
+				t.Fatalf("parseGroups(%q): error %q is not one line", args, m)
+			}
+			return
+		}
+		if len(groups) == 0 {
+			t.Fatalf("parseGroups(%q): no groups and no error", args)
+		}
+		var again []string
+		for i, g := range groups {
+			if len(g.argv) == 0 || g.argv[0] == "" {
+				t.Fatalf("parseGroups(%q): group %d has no program: %#v", args, i+1, g)
+			}
+			again = append(again, "{")
+			if g.name != "" {
+				again = append(again, "@"+g.name)
+			}
+			again = append(again, g.argv...)
+			again = append(again, "}")
+		}
+		if !reflect.DeepEqual(again, args) {
+			t.Fatalf("parseGroups(%q) wrote back as %q", args, again)
+		}
+		groups2, err := parseGroups(again)
+		if err != nil {
+			t.Fatalf("parseGroups(%q) = %#v, but its serialization %q fails: %v", args, groups, again, err)
+		}
+		if !reflect.DeepEqual(groups, groups2) {
+			t.Fatalf("round trip of %q: %#v, then %#v", args, groups, groups2)
+		}
+	})
+}
