@@ -38,18 +38,5 @@ func (s *Supervisor) spawn(r *Server) error {
 	r.StartNs, r.StartRT = monotonicNs(), realtimeNs()
 	s.byPid[pid] = r
 	s.startupGroup(pid)
-	if len(r.Argv) > 1 {
-		rewriteInitialSpawn(r.Argv)
-	}
 	return nil
-}
-
-// rewriteInitialSpawn replaces --initial-spawn with --respawn, so that
-// every start after the first tells the server it is a restart.
-func rewriteInitialSpawn(argv []string) {
-	for i, a := range argv[1:] {
-		if a == "--initial-spawn" {
-			argv[i+1] = "--respawn"
-		}
-	}
 }

@@ -119,6 +119,9 @@ func (s *Supervisor) launch(r *Server) {
 	}
 	r.Started = true
 	s.enter(r, Alive, Exit{})
+	if r.task == nil {
+		rewriteInitialSpawn(r.Argv) // for every later start
+	}
 }
 
 // enter moves r to state to, records the ending x if it holds one, and logs

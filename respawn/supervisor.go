@@ -29,6 +29,28 @@ type Config struct {
 	Log          *slog.Logger  // slog.Default() if nil
 	Dump         io.Writer     // where SIGUSR1 writes the info dump; stderr if nil
 	DumpJSON     bool          // write the dump as one JSON line
+
+	// Signals, if set, is a channel already receiving the handled
+	// signals (see internal/earlysig); otherwise Run routes them itself.
+	Signals chan os.Signal
+
+	// The live upgrade: the binary to re-execute (its path on disk, not
+	// /proc/self/exe), the arguments after argv[0] that started this
+	// supervisor (flags and groups), the descriptors to keep, and the
+	// signals that arrived during the previous upgrade, to handle first.
+	Binary  string
+	Args    []string
+	Keep    []KeptFD
+	Pending []os.Signal
+
+	// Flags as given, recorded in the upgrade snapshot.
+	LogFormat, LogLevel, Control string
+}
+
+// KeptFD is a descriptor kept open across a live upgrade, by role.
+type KeptFD struct {
+	Role string
+	FD   int
 }
 
 // Spec is a server as given on the command line.
@@ -64,6 +86,7 @@ type Supervisor struct {
 	subs  []*Subscriber
 	alarm *startup // the start-up phase under --alarm, or nil
 
+	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
 	lastUpgrade   int64 // CLOCK_REALTIME of the last one, ns
 	droppedEvents uint64
@@ -87,9 +110,12 @@ func New(cfg Config, specs []Spec) *Supervisor {
 		cfg:      cfg,
 		log:      cfg.Log,
 		byPid:    make(map[int]*Server, len(specs)),
-		sigs:     make(chan os.Signal, 64),
+		sigs:     cfg.Signals,
 		taskDone: make(chan taskExit, 8),
 		reqs:     make(chan request),
+	}
+	if s.sigs == nil {
+		s.sigs = make(chan os.Signal, 128)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, sp := range specs {
@@ -147,6 +173,10 @@ func (s *Supervisor) Run() int {
 	if err := s.setup(); err != nil {
 		s.log.Error("respawn: set-up failed", "err", err)
 		return ExitAborted
+	}
+	if s.restored {
+		s.resume()
+		return s.loop()
 	}
 	s.started = realtimeNs()
 	s.log.Info("respawn started", "pid", os.Getpid(), "servers", s.count(false), "tasks", s.count(true),

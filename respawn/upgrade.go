@@ -8,12 +8,13 @@ var ErrUpgradeUnavailable = errors.New("respawn: live upgrade is not available")
 // onUpgradeSignal handles SIGHUP: the live upgrade.
 func (s *Supervisor) onUpgradeSignal() {
 	if err := s.Upgrade(); err != nil {
-		s.log.Error("respawn: upgrade refused", "err", err)
+		s.log.Error("respawn: upgrade refused, carrying on", "err", err)
 	}
 }
 
-// Upgrade re-executes the supervisor's binary in this process, carrying
-// its state across execve. It must run on the event loop (from a Do
-// function). On success it does not return; an error means the upgrade
-// was refused and nothing changed.
-func (s *Supervisor) Upgrade() error { return ErrUpgradeUnavailable }
+// KeepFD registers a descriptor that a live upgrade keeps open for the new
+// image, under a role the new image finds it by. It must be called before
+// Run.
+func (s *Supervisor) KeepFD(role string, fd int) {
+	s.cfg.Keep = append(s.cfg.Keep, KeptFD{Role: role, FD: fd})
+}

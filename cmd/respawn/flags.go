@@ -23,6 +23,12 @@ type options struct {
 	control      string
 	help         bool
 	version      bool
+
+	// The live upgrade's own flags: the new image is started with them.
+	reExec       bool
+	stateFD      int
+	pending      string
+	upgradeCheck int
 }
 
 // seconds is a duration flag that also takes mds-respawn's plain integer
@@ -78,6 +84,13 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.control, "control", "", "control socket path, or none (default /run/respawn/control.sock for root, $XDG_RUNTIME_DIR/respawn/control.sock otherwise)")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.reExec, "re-exec", false, "started by a live upgrade")
+	fs.IntVar(&o.stateFD, "state-fd", -1, "the upgrade snapshot's descriptor")
+	fs.StringVar(&o.pending, "pending-signals", "", "signals to handle first after an upgrade")
+	fs.IntVar(&o.upgradeCheck, "upgrade-check", -1, "say whether this binary reads snapshot version N, and exit")
+	for _, f := range []string{"re-exec", "state-fd", "pending-signals", "upgrade-check"} {
+		_ = fs.MarkHidden(f)
+	}
 	return fs
 }
 
@@ -99,6 +112,9 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 	}
 	if o.version {
 		fmt.Fprintln(out, "respawn", version)
+		return o, nil, nil
+	}
+	if o.upgradeCheck >= 0 {
 		return o, nil, nil
 	}
 	if err := o.check(); err != nil {

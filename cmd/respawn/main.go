@@ -10,8 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"respawn/internal/earlysig"
+	"respawn/marshal"
+	"respawn/reexec"
 	"respawn/respawn"
 )
 
@@ -20,18 +26,27 @@ var version = "dev"
 
 type slogLevel = slog.Level
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(argv []string, stdout, stderr io.Writer) int {
+	args := argv[1:]
 	o, groups, err := parseCommandLine(args, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "respawn: %v\n", err)
 		return respawn.ExitUsage
 	}
+	if o != nil && o.upgradeCheck >= 0 {
+		return upgradeCheck(o.upgradeCheck, stdout)
+	}
 	if groups == nil {
 		return 0
 	}
+	snap, snapErr := inherited(o)
 	log := newLogger(o, stderr)
+	pending, err := respawn.ParseSignalList(o.pending)
+	if err != nil {
+		log.Warn("respawn: pending signals dropped", "err", err)
+	}
 	cfg := respawn.Config{
 		Interval:     time.Duration(o.interval),
 		StopTimeout:  time.Duration(o.stopTimeout),
@@ -41,17 +56,101 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Log:          log,
 		Dump:         stderr,
 		DumpJSON:     o.logFormat == "json",
+		Signals:      earlysig.C,
+		Binary:       binaryPath(argv[0], log),
+		Args:         userArgs(args),
+		Pending:      pending,
+		LogFormat:    o.logFormat,
+		LogLevel:     o.logLevel,
+		Control:      o.control,
 	}
 	specs := make([]respawn.Spec, len(groups))
 	for i, g := range groups {
 		specs[i] = respawn.Spec{Name: g.name, Argv: g.argv}
 	}
 	s := respawn.New(cfg, specs)
-	if err := addControl(s, o, log); err != nil {
+	if err := addControl(s, o, log, snap); err != nil {
 		fmt.Fprintf(stderr, "respawn: %v\n", err)
-		return respawn.ExitUsage
+		if !o.reExec {
+			return respawn.ExitUsage
+		}
+	}
+	if o.reExec {
+		restore(s, snap, snapErr)
 	}
 	return s.Run()
+}
+
+// inherited reads the snapshot a live upgrade left, and closes every
+// inherited descriptor it does not claim. It returns nil, nil when this
+// is not a re-exec.
+func inherited(o *options) (*marshal.Snapshot, error) {
+	if !o.reExec {
+		return nil, nil
+	}
+	var snap *marshal.Snapshot
+	b, err := reexec.ReadState(o.stateFD)
+	if err == nil {
+		snap, err = marshal.Decode(b)
+	}
+	keep := map[int]bool{}
+	if snap != nil {
+		for _, fd := range snap.FDs {
+			keep[fd.FD] = true
+		}
+	}
+	reexec.CloseInherited(keep)
+	return snap, err
+}
+
+// restore applies the snapshot, or recovers from /proc without one.
+func restore(s *respawn.Supervisor, snap *marshal.Snapshot, err error) {
+	if err == nil {
+		err = s.Restore(snap)
+	}
+	if err != nil {
+		s.Recover(err)
+	}
+}
+
+// upgradeCheck answers a live upgrade's pre-flight: can this binary read
+// snapshots of version v?
+func upgradeCheck(v int, w io.Writer) int {
+	if !marshal.CanRead(v) {
+		fmt.Fprintf(w, "respawn upgrade-check: cannot read snapshot version %d (reads %d to %d)\n", v, marshal.MinVersion, marshal.Version)
+		return 1
+	}
+	fmt.Fprintf(w, "respawn upgrade-check: ok (reads snapshot versions %d to %d)\n", marshal.MinVersion, marshal.Version)
+	return 0
+}
+
+// binaryPath is the absolute path the supervisor was started from, which
+// a live upgrade executes again: a package upgrade replaces the file
+// there, while /proc/self/exe would still name the old inode.
+func binaryPath(arg0 string, log *slog.Logger) string {
+	p := arg0
+	if !strings.Contains(p, "/") {
+		lp, err := exec.LookPath(p)
+		if err != nil {
+			log.Warn("respawn: own binary not found in $PATH: live upgrade unavailable", "err", err)
+			return ""
+		}
+		p = lp
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return ""
+	}
+	return abs
+}
+
+// userArgs drops the live upgrade's own flags, which a re-exec puts first.
+func userArgs(args []string) []string {
+	for len(args) > 0 && (args[0] == "--re-exec" || strings.HasPrefix(args[0], "--state-fd=") ||
+		strings.HasPrefix(args[0], "--pending-signals=")) {
+		args = args[1:]
+	}
+	return args
 }
 
 func newLogger(o *options, w io.Writer) *slog.Logger {

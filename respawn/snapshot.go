@@ -1,0 +1,67 @@
+package respawn
+
+import (
+	"syscall"
+	"time"
+
+	"respawn/marshal"
+)
+
+// snapshot is the whole supervisor as a live upgrade carries it.
+func (s *Supervisor) snapshot() *marshal.Snapshot {
+	snap := &marshal.Snapshot{
+		Generation:    s.generation,
+		LastUpgradeNs: s.lastUpgrade,
+		StartedNs:     s.started,
+		Flags: marshal.Flags{
+			IntervalNs: int64(s.cfg.Interval), StopTimeoutNs: int64(s.cfg.StopTimeout),
+			LeaveRunning: s.cfg.LeaveRunning, Linger: s.cfg.Linger,
+			LogFormat: s.cfg.LogFormat, LogLevel: s.cfg.LogLevel, Control: s.cfg.Control,
+		},
+		Records:       make([]marshal.Record, len(s.recs)),
+		DroppedEvents: s.droppedEvents,
+	}
+	for i, r := range s.recs {
+		snap.Records[i] = recordOf(r)
+	}
+	for _, k := range s.cfg.Keep {
+		snap.FDs = append(snap.FDs, marshal.FD{Role: k.Role, FD: k.FD})
+	}
+	return snap
+}
+
+func recordOf(r *Server) marshal.Record {
+	rec := marshal.Record{
+		Index: r.Index, Name: r.Name, Task: r.task != nil, Argv: r.Argv,
+		State: uint8(r.State), Pid: r.Pid, Pgid: r.Pgid,
+		StartNs: r.StartNs, StartRTNs: r.StartRT, Restarts: r.Restarts, Started: r.Started,
+		Stopping: r.stopping,
+		Last: marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},
+	}
+	if r.task == nil && r.State == Alive {
+		if st, err := ReadStat(r.Pid); err == nil {
+			rec.ProcStart = st.StartTime
+		}
+	}
+	return rec
+}
+
+// apply copies rec's state into r (not its identity: index, name, kind).
+func (r *Server) apply(rec *marshal.Record) {
+	r.State = State(rec.State)
+	r.Pid, r.Pgid = rec.Pid, rec.Pgid
+	r.StartNs, r.StartRT = rec.StartNs, rec.StartRTNs
+	r.Restarts, r.Started, r.stopping = rec.Restarts, rec.Started, rec.Stopping
+	r.Last = Exit{Set: rec.Last.Set, Code: rec.Last.Code, Signal: syscall.Signal(rec.Last.Signal), Core: rec.Last.Core, Err: rec.Last.Err}
+}
+
+// configFrom returns cfg with the settings the snapshot recorded.
+func configFrom(cfg Config, f marshal.Flags) Config {
+	if f.IntervalNs > 0 {
+		cfg.Interval = time.Duration(f.IntervalNs)
+	}
+	if f.StopTimeoutNs > 0 {
+		cfg.StopTimeout = time.Duration(f.StopTimeoutNs)
+	}
+	return cfg
+}

@@ -1,0 +1,197 @@
+//go:build linux
+
+package respawn
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"respawn/marshal"
+	"respawn/reexec"
+)
+
+// Flags of the live upgrade, as the new image is started with them.
+const (
+	FlagPending      = "--pending-signals"
+	FlagUpgradeCheck = "--upgrade-check"
+	upgradeCheckOK   = "respawn upgrade-check: ok"
+	preflightTimeout = 5 * time.Second
+)
+
+// held are the signals kept pending by the kernel across execve: they are
+// blockable, so the new image's runtime leaves them blocked until it routes
+// them, and then they are delivered. SIGCHLD is among them, though the new
+// image sweeps wait4 first anyway.
+var held = []syscall.Signal{unix.SIGCHLD, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
+
+// ignoredAcross are the signals the Go runtime unblocks before main: one
+// pending at execve would end the new image, so they are ignored from the
+// last drain until the new image routes them in its first package init.
+var ignoredAcross = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGTERM, unix.SIGQUIT}
+
+// Upgrade re-executes the supervisor's binary in this process, carrying
+// its state across execve, so that every server stays its child. It must
+// run on the event loop (from a Do function). It first runs the new
+// binary with --upgrade-check to make sure it starts and reads this
+// snapshot version. On success Upgrade does not return; an error means
+// the upgrade was refused or failed and nothing changed.
+func (s *Supervisor) Upgrade() error {
+	if s.stopping {
+		return errors.New("respawn: upgrade: shutting down")
+	}
+	if s.cfg.Binary == "" {
+		return ErrUpgradeUnavailable
+	}
+	if err := s.preflight(); err != nil {
+		return err
+	}
+	pending := s.drainSignals()
+	state, err := marshal.Encode(s.snapshot())
+	if err != nil {
+		s.replay(pending)
+		return fmt.Errorf("respawn: upgrade: %w", err)
+	}
+	s.log.Info("upgrading", "binary", s.cfg.Binary, "generation", s.generation+1, "snapshot_bytes", len(state))
+	args := append([]string{FlagPending + "=" + signalList(pending)}, s.cfg.Args...)
+	signal.Ignore(ignoredAcross...)
+	err = reexec.Exec(s.cfg.Binary, args, s.env, state, s.keptFDs(), held)
+	signal.Notify(s.sigs, handled...)
+	s.replay(pending)
+	return fmt.Errorf("respawn: upgrade: %w", err)
+}
+
+// preflight runs "BINARY --upgrade-check=VERSION" and wants it to exit 0
+// saying it reads this snapshot version.
+func (s *Supervisor) preflight() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("respawn: upgrade: %w", err)
+	}
+	defer r.Close()
+	argv := []string{s.cfg.Binary, FlagUpgradeCheck + "=" + strconv.Itoa(marshal.Version)}
+	pid, err := syscall.ForkExec(s.cfg.Binary, argv, &syscall.ProcAttr{
+		Env: s.env, Files: []uintptr{0, w.Fd(), w.Fd()},
+	})
+	w.Close()
+	if err != nil {
+		return fmt.Errorf("respawn: upgrade: cannot execute %s: %w", s.cfg.Binary, err)
+	}
+	out, timedOut := readBounded(r, 4096, preflightTimeout)
+	if timedOut {
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(pid, &ws, 0, nil); !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	msg := strings.TrimSpace(string(out))
+	if !ws.Exited() || ws.ExitStatus() != 0 || !strings.Contains(msg, upgradeCheckOK) {
+		if msg == "" {
+			msg = exitOf(syscall.WaitStatus(ws)).String()
+		}
+		return fmt.Errorf("respawn: upgrade: %s failed its pre-flight check: %s", s.cfg.Binary, firstLine(msg))
+	}
+	return nil
+}
+
+// readBounded reads r until EOF, n bytes, or the timeout, and reports
+// whether the timeout ended it.
+func readBounded(r *os.File, n int, d time.Duration) ([]byte, bool) {
+	_ = r.SetReadDeadline(time.Now().Add(d))
+	var b bytes.Buffer
+	buf := make([]byte, 512)
+	for b.Len() < n {
+		k, err := r.Read(buf)
+		b.Write(buf[:k])
+		if err != nil {
+			return b.Bytes(), errors.Is(err, os.ErrDeadlineExceeded)
+		}
+	}
+	return b.Bytes(), false
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// drainSignals takes every signal already queued for the event loop. The
+// upgrade signal itself is dropped; the rest are carried to the new image.
+func (s *Supervisor) drainSignals() []os.Signal {
+	var out []os.Signal
+	for {
+		select {
+		case sig := <-s.sigs:
+			if sig != unix.SIGHUP {
+				out = append(out, sig)
+			}
+		default:
+			return out
+		}
+	}
+}
+
+// replay handles signals carried over an upgrade (or kept back by a
+// failed one), in order.
+func (s *Supervisor) replay(sigs []os.Signal) {
+	for _, sig := range sigs {
+		s.onSignal(sig)
+	}
+}
+
+func signalList(sigs []os.Signal) string {
+	names := make([]string, 0, len(sigs))
+	for _, sig := range sigs {
+		if n, ok := sig.(syscall.Signal); ok {
+			names = append(names, strconv.Itoa(int(n)))
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// ParseSignalList parses the value of --pending-signals: signal numbers
+// separated by commas, each one respawn handles.
+func ParseSignalList(v string) ([]os.Signal, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var out []os.Signal
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || !isHandled(syscall.Signal(n)) {
+			return nil, fmt.Errorf("respawn: %s: %q is not a signal respawn handles", FlagPending, f)
+		}
+		out = append(out, syscall.Signal(n))
+	}
+	return out, nil
+}
+
+func isHandled(sig syscall.Signal) bool {
+	for _, h := range handled {
+		if h == sig {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Supervisor) keptFDs() []int {
+	fds := make([]int, len(s.cfg.Keep))
+	for i, k := range s.cfg.Keep {
+		fds[i] = k.FD
+	}
+	return fds
+}
