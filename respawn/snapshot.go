@@ -36,7 +36,7 @@ func recordOf(r *Server) marshal.Record {
 		State: uint8(r.State), Pid: r.Pid, Pgid: r.Pgid,
 		StartNs: r.StartNs, StartRTNs: r.StartRT, Restarts: r.Restarts, Started: r.Started,
 		Stopping: r.stopping,
-		Last: marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},
+		Last:     marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},
 	}
 	if r.task == nil && r.State == Alive {
 		if st, err := ReadStat(r.Pid); err == nil {
