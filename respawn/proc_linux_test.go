@@ -1,0 +1,65 @@
+//go:build linux
+
+package respawn
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// tail is fields 4 to 22 and a few more of a real /proc/PID/stat line
+// after "S": ppid 1, pgrp 42, session 42, ..., starttime 987654.
+const statTail = "1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 200 18446744073709551615"
+
+func TestParseStat(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want Stat
+		err  bool
+	}{
+		{name: "plain", in: "42 (sleep) S " + statTail, want: Stat{State: 'S', PPid: 1, Pgrp: 42, StartTime: 987654}},
+		{name: "comm with spaces", in: "42 (my server) R " + statTail, want: Stat{State: 'R', PPid: 1, Pgrp: 42, StartTime: 987654}},
+		{name: "comm with ')' and spaces", in: "42 (a) b) S 9 (c) Z " + statTail, want: Stat{State: 'Z', PPid: 1, Pgrp: 42, StartTime: 987654}},
+		{name: "comm that is ') '", in: "42 () ) T " + statTail, want: Stat{State: 'T', PPid: 1, Pgrp: 42, StartTime: 987654}},
+		{name: "zombie", in: "7 (x) Z " + statTail + "\n", want: Stat{State: 'Z', PPid: 1, Pgrp: 42, StartTime: 987654}},
+		{name: "exactly up to starttime", in: "7 (x) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654", want: Stat{State: 'S', PPid: 1, Pgrp: 42, StartTime: 987654}},
+		{name: "one field short", in: "7 (x) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0", err: true},
+		{name: "empty", in: "", err: true},
+		{name: "no parenthesis", in: "42 sleep S " + statTail, err: true},
+		{name: "nothing after ')'", in: "42 (sleep)", err: true},
+		{name: "state of two letters", in: "42 (x) SS " + statTail, err: true},
+		{name: "ppid not a number", in: "42 (x) S one 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654", err: true},
+		{name: "starttime not a number", in: "42 (x) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 -5", err: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseStat([]byte(tt.in))
+			if tt.err {
+				if !errors.Is(err, errBadStat) {
+					t.Fatalf("ParseStat(%q) = %+v, %v; want errBadStat", tt.in, got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseStat(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// ReadStat of the test process agrees with what the kernel says elsewhere.
+func TestReadStatSelf(t *testing.T) {
+	st, err := ReadStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PPid != os.Getppid() || st.State != 'R' && st.State != 'S' || st.StartTime == 0 {
+		t.Fatalf("ReadStat(self) = %+v, parent %d", st, os.Getppid())
+	}
+	if _, err := ReadStat(1 << 30); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("ReadStat of no process: %v", err)
+	}
+}
