@@ -162,7 +162,7 @@ func TestRunUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if got := run(tt.args, &stdout, &stderr); got != tt.status {
+			if got := run(append([]string{"respawn"}, tt.args...), &stdout, &stderr); got != tt.status {
 				t.Errorf("status %d, want %d", got, tt.status)
 			}
 			if tt.stderr != "" {
