@@ -28,6 +28,7 @@ type Info struct {
 // Dump is the supervisor's state as the SIGUSR1 info dump shows it.
 type Dump struct {
 	Time          string         `json:"time"`
+	Version       string         `json:"version"`
 	Pid           int            `json:"pid"`
 	StartedAt     string         `json:"started_at"`
 	Interval      string         `json:"interval"`
@@ -75,7 +76,7 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 func (s *Supervisor) Snapshot() Dump {
 	now := monotonicNs()
 	d := Dump{
-		Time: rfc3339(realtimeNs()), Pid: os.Getpid(), StartedAt: rfc3339(s.started),
+		Time: rfc3339(realtimeNs()), Version: s.cfg.Version, Pid: os.Getpid(), StartedAt: rfc3339(s.started),
 		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
 		Counts: map[string]int{}, Servers: []Info{}, Tasks: []Info{}, EventsDropped: s.dropped(),
 	}
@@ -112,7 +113,7 @@ func (s *Supervisor) writeDump() {
 func (d Dump) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "respawn info dump at %s\n", d.Time)
-	fmt.Fprintf(&b, "pid: %d  started: %s  interval: %s\n", d.Pid, d.StartedAt, d.Interval)
+	fmt.Fprintf(&b, "version: %s  pid: %d  started: %s  interval: %s\n", d.Version, d.Pid, d.StartedAt, d.Interval)
 	up := d.LastUpgrade
 	if up == "" {
 		up = "never"

@@ -176,7 +176,7 @@ func startFromTicks(ticks uint64) (mono, rt int64) {
 // that were between states are moved on, the children that died during
 // the exec window are reaped, and the signals that arrived then handled.
 func (s *Supervisor) resume() {
-	s.log.Info("respawn upgraded", "pid", os.Getpid(), "generation", s.generation,
+	s.log.Info("respawn upgraded", "version", s.cfg.Version, "pid", os.Getpid(), "generation", s.generation,
 		"servers", s.count(false), "alive", s.countState(Alive), "tasks", s.count(true))
 	for _, r := range s.recs {
 		switch {

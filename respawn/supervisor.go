@@ -43,6 +43,9 @@ type Config struct {
 	Keep    []KeptFD
 	Pending []os.Signal
 
+	// Version is this binary's version, for logs and the dump.
+	Version string
+
 	// Flags as given, recorded in the upgrade snapshot.
 	LogFormat, LogLevel, Control string
 }
@@ -179,7 +182,7 @@ func (s *Supervisor) Run() int {
 		return s.loop()
 	}
 	s.started = realtimeNs()
-	s.log.Info("respawn started", "pid", os.Getpid(), "servers", s.count(false), "tasks", s.count(true),
+	s.log.Info("respawn started", "version", s.cfg.Version, "pid", os.Getpid(), "servers", s.count(false), "tasks", s.count(true),
 		"interval", s.cfg.Interval.String(), "pid1", s.pid1)
 	alarm := s.armAlarm()
 	for _, r := range s.recs {

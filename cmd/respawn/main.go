@@ -63,6 +63,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		LogFormat:    o.logFormat,
 		LogLevel:     o.logLevel,
 		Control:      o.control,
+		Version:      version,
 	}
 	specs := make([]respawn.Spec, len(groups))
 	for i, g := range groups {
