@@ -66,6 +66,12 @@ class Env:
     def respawn_ok(self):
         return os.access(self.respawn, os.X_OK)
 
+    def respawn_cmd(self, root):
+        """respawn as the figures run it: --interval=1 (a service that lived 1 s
+        is restarted), its control socket in the bench's directory rather than
+        the default /run/respawn/control.sock (which another respawn may own)."""
+        return [self.respawn, "--interval=1", f"--control={root}/control.sock"]
+
     def peer_ok(self, key, kind):
         """kind 0: single-service supervisor, 1: scan-directory supervisor."""
         return shutil.which(PEER_PROGRAMS[key][kind]) is not None
@@ -321,7 +327,8 @@ class Stamps:
 def make_services(root, n, stamp, shared_stamps=True):
     """n service directories root/svc/sNNNNN, each with a copy of the probe as
     `run`; its `stamps` is a symlink to root/stamps.all when shared_stamps
-    (so that one file tells when all are up). Returns the list of directories."""
+    (so that one file tells when all are up), and its `sNNNNN` a symlink to
+    `stamps`. Returns the list of directories."""
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(os.path.join(root, "svc"))
     allp = os.path.join(root, "stamps.all")
@@ -334,6 +341,11 @@ def make_services(root, n, stamp, shared_stamps=True):
         shutil.copy(stamp, os.path.join(d, "run"))
         if shared_stamps:
             os.symlink(allp, os.path.join(d, "stamps"))
+        # s6-supervise runs `./run NAME` where NAME is how it was given the
+        # service directory (by s6-svscan: its relative name): let that path
+        # lead to the stamps too. (An absolute NAME is a directory: the probe
+        # then falls back to ./stamps.)
+        os.symlink("stamps", os.path.join(d, os.path.basename(d)))
         dirs.append(d)
     return dirs
 

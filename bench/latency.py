@@ -24,7 +24,7 @@ LIVED = 1.25  # seconds a service lives before it is killed
 
 def start(key, root, d, logp):
     if key == "respawn":
-        args = [env.respawn, "--interval=1", "{", "./run", "}"]
+        args = env.respawn_cmd(root) + ["{", "./run", "}"]
     elif key == "supervisord":
         args = ["supervisord", "-n", "-c", B.supervisord_conf(root, [d])]
     else:

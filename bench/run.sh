@@ -131,6 +131,10 @@ fi
 
 # ---------------------------------------------------------------- figures
 say "rounds=$ROUNDS N=$N idle=${IDLE_SECS}s figures: $FIGURES; $(nproc) CPUs, $(uname -r)"
+read -r load1 _ </proc/loadavg
+if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+	say "warning: load average $load1 on $(nproc) CPUs: the machine is busy, the figures will be noisy"
+fi
 start=$SECONDS
 ran=()
 for fig in $FIGURES; do

@@ -129,9 +129,13 @@ def print_other(fig, d):
         cells = [[fmt(v, t.get("formats", {}).get(c, "")) if not isinstance(v, float) else f"{v:.2f}"
                   for c, v in zip(cols, row)] for row in t["rows"]]
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
-        print("  " + "  ".join(f"{c:>{widths[i]}}" for i, c in enumerate(cols)))
+        # text columns to the left, numbers to the right
+        left = [all(isinstance(row[i], str) and row[i] != "n/a" for row in t["rows"])
+                for i in range(len(cols))]
+        al = ["<" if left[i] else ">" for i in range(len(cols))]
+        print("  " + "  ".join(f"{c:{al[i]}{widths[i]}}" for i, c in enumerate(cols)).rstrip())
         for r in cells:
-            print("  " + "  ".join(f"{v:>{widths[i]}}" for i, v in enumerate(r)))
+            print("  " + "  ".join(f"{v:{al[i]}{widths[i]}}" for i, v in enumerate(r)).rstrip())
     if status and d.get("tables"):
         print(f"  status: {status}")
     for note in d.get("notes", []):
