@@ -1,0 +1,178 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"respawn/respawn"
+)
+
+var (
+	errBusy    = fmt.Errorf("busy: the supervisor did not take the request within %s", doTimeout)
+	errClosing = errors.New("the supervisor is shutting down")
+	errSelf    = errors.New("the control socket cannot stop itself: stop respawn, or run it with --control=none")
+)
+
+// simple are the commands answered with one line.
+var simple = map[string]func(*client, Request) Answer{
+	"list":   (*client).list,
+	"status": (*client).status,
+	"dump":   (*client).dump,
+	"revive": (*client).revive,
+	"stop":   (*client).stop,
+	"start":  (*client).start,
+	"signal": (*client).signal,
+}
+
+// handle runs one request and answers it. It reports whether the
+// connection may carry another request.
+func (cl *client) handle(req Request) bool {
+	switch req.Cmd {
+	case "events":
+		cl.events()
+		return false
+	case "upgrade":
+		return cl.upgrade()
+	}
+	ans := simple[req.Cmd](cl, req)
+	if req.Cmd != "list" && req.Cmd != "status" && req.Cmd != "dump" {
+		cl.log.Info("control request", "cmd", req.Cmd, "target", req.Target, "signal", req.Signal, "ok", ans.OK, "err", ans.Error)
+	}
+	return cl.answer(ans) == nil
+}
+
+// do runs fn on the supervisor's event loop, waiting at most doTimeout for
+// the loop to take it.
+func (cl *client) do(fn func(*respawn.Supervisor)) error {
+	ctx, cancel := context.WithTimeout(cl.a.ctx, doTimeout)
+	defer cancel()
+	if cl.a.srv.Sup.Do(ctx, fn) {
+		return nil
+	}
+	if cl.a.ctx.Err() != nil {
+		return errClosing
+	}
+	return errBusy
+}
+
+// result is the answer for err, or ok if err is nil.
+func result(err error) Answer {
+	if err == nil {
+		return Answer{OK: true}
+	}
+	code := CodeFailed
+	switch {
+	case errors.Is(err, respawn.ErrUnknownTarget):
+		code = CodeUnknownTarget
+	case errors.Is(err, respawn.ErrUpgradeUnavailable):
+		code = CodeUnavailable
+	case errors.Is(err, errBusy):
+		code = CodeBusy
+	case errors.Is(err, errClosing):
+		code = CodeClosing
+	}
+	return Answer{Error: strings.TrimPrefix(err.Error(), "respawn: "), Code: code}
+}
+
+func (cl *client) list(Request) Answer {
+	var list []respawn.Info
+	err := cl.do(func(s *respawn.Supervisor) {
+		d := s.Snapshot()
+		list = append(d.Servers, d.Tasks...)
+	})
+	ans := result(err)
+	ans.List = list
+	return ans
+}
+
+func (cl *client) dump(Request) Answer {
+	var d respawn.Dump
+	err := cl.do(func(s *respawn.Supervisor) { d = s.Snapshot() })
+	ans := result(err)
+	if err == nil {
+		ans.Dump = &d
+	}
+	return ans
+}
+
+func (cl *client) status(req Request) Answer {
+	return cl.op(req, nil)
+}
+
+func (cl *client) revive(req Request) Answer {
+	if req.Target == "" {
+		n := 0
+		var rerr error
+		if err := cl.do(func(s *respawn.Supervisor) { n, rerr = s.Revive("") }); err != nil {
+			return result(err)
+		}
+		ans := result(rerr)
+		ans.Revived = &n
+		return ans
+	}
+	return cl.op(req, func(s *respawn.Supervisor) error {
+		_, err := s.Revive(req.Target)
+		return err
+	})
+}
+
+func (cl *client) stop(req Request) Answer {
+	return cl.op(req, func(s *respawn.Supervisor) error {
+		in, err := s.Lookup(req.Target)
+		if err != nil {
+			return err
+		}
+		if in.Task && (in.Name == cl.a.task || strings.HasPrefix(in.Name, cl.a.task+"-")) {
+			return errSelf
+		}
+		return s.Stop(req.Target)
+	})
+}
+
+func (cl *client) start(req Request) Answer {
+	return cl.op(req, func(s *respawn.Supervisor) error { return s.Start(req.Target) })
+}
+
+func (cl *client) signal(req Request) Answer {
+	return cl.op(req, func(s *respawn.Supervisor) error { return s.Signal(req.Target, req.sig) })
+}
+
+// op runs fn (if not nil) on the target of req, then answers with the
+// target's status.
+func (cl *client) op(req Request, fn func(*respawn.Supervisor) error) Answer {
+	var in respawn.Info
+	var oerr error
+	err := cl.do(func(s *respawn.Supervisor) {
+		if fn != nil {
+			if oerr = fn(s); oerr != nil {
+				return
+			}
+		}
+		in, oerr = s.Lookup(req.Target)
+	})
+	if err == nil {
+		err = oerr
+	}
+	ans := result(err)
+	if err == nil {
+		ans.Status = &in
+	}
+	return ans
+}
+
+// upgrade asks for the live upgrade. When it succeeds this process
+// becomes the new image and the connection is closed by execve (it is
+// close-on-exec): the client sees the end of the stream, not an answer.
+func (cl *client) upgrade() bool {
+	cl.log.Info("control request", "cmd", "upgrade")
+	var uerr error
+	if err := cl.do(func(s *respawn.Supervisor) { uerr = s.Upgrade() }); err != nil {
+		uerr = err
+	}
+	if uerr != nil {
+		cl.log.Info("control: upgrade not done", "err", uerr)
+	}
+	return cl.answer(result(uerr)) == nil
+}

@@ -1,0 +1,209 @@
+package control
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"respawn/respawn"
+)
+
+// MaxRequest is the longest request line a server reads, its newline not
+// counted. A longer one is answered with CodeTooLong and the connection is
+// closed.
+const MaxRequest = 64 << 10
+
+// MaxTarget is the longest target a request may name.
+const MaxTarget = 256
+
+// maxSignal is the highest signal number (SIGRTMAX on Linux).
+const maxSignal = 64
+
+// Request is one request line, as clients send it:
+//
+//	{"cmd":"signal","target":"web","signal":"HUP"}
+type Request struct {
+	Cmd    string `json:"cmd"`
+	Target string `json:"target,omitempty"` // a server's or task's name, or its index
+	Signal string `json:"signal,omitempty"` // for signal: HUP, SIGHUP or 1
+
+	sig syscall.Signal // Signal, parsed by DecodeRequest
+}
+
+// The codes of failed answers, for programs to branch on.
+const (
+	CodeBadRequest    = "bad_request"    // not JSON, unknown command, missing or extra argument
+	CodeTooLong       = "too_long"       // request line over MaxRequest
+	CodeTimeout       = "timeout"        // no complete request within the timeout
+	CodeBusy          = "busy"           // too many clients, or the supervisor did not take the request in time
+	CodeRefused       = "refused"        // the peer's uid is not served
+	CodeUnknownTarget = "unknown_target" // no server or task by that name or index
+	CodeFailed        = "failed"         // the supervisor refused: wrong state, not running, ...
+	CodeUnavailable   = "unavailable"    // this build cannot upgrade itself
+	CodeClosing       = "closing"        // the supervisor is shutting down
+)
+
+// Answer is one answer line. OK tells success; on failure Error says why in
+// words and Code in a word. The other fields are set by the commands that
+// return them.
+type Answer struct {
+	OK      bool           `json:"ok"`
+	Error   string         `json:"error,omitempty"`
+	Code    string         `json:"code,omitempty"`
+	List    []respawn.Info `json:"list,omitempty"`    // list
+	Status  *respawn.Info  `json:"status,omitempty"`  // status, stop, start, signal, revive TARGET
+	Dump    *respawn.Dump  `json:"dump,omitempty"`    // dump
+	Revived *int           `json:"revived,omitempty"` // revive
+}
+
+// Event is one transition in the events stream.
+type Event struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Pid   int    `json:"pid"`            // the process that started or ended; 0 for a task
+	Exit  string `json:"exit,omitempty"` // how it ended, for a transition out of ALIVE
+	Time  string `json:"time"`           // RFC 3339, UTC, nanoseconds
+}
+
+// Dropped is the events stream's line saying that N transitions were lost
+// because the client did not read fast enough. It follows the last event
+// that could be buffered.
+type Dropped struct {
+	Dropped uint64 `json:"dropped"`
+}
+
+// StreamLine decodes any line of the events stream: an Event, or a line
+// with only Dropped set.
+type StreamLine struct {
+	Event
+	Dropped uint64 `json:"dropped,omitempty"`
+}
+
+// ErrBadRequest is wrapped by every error of DecodeRequest but
+// ErrTooLong.
+var ErrBadRequest = errors.New("control: bad request")
+
+// ErrTooLong is returned for a request over MaxRequest bytes.
+var ErrTooLong = fmt.Errorf("control: request over %d bytes", MaxRequest)
+
+type arg uint8
+
+const (
+	argNone arg = iota
+	argOptional
+	argRequired
+)
+
+// command is what a request may carry for one command.
+type command struct {
+	target, signal arg
+}
+
+var commands = map[string]command{
+	"list":    {},
+	"dump":    {},
+	"events":  {},
+	"upgrade": {},
+	"status":  {target: argRequired},
+	"stop":    {target: argRequired},
+	"start":   {target: argRequired},
+	"revive":  {target: argOptional},
+	"signal":  {target: argRequired, signal: argRequired},
+}
+
+// DecodeRequest decodes and checks one request line (without its newline).
+// It accepts exactly one JSON object with known fields only, a known
+// command, and the arguments that command takes.
+func DecodeRequest(line []byte) (Request, error) {
+	if len(line) > MaxRequest {
+		return Request{}, ErrTooLong
+	}
+	var r Request
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return Request{}, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Request{}, fmt.Errorf("%w: data after the request object", ErrBadRequest)
+	}
+	if err := r.check(); err != nil {
+		return Request{}, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	return r, nil
+}
+
+func (r *Request) check() error {
+	c, ok := commands[r.Cmd]
+	switch {
+	case r.Cmd == "":
+		return errors.New(`no "cmd"`)
+	case !ok:
+		return fmt.Errorf("unknown command %q", clip(r.Cmd))
+	}
+	if err := c.target.check("target", r.Cmd, r.Target); err != nil {
+		return err
+	}
+	if err := c.signal.check("signal", r.Cmd, r.Signal); err != nil {
+		return err
+	}
+	if len(r.Target) > MaxTarget || !utf8.ValidString(r.Target) {
+		return fmt.Errorf("target: at most %d bytes of UTF-8", MaxTarget)
+	}
+	if r.Signal != "" {
+		sig, err := ParseSignal(r.Signal)
+		if err != nil {
+			return err
+		}
+		r.sig = sig
+	}
+	return nil
+}
+
+func (a arg) check(field, cmd, v string) error {
+	switch {
+	case a == argNone && v != "":
+		return fmt.Errorf("%s takes no %q", cmd, field)
+	case a == argRequired && v == "":
+		return fmt.Errorf("%s needs a %q", cmd, field)
+	}
+	return nil
+}
+
+// ParseSignal parses a signal given as a name with or without SIG, in any
+// case (HUP, sigterm), or as a number from 1 to 64.
+func ParseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > maxSignal {
+			return 0, fmt.Errorf("signal %d: out of range 1 to %d", n, maxSignal)
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", clip(s))
+}
+
+// clip shortens what a request said for an error message.
+func clip(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
+}
