@@ -1,0 +1,119 @@
+// Package marshal is the snapshot of the whole supervisor that a live
+// upgrade carries across execve: every server and task record, the flags,
+// and the descriptors kept open for the new image.
+//
+// A snapshot is msgpack (github.com/vmihailenco/msgpack/v5) with every
+// struct written as a map keyed by the short names in its msgpack tags.
+// Those keys are the wire format: never rename or reuse one. A field added
+// later gets a new key; older snapshots simply lack it and decode to its
+// zero value, and a binary skips keys it does not know. A change that old
+// readers would misread instead bumps Version.
+//
+// Decode treats its input as untrusted. It refuses input over MaxSize, walks
+// the raw bytes once (scan.go) to refuse any header that declares more than
+// the input holds, nesting deeper than a few levels, and the sizes the schema
+// never needs, all before msgpack allocates anything; then it decodes into
+// typed structs only and range-checks every field.
+package marshal
+
+// Version is the snapshot version this binary writes.
+const Version = 1
+
+// MinVersion is the oldest snapshot version this binary reads.
+const MinVersion = 1
+
+// The limits Decode and Encode enforce.
+const (
+	MaxSize    = 64 << 20 // bytes in an encoded snapshot
+	MaxRecords = 100000   // servers and tasks
+	MaxArgv    = 65536    // arguments of one server
+	MaxString  = 1 << 20  // bytes in any one string
+	MaxFDs     = 64       // kept descriptors
+	MinFD      = 3        // the lowest kept descriptor: 0-2 are stdio
+	MaxFD      = 65535    // the highest kept descriptor
+	MaxPid     = 1<<22 - 1
+	MaxSignal  = 64
+)
+
+// The values of Record.State, as respawn.State numbers them.
+const (
+	stateUnborn uint8 = iota
+	stateAlive
+	stateDead
+	stateBuried
+	stateCremated
+	numStates
+)
+
+// CanRead reports whether this binary decodes snapshots of the given
+// version. The pre-flight check of a live upgrade asks the new binary this
+// with the old binary's Version before the old one commits to execve.
+func CanRead(version int) bool {
+	return version >= MinVersion && version <= Version
+}
+
+// Snapshot is the whole supervisor at the moment of a live upgrade.
+type Snapshot struct {
+	// Version is the version the snapshot was written as. Encode always
+	// writes Version, whatever this field holds; Decode returns what it read.
+	Version       int      `msgpack:"v"`
+	Generation    int      `msgpack:"gen"`      // upgrades this process has been through
+	LastUpgradeNs int64    `msgpack:"upgraded"` // CLOCK_REALTIME of the last upgrade, ns
+	StartedNs     int64    `msgpack:"started"`  // CLOCK_REALTIME when the supervisor first started, ns
+	Flags         Flags    `msgpack:"flags"`
+	Records       []Record `msgpack:"recs"`    // servers, then tasks, in Index order
+	FDs           []FD     `msgpack:"fds"`     // the descriptors kept across execve
+	DroppedEvents uint64   `msgpack:"dropped"` // process events lost to a full ring so far
+}
+
+// Flags are the command-line settings the supervisor runs with.
+type Flags struct {
+	IntervalNs    int64  `msgpack:"interval"`
+	StopTimeoutNs int64  `msgpack:"stop_timeout"`
+	LeaveRunning  bool   `msgpack:"leave_running"`
+	Linger        bool   `msgpack:"linger"`
+	LogFormat     string `msgpack:"log_format"`
+	LogLevel      string `msgpack:"log_level"`
+	Control       string `msgpack:"control"`
+}
+
+// Record is one server or internal task, as respawn.Server holds it.
+// A task has no Argv and no Pid. Pid is set exactly while a server is ALIVE.
+type Record struct {
+	Index int      `msgpack:"i"`    // 1-based position in Snapshot.Records
+	Name  string   `msgpack:"name"` // unique among all records
+	Task  bool     `msgpack:"task"`
+	Argv  []string `msgpack:"argv"`
+	State uint8    `msgpack:"state"` // respawn.State: 0 UNBORN 1 ALIVE 2 DEAD 3 BURIED 4 CREMATED
+	Pid   int      `msgpack:"pid"`
+	Pgid  int      `msgpack:"pgid"`
+	// StartNs is the raw CLOCK_MONOTONIC of the last start, ns. That clock
+	// is system-wide, so it still means the same after execve.
+	StartNs   int64 `msgpack:"start"`
+	StartRTNs int64 `msgpack:"start_rt"` // CLOCK_REALTIME of the last start, ns
+	// ProcStart is field 22 (starttime, clock ticks since boot) of
+	// /proc/Pid/stat when the snapshot was taken. The new image compares it
+	// with the live value to refuse a pid the kernel has since reused.
+	ProcStart uint64 `msgpack:"proc_start"`
+	Restarts  int    `msgpack:"restarts"`
+	Started   bool   `msgpack:"started"`
+	Last      Exit   `msgpack:"last"`
+	Stopping  bool   `msgpack:"stopping"` // an operator asked it to stop
+}
+
+// Exit is how a record last ended, as respawn.Exit holds it. The zero Exit
+// means it has not ended yet.
+type Exit struct {
+	Set    bool   `msgpack:"set"`
+	Code   int    `msgpack:"code"` // exit status, 0-255
+	Signal int    `msgpack:"sig"`  // the signal that killed it, or 0
+	Core   bool   `msgpack:"core"`
+	Err    string `msgpack:"err"` // a spawn error, or a task's error or panic
+}
+
+// FD is a descriptor kept open across execve, named by what it is for
+// ("control", "proc", "watchdog", ...).
+type FD struct {
+	Role string `msgpack:"role"`
+	FD   int    `msgpack:"fd"`
+}

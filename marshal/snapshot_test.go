@@ -1,0 +1,383 @@
+package marshal
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// samples are realistic snapshots: the fuzz seed corpus is made of them.
+var samples = []struct {
+	name string
+	s    *Snapshot
+}{
+	{"empty", &Snapshot{
+		Version: Version, StartedNs: 1767225600000000000,
+		Flags: Flags{IntervalNs: 5e9, StopTimeoutNs: 10e9, Linger: true, LogFormat: "text", LogLevel: "info", Control: "none"},
+	}},
+	{"servers", &Snapshot{
+		Version: Version, StartedNs: 1767225600000000000,
+		Flags: defaultFlags(),
+		Records: []Record{
+			alive(1, "web", 4242, "/usr/sbin/httpd", "-f", "--respawn"),
+			alive(2, "db", 4243, "/usr/bin/postgres", "-D", "/var/lib/pg"),
+			alive(3, "cron", 4250, "/usr/sbin/cron", "-f"),
+		},
+		FDs: []FD{{Role: "control", FD: 5}},
+	}},
+	{"mixed", &Snapshot{
+		Version: Version, Generation: 3,
+		LastUpgradeNs: 1767312000123456789, StartedNs: 1767225600000000000,
+		Flags: Flags{IntervalNs: 200e6, StopTimeoutNs: 3e9, LeaveRunning: true, LogFormat: "json", LogLevel: "debug", Control: "/run/respawn/control.sock"},
+		Records: []Record{
+			alive(1, "sshd", 811, "/usr/sbin/sshd", "-D"),
+			{Index: 2, Name: "flaky", Argv: []string{"/opt/flaky", "--respawn", ""}, State: stateBuried, Pgid: 900,
+				StartNs: 90_000_000_000, StartRTNs: 1767300000000000000, Restarts: 7, Started: true,
+				Last: Exit{Set: true, Signal: 11, Core: true}},
+			{Index: 3, Name: "oneshot", Argv: []string{"/bin/true"}, State: stateCremated, Pgid: 912,
+				StartNs: 91_000_000_000, StartRTNs: 1767300001000000000, Started: true, Last: Exit{Set: true}},
+			{Index: 4, Name: "missing", Argv: []string{"/no/such/binary", "arg with spaces", "ünïcode"}, State: stateBuried,
+				Last: Exit{Set: true, Err: "respawn: cannot execute /no/such/binary: no such file or directory"}},
+			{Index: 5, Name: "restarting", Argv: []string{"/usr/bin/worker"}, State: stateDead, Pgid: 930,
+				StartNs: 95_000_000_000, Restarts: 2, Started: true, Last: Exit{Set: true, Code: 3}, Stopping: true},
+			{Index: 6, Name: "procevents", Task: true, State: stateAlive, StartNs: 10_000_000_000, StartRTNs: 1767225600100000000, Started: true},
+			{Index: 7, Name: "acct", Task: true, State: stateBuried, Restarts: 1, Started: true,
+				Last: Exit{Set: true, Err: "acct: acct(2): operation not permitted"}},
+			{Index: 8, Name: "watchdog", Task: true, State: stateUnborn},
+		},
+		FDs:           []FD{{Role: "control", FD: 5}, {Role: "proc", FD: 6}, {Role: "watchdog", FD: 7}, {Role: "acct", FD: 8}, {Role: "acct-shadow", FD: 9}},
+		DroppedEvents: 17,
+	}},
+	{"upgraded", &Snapshot{
+		Version: Version, Generation: 12, LastUpgradeNs: 1767400000000000000, StartedNs: 1767225600000000000,
+		Flags: defaultFlags(),
+		Records: []Record{
+			alive(1, "a", 2, "/bin/sleep", "infinity"),
+			alive(2, "b", MaxPid, "/bin/sleep", "infinity"),
+			{Index: 3, Name: "heartbeat", Task: true, State: stateCremated, Started: true, Last: Exit{Set: true}},
+		},
+		FDs: []FD{{Role: "control", FD: MaxFD}, {Role: "proc", FD: MinFD}},
+	}},
+}
+
+func defaultFlags() Flags {
+	return Flags{IntervalNs: 5e9, StopTimeoutNs: 10e9, LogFormat: "text", LogLevel: "info", Control: "/run/respawn/control.sock"}
+}
+
+func alive(i int, name string, pid int, argv ...string) Record {
+	return Record{
+		Index: i, Name: name, Argv: argv, State: stateAlive, Pid: pid, Pgid: pid,
+		StartNs: int64(i) * 1_000_000_000, StartRTNs: 1767225601000000000 + int64(i), ProcStart: uint64(1000 + i),
+		Started: true,
+	}
+}
+
+func sample(t testing.TB, name string) *Snapshot {
+	t.Helper()
+	for _, s := range samples {
+		if s.name == name {
+			c := *s.s
+			c.Records = append([]Record(nil), c.Records...)
+			c.FDs = append([]FD(nil), c.FDs...)
+			return &c
+		}
+	}
+	t.Fatalf("no sample %q", name)
+	return nil
+}
+
+func mustEncode(t testing.TB, s *Snapshot) []byte {
+	t.Helper()
+	b, err := Encode(s)
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	return b
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, tt := range samples {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decode(mustEncode(t, tt.s))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.s) {
+				t.Fatalf("round trip:\ngot  %+v\nwant %+v", got, tt.s)
+			}
+		})
+	}
+}
+
+func TestEncodeWritesCurrentVersion(t *testing.T) {
+	s := sample(t, "servers")
+	s.Version = 0
+	got, err := Decode(mustEncode(t, s))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if got.Version != Version || s.Version != 0 {
+		t.Fatalf("decoded version %d, caller's %d; want %d and 0", got.Version, s.Version, Version)
+	}
+}
+
+// rawMap is the snapshot s as generic msgpack maps, to be edited into what
+// another binary could have written.
+func rawMap(t *testing.T, s *Snapshot) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := msgpack.Unmarshal(mustEncode(t, s), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func encodeRaw(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestUnknownFieldsSkipped(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(m map[string]any)
+	}{
+		{"top-level scalar", func(m map[string]any) { m["zz_new"] = 42 }},
+		{"top-level nested", func(m map[string]any) {
+			m["cgroups"] = map[string]any{"root": "/sys/fs/cgroup/respawn", "ids": []any{1, 2, 3}}
+		}},
+		{"in records", func(m map[string]any) {
+			for _, r := range m["recs"].([]any) {
+				r.(map[string]any)["env"] = []any{"PATH=/bin", "HOME=/"}
+				r.(map[string]any)["cwd"] = "/srv"
+			}
+		}},
+		{"in exit and flags", func(m map[string]any) {
+			m["flags"].(map[string]any)["alarm"] = int64(60e9)
+			for _, r := range m["recs"].([]any) {
+				r.(map[string]any)["last"].(map[string]any)["rusage"] = map[string]any{"utime": 1.5, "maxrss": 1 << 20}
+			}
+		}},
+		{"binary and ext", func(m map[string]any) {
+			m["blob"] = []byte{0, 1, 2, 0xc1}
+			m["when"] = msgpack.RawMessage{0xd6, 0xff, 0, 0, 0, 1} // a timestamp extension
+		}},
+	}
+	want := sample(t, "mixed")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := rawMap(t, want)
+			tt.edit(m)
+			got, err := Decode(encodeRaw(t, m))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("got  %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestMissingFieldsZero stands for a snapshot of an older binary that did
+// not yet know some fields: they decode to their zero values.
+func TestMissingFieldsZero(t *testing.T) {
+	m := rawMap(t, sample(t, "servers"))
+	delete(m, "dropped")
+	delete(m, "gen")
+	for _, r := range m["recs"].([]any) {
+		delete(r.(map[string]any), "proc_start")
+	}
+	got, err := Decode(encodeRaw(t, m))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	want := sample(t, "servers")
+	for i := range want.Records {
+		want.Records[i].ProcStart = 0
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	tests := []struct {
+		name    string
+		version int
+		want    bool
+	}{
+		{"current", Version, true},
+		{"oldest", MinVersion, true},
+		{"none", 0, false},
+		{"negative", -1, false},
+		{"newer", Version + 1, false},
+		{"much newer", 1 << 40, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CanRead(tt.version); got != tt.want {
+				t.Fatalf("CanRead(%d) = %v, want %v", tt.version, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeVersion(t *testing.T) {
+	tests := []struct {
+		name    string
+		version any // nil: no version key
+		ok      bool
+	}{
+		{"current", Version, true},
+		{"oldest readable", MinVersion, true},
+		{"older than readable", MinVersion - 1, false},
+		{"newer", Version + 1, false},
+		{"far newer", int64(1) << 40, false},
+		{"absent", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := rawMap(t, sample(t, "mixed"))
+			delete(m, "v")
+			if tt.version != nil {
+				m["v"] = tt.version
+			}
+			s, err := Decode(encodeRaw(t, m))
+			var ve *VersionError
+			switch {
+			case tt.ok && err != nil:
+				t.Fatalf("Decode: %v", err)
+			case tt.ok:
+				if want := sample(t, "mixed"); s.Version != tt.version || !reflect.DeepEqual(s.Records, want.Records) {
+					t.Fatalf("decoded %+v", s)
+				}
+			case !errors.As(err, &ve):
+				t.Fatalf("Decode error %v, want a *VersionError", err)
+			case !strings.HasPrefix(err.Error(), "marshal: "):
+				t.Fatalf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+}
+
+// TestNewerVersionOverLimits stands for a future snapshot that breaks this
+// binary's size limits: the version is what the caller must hear about.
+func TestNewerVersionOverLimits(t *testing.T) {
+	m := rawMap(t, sample(t, "servers"))
+	m["v"] = Version + 1
+	for i := range 2 * maxMapLen {
+		m[strings.Repeat("k", i+1)] = i
+	}
+	_, err := Decode(encodeRaw(t, m))
+	if ve := (*VersionError)(nil); !errors.As(err, &ve) || ve.Version != Version+1 {
+		t.Fatalf("Decode error %v, want a *VersionError for %d", err, Version+1)
+	}
+}
+
+func TestEncodeRefuses(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(s *Snapshot)
+		want string
+	}{
+		{"index gap", func(s *Snapshot) { s.Records[1].Index = 3 }, "index 3 at position 2"},
+		{"repeated name", func(s *Snapshot) { s.Records[2].Name = "sshd" }, "repeated"},
+		{"empty name", func(s *Snapshot) { s.Records[0].Name = "" }, "no name"},
+		{"server after task", func(s *Snapshot) {
+			s.Records[6].Task, s.Records[6].Argv, s.Records[6].Last = false, []string{"/bin/x"}, Exit{}
+		}, "server after a task"},
+		{"task with pid", func(s *Snapshot) { s.Records[5].Pid = 77 }, "task with an argv or a pid"},
+		{"task with argv", func(s *Snapshot) { s.Records[5].Argv = []string{"x"} }, "task with an argv or a pid"},
+		{"server without argv", func(s *Snapshot) { s.Records[0].Argv = nil }, "0 arguments"},
+		{"too many arguments", func(s *Snapshot) { s.Records[0].Argv = make([]string, MaxArgv+1) }, "arguments"},
+		{"alive without pid", func(s *Snapshot) { s.Records[0].Pid = 0 }, "no pid while ALIVE"},
+		{"dead with pid", func(s *Snapshot) { s.Records[4].Pid = 5 }, "while not ALIVE"},
+		{"pid too big", func(s *Snapshot) { s.Records[0].Pid = MaxPid + 1 }, "pid 4194304"},
+		{"negative pgid", func(s *Snapshot) { s.Records[0].Pgid = -1 }, "pgid -1"},
+		{"state", func(s *Snapshot) { s.Records[0].State = numStates }, "state 5"},
+		{"signal", func(s *Snapshot) { s.Records[1].Last.Signal = MaxSignal + 1 }, "signal 65"},
+		{"exit code", func(s *Snapshot) { s.Records[4].Last.Code = 256 }, "exit code 256"},
+		{"negative restarts", func(s *Snapshot) { s.Records[4].Restarts = -1 }, "negative"},
+		{"long argument", func(s *Snapshot) { s.Records[0].Argv[0] = strings.Repeat("x", MaxString+1) }, "argument is over"},
+		{"long flag", func(s *Snapshot) { s.Flags.Control = strings.Repeat("x", MaxString+1) }, "flag is over"},
+		{"negative interval", func(s *Snapshot) { s.Flags.IntervalNs = -1 }, "negative interval"},
+		{"negative generation", func(s *Snapshot) { s.Generation = -1 }, "negative generation"},
+		{"stdio descriptor", func(s *Snapshot) { s.FDs[0].FD = 2 }, `descriptor "control" 2`},
+		{"descriptor too big", func(s *Snapshot) { s.FDs[0].FD = MaxFD + 1 }, "65536"},
+		{"repeated descriptor", func(s *Snapshot) { s.FDs[1].FD = s.FDs[0].FD }, "repeats"},
+		{"repeated role", func(s *Snapshot) { s.FDs[1].Role = s.FDs[0].Role }, "repeats"},
+		{"no role", func(s *Snapshot) { s.FDs[1].Role = "" }, `descriptor "" 6`},
+		{"too many descriptors", func(s *Snapshot) {
+			for i := range MaxFDs {
+				s.FDs = append(s.FDs, FD{Role: "extra" + strings.Repeat("+", i), FD: 100 + i})
+			}
+		}, "descriptors, over the limit"},
+		{"too many records", func(s *Snapshot) { s.Records = make([]Record, MaxRecords+1) }, "records, over the limit"},
+		{"too many elements", func(s *Snapshot) {
+			s.Records = s.Records[:0]
+			for i := range maxElements/MaxArgv + 1 {
+				r := alive(i+1, strings.Repeat("n", i+1), i+2)
+				r.Argv = make([]string, MaxArgv)
+				s.Records = append(s.Records, r)
+			}
+		}, "array elements"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sample(t, "mixed")
+			s.Records[0].Argv = append([]string(nil), s.Records[0].Argv...)
+			tt.edit(s)
+			_, err := Encode(s)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "marshal: ") {
+				t.Fatalf("Encode error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := Encode(nil); err == nil {
+		t.Fatal("Encode(nil) succeeded")
+	}
+}
+
+// big is a snapshot of n servers with typical command lines, and tasks.
+func big(tb testing.TB, n int) *Snapshot {
+	s := sample(tb, "mixed")
+	tasks := s.Records[5:]
+	s.Records = nil
+	for i := range n {
+		r := alive(i+1, fmt.Sprintf("server-%d", i), 1000+i, "/usr/local/bin/service", "--config", fmt.Sprintf("/etc/service/%d.conf", i), "--respawn")
+		s.Records = append(s.Records, r)
+	}
+	for i, t := range tasks {
+		t.Index = n + i + 1
+		s.Records = append(s.Records, t)
+	}
+	return s
+}
+
+func BenchmarkEncode500(b *testing.B) {
+	s := big(b, 500)
+	for b.Loop() {
+		if _, err := Encode(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecode500(b *testing.B) {
+	in := mustEncode(b, big(b, 500))
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, err := Decode(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

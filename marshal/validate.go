@@ -1,0 +1,144 @@
+package marshal
+
+import (
+	"errors"
+	"fmt"
+)
+
+// validate reports the first field of s out of range, or nil.
+func (s *Snapshot) validate() error {
+	if !CanRead(s.Version) {
+		return &VersionError{Version: s.Version}
+	}
+	if s.Generation < 0 || s.LastUpgradeNs < 0 || s.StartedNs < 0 {
+		return errors.New("marshal: negative generation or time")
+	}
+	if err := s.Flags.validate(); err != nil {
+		return err
+	}
+	if err := validateRecords(s.Records); err != nil {
+		return err
+	}
+	return validateFDs(s.FDs)
+}
+
+func (f *Flags) validate() error {
+	if f.IntervalNs < 0 || f.StopTimeoutNs < 0 {
+		return errors.New("marshal: negative interval or stop timeout")
+	}
+	for _, v := range []string{f.LogFormat, f.LogLevel, f.Control} {
+		if err := checkString("flag", v); err != nil {
+			return fmt.Errorf("marshal: %w", err)
+		}
+	}
+	return nil
+}
+
+// validateRecords checks each record and that together they are servers,
+// then tasks, numbered from 1 in order, with distinct names.
+func validateRecords(rs []Record) error {
+	if len(rs) > MaxRecords {
+		return fmt.Errorf("marshal: %d records, over the limit of %d", len(rs), MaxRecords)
+	}
+	names := make(map[string]bool, len(rs))
+	for i := range rs {
+		r := &rs[i]
+		if err := r.validate(i); err != nil {
+			return fmt.Errorf("marshal: record %d %.40q: %w", i+1, r.Name, err)
+		}
+		if names[r.Name] {
+			return fmt.Errorf("marshal: record %d: name %.40q repeated", i+1, r.Name)
+		}
+		names[r.Name] = true
+		if i > 0 && rs[i-1].Task && !r.Task {
+			return fmt.Errorf("marshal: record %d %.40q: a server after a task", i+1, r.Name)
+		}
+	}
+	return nil
+}
+
+// validate checks the record at position i of Snapshot.Records.
+func (r *Record) validate(i int) error {
+	switch {
+	case r.Index != i+1:
+		return fmt.Errorf("index %d at position %d", r.Index, i+1)
+	case r.Name == "":
+		return errors.New("no name")
+	case r.State >= numStates:
+		return fmt.Errorf("state %d", r.State)
+	case r.StartNs < 0 || r.StartRTNs < 0 || r.Restarts < 0:
+		return errors.New("negative start time or restart count")
+	case r.Pgid < 0 || r.Pgid > MaxPid:
+		return fmt.Errorf("pgid %d", r.Pgid)
+	}
+	if err := r.validateProcess(); err != nil {
+		return err
+	}
+	if err := checkString("name", r.Name); err != nil {
+		return err
+	}
+	return r.Last.validate()
+}
+
+// validateProcess checks argv and pid against the kind and state of r.
+func (r *Record) validateProcess() error {
+	switch {
+	case r.Pid < 0 || r.Pid > MaxPid:
+		return fmt.Errorf("pid %d", r.Pid)
+	case r.Task && (len(r.Argv) > 0 || r.Pid != 0):
+		return errors.New("a task with an argv or a pid")
+	case r.Task:
+		return nil
+	case len(r.Argv) == 0 || len(r.Argv) > MaxArgv:
+		return fmt.Errorf("%d arguments, want 1 to %d", len(r.Argv), MaxArgv)
+	case r.State == stateAlive && r.Pid == 0:
+		return errors.New("no pid while ALIVE")
+	case r.State != stateAlive && r.Pid != 0:
+		return fmt.Errorf("pid %d while not ALIVE", r.Pid)
+	}
+	for _, a := range r.Argv {
+		if err := checkString("argument", a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Exit) validate() error {
+	switch {
+	case e.Code < 0 || e.Code > 255:
+		return fmt.Errorf("exit code %d", e.Code)
+	case e.Signal < 0 || e.Signal > MaxSignal:
+		return fmt.Errorf("signal %d", e.Signal)
+	}
+	return checkString("error", e.Err)
+}
+
+// validateFDs checks that the kept descriptors have distinct roles and
+// numbers, none of them stdio.
+func validateFDs(fds []FD) error {
+	if len(fds) > MaxFDs {
+		return fmt.Errorf("marshal: %d descriptors, over the limit of %d", len(fds), MaxFDs)
+	}
+	for i, d := range fds {
+		if d.Role == "" || d.FD < MinFD || d.FD > MaxFD {
+			return fmt.Errorf("marshal: descriptor %.40q %d", d.Role, d.FD)
+		}
+		if err := checkString("role", d.Role); err != nil {
+			return fmt.Errorf("marshal: %w", err)
+		}
+		for _, o := range fds[:i] {
+			if o.Role == d.Role || o.FD == d.FD {
+				return fmt.Errorf("marshal: descriptor %.40q %d repeats %.40q %d", d.Role, d.FD, o.Role, o.FD)
+			}
+		}
+	}
+	return nil
+}
+
+func checkString(what, v string) error {
+	if len(v) > MaxString {
+		return fmt.Errorf("a %d-byte %s is over the %d-byte limit", len(v), what, MaxString)
+	}
+	return nil
+}
