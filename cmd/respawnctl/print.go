@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"respawn/control"
+	"respawn/respawn"
+)
+
+// print writes a successful answer for people.
+func (c *ctl) print(req control.Request, ans control.Answer) {
+	switch {
+	case ans.List != nil:
+		writeList(c.out, ans.List)
+	case ans.Dump != nil:
+		_ = ans.Dump.WriteText(c.out)
+	case ans.Revived != nil:
+		fmt.Fprintf(c.out, "revived %d\n", *ans.Revived)
+	case ans.Status != nil && req.Cmd == "status":
+		writeStatus(c.out, *ans.Status)
+	case ans.Status != nil:
+		fmt.Fprintln(c.out, summary(req, *ans.Status))
+	}
+}
+
+// writeList writes the list as a table.
+func writeList(w io.Writer, list []respawn.Info) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "INDEX\tNAME\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST-EXIT\tCOMMAND")
+	for _, in := range list {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
+			in.Index, in.Name, in.State, pid(in.Pid), uptime(in), in.Restarts, clip(in.LastExit, 40), command(in))
+	}
+	tw.Flush()
+}
+
+// writeStatus writes one record, a field a line.
+func writeStatus(w io.Writer, in respawn.Info) {
+	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
+	started := in.StartedAt
+	if started == "" {
+		started = "-"
+	}
+	for _, f := range [][2]string{
+		{"index", strconv.Itoa(in.Index)}, {"name", in.Name}, {"state", in.State}, {"pid", pid(in.Pid)},
+		{"started", started}, {"uptime", uptime(in)}, {"restarts", strconv.Itoa(in.Restarts)},
+		{"last exit", in.LastExit}, {"command", command(in)},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
+	}
+	tw.Flush()
+}
+
+// summary is one line on the target of stop, start, signal or revive.
+func summary(req control.Request, in respawn.Info) string {
+	s := fmt.Sprintf("[%d] %s %s", in.Index, in.Name, in.State)
+	if in.Pid > 0 {
+		s += " pid " + strconv.Itoa(in.Pid)
+	}
+	switch {
+	case req.Cmd == "stop" && in.State == "ALIVE":
+		s += ": SIGTERM sent, cremated when it ends"
+	case req.Cmd == "signal":
+		s += ": sent " + req.Signal
+	}
+	return s
+}
+
+func pid(p int) string {
+	if p <= 0 {
+		return "-"
+	}
+	return strconv.Itoa(p)
+}
+
+func command(in respawn.Info) string {
+	if in.Task {
+		return "(task)"
+	}
+	return respawn.Quote(in.Argv)
+}
+
+// uptime is how long an ALIVE record has run, to the second.
+func uptime(in respawn.Info) string {
+	if in.State != "ALIVE" {
+		return "-"
+	}
+	d := time.Duration(in.UptimeSec * float64(time.Second)).Round(time.Second)
+	if d >= 24*time.Hour {
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	}
+	return d.String()
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n-3], "") + "..."
+}
+
+// writeEvent writes one line of the events stream for people.
+func writeEvent(w io.Writer, l control.StreamLine) {
+	if l.Dropped > 0 {
+		fmt.Fprintf(w, "dropped %d events: respawnctl did not keep up\n", l.Dropped)
+		return
+	}
+	s := fmt.Sprintf("%s [%d] %s %s -> %s", l.Time, l.Index, l.Name, l.From, l.To)
+	if l.Pid > 0 {
+		s += " pid " + strconv.Itoa(l.Pid)
+	}
+	if l.Exit != "" {
+		s += " (" + l.Exit + ")"
+	}
+	fmt.Fprintln(w, s)
+}
