@@ -1,0 +1,273 @@
+//go:build linux
+
+package control
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// listenT listens at path and closes the listener when the test ends.
+func listenT(t *testing.T, path string) *net.UnixListener {
+	t.Helper()
+	ln, err := Listen(path)
+	if err != nil {
+		t.Fatalf("Listen(%s): %v", path, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// roundTrip connects to path and checks that ln accepts the connection.
+func roundTrip(t *testing.T, path string, ln *net.UnixListener) {
+	t.Helper()
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", path, err)
+	}
+	defer c.Close()
+	_ = ln.SetDeadline(time.Now().Add(5 * time.Second))
+	a, err := ln.Accept()
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	a.Close()
+}
+
+func TestListenModes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "control.sock")
+	ln := listenT(t, path)
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode %v, want a socket with 0600", fi.Mode())
+	}
+	di, err := os.Stat(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if di.Mode().Perm() != 0o700 {
+		t.Errorf("directory mode %v, want 0700", di.Mode().Perm())
+	}
+	ents, _ := os.ReadDir(filepath.Dir(path))
+	if len(ents) != 1 {
+		t.Errorf("directory holds %d entries, want the socket alone", len(ents))
+	}
+	roundTrip(t, path, ln)
+}
+
+func TestListenReplacesStale(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	old, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.SetUnlinkOnClose(false)
+	old.Close() // a supervisor that died: the file stays, nobody listens
+	if _, err := os.Lstat(path); err != nil {
+		t.Fatalf("stale socket not left: %v", err)
+	}
+	ln := listenT(t, path)
+	roundTrip(t, path, ln)
+}
+
+func TestListenNeverStealsLive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	ln := listenT(t, path)
+	done := make(chan struct{})
+	go func() { // answer the probe, as a live supervisor would
+		defer close(done)
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	second, err := Listen(path)
+	if err == nil {
+		second.Close()
+		t.Fatal("Listen took over a live socket")
+	}
+	if !errors.Is(err, ErrInUse) {
+		t.Fatalf("err = %v, want ErrInUse", err)
+	}
+	<-done
+	roundTrip(t, path, ln)
+}
+
+func TestListenRefusesOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		path string
+		want string
+	}{
+		{name: "regular file", path: file, want: "not a socket"},
+		{name: "parent is a file", path: filepath.Join(file, "control.sock"), want: "not a directory"},
+		{name: "too long", path: filepath.Join(dir, strings.Repeat("x", 120)), want: "longer than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := Listen(tt.path)
+			if err == nil {
+				ln.Close()
+				t.Fatalf("Listen(%s) succeeded", tt.path)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "control: ") {
+				t.Fatalf("err = %q, want one starting with control: and saying %q", err, tt.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(file); string(b) != "keep me" {
+		t.Errorf("the regular file was changed: %q", b)
+	}
+}
+
+// Closing the listener leaves the socket file (a live upgrade must not lose
+// it); Remove removes it once nobody listens, and never a live one.
+func TestCloseKeepsFileRemoveRemoves(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	ln, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(path); !errors.Is(err, ErrInUse) {
+		t.Fatalf("Remove of a live socket: %v, want ErrInUse", err)
+	}
+	ln.Close()
+	if _, err := os.Lstat(path); err != nil {
+		t.Fatalf("Close removed the socket file: %v", err)
+	}
+	if err := Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket file still there: %v", err)
+	}
+	if err := Remove(path); err != nil {
+		t.Fatalf("Remove of nothing: %v", err)
+	}
+}
+
+// The descriptor FD returns is the listener's own, and FromFD adopts such a
+// descriptor as a live upgrade's new image does.
+func TestFDFromFD(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	ln := listenT(t, path)
+	fd, err := FD(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || v != 1 {
+		t.Fatalf("FD %d is not the listening socket: %v %v", fd, v, err)
+	}
+	// The new image gets a copy of the descriptor across execve.
+	inherited, err := unix.Dup(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adopted, err := FromFD(inherited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adopted.Close()
+	if _, err := unix.FcntlInt(uintptr(inherited), unix.F_GETFD, 0); err == nil {
+		t.Errorf("FromFD left descriptor %d open", inherited)
+	}
+	afd, _ := FD(adopted)
+	if flags, err := unix.FcntlInt(uintptr(afd), unix.F_GETFD, 0); err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("adopted descriptor %d: flags %#x, %v; want close-on-exec", afd, flags, err)
+	}
+	roundTrip(t, path, adopted)
+	adopted.Close()
+	if _, err := os.Lstat(path); err != nil {
+		t.Fatalf("closing the adopted listener removed the socket file: %v", err)
+	}
+}
+
+func TestFromFDRefuses(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[1])
+	conn, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	f, _ := tcp.(*net.TCPListener).File()
+	tests := []struct {
+		name string
+		fd   int
+	}{
+		{name: "pipe", fd: p[0]},
+		{name: "unconnected socket", fd: conn},
+		{name: "tcp listener", fd: int(f.Fd())},
+		{name: "closed", fd: 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if ln, err := FromFD(tt.fd); err == nil {
+				ln.Close()
+				t.Fatalf("FromFD(%s) succeeded", tt.name)
+			}
+		})
+	}
+}
+
+func TestDefaultPath(t *testing.T) {
+	tests := []struct {
+		name string
+		uid  int
+		dir  string
+		want string
+	}{
+		{name: "root", uid: 0, dir: "/run/user/0", want: "/run/respawn/control.sock"},
+		{name: "user", uid: 1000, dir: "/run/user/1000", want: "/run/user/1000/respawn/control.sock"},
+		{name: "user without runtime dir", uid: 1000},
+		{name: "relative runtime dir", uid: 1000, dir: "run"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := defaultPath(tt.uid, tt.dir)
+			if got != tt.want || (err == nil) != (tt.want != "") {
+				t.Fatalf("defaultPath(%d, %q) = %q, %v; want %q", tt.uid, tt.dir, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPeerCred(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	ln := listenT(t, path)
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a, err := ln.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	uid, pid, err := peerCred(a)
+	if err != nil || int(uid) != os.Getuid() || int(pid) != os.Getpid() {
+		t.Fatalf("peerCred = %d, %d, %v; want %d, %d", uid, pid, err, os.Getuid(), os.Getpid())
+	}
+}

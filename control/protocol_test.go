@@ -1,0 +1,166 @@
+package control
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestDecodeRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want Request // with sig
+		err  string  // a part of the error; "" for success
+	}{
+		{name: "list", in: `{"cmd":"list"}`, want: Request{Cmd: "list"}},
+		{name: "spaces around", in: " \t{ \"cmd\" : \"dump\" } ", want: Request{Cmd: "dump"}},
+		{name: "status by name", in: `{"cmd":"status","target":"web"}`, want: Request{Cmd: "status", Target: "web"}},
+		{name: "status by index", in: `{"cmd":"status","target":"2"}`, want: Request{Cmd: "status", Target: "2"}},
+		{name: "revive all", in: `{"cmd":"revive"}`, want: Request{Cmd: "revive"}},
+		{name: "revive one", in: `{"cmd":"revive","target":"a"}`, want: Request{Cmd: "revive", Target: "a"}},
+		{name: "signal name", in: `{"cmd":"signal","target":"web","signal":"HUP"}`, want: Request{Cmd: "signal", Target: "web", Signal: "HUP", sig: syscall.SIGHUP}},
+		{name: "signal SIG name lower case", in: `{"cmd":"signal","target":"1","signal":"sigusr1"}`, want: Request{Cmd: "signal", Target: "1", Signal: "sigusr1", sig: syscall.SIGUSR1}},
+		{name: "signal number", in: `{"cmd":"signal","target":"1","signal":"9"}`, want: Request{Cmd: "signal", Target: "1", Signal: "9", sig: syscall.SIGKILL}},
+		{name: "signal realtime number", in: `{"cmd":"signal","target":"1","signal":"64"}`, want: Request{Cmd: "signal", Target: "1", Signal: "64", sig: syscall.Signal(64)}},
+		{name: "events", in: `{"cmd":"events"}`, want: Request{Cmd: "events"}},
+		{name: "upgrade", in: `{"cmd":"upgrade"}`, want: Request{Cmd: "upgrade"}},
+		{name: "empty", in: ``, err: "EOF"},
+		{name: "not json", in: `list`, err: "invalid character"},
+		{name: "null", in: `null`, err: `no "cmd"`},
+		{name: "array", in: `["list"]`, err: "cannot unmarshal"},
+		{name: "string", in: `"list"`, err: "cannot unmarshal"},
+		{name: "no cmd", in: `{}`, err: `no "cmd"`},
+		{name: "unknown cmd", in: `{"cmd":"fly"}`, err: `unknown command "fly"`},
+		{name: "cmd not a string", in: `{"cmd":1}`, err: "cannot unmarshal"},
+		{name: "unknown field", in: `{"cmd":"list","taget":"x"}`, err: `unknown field "taget"`},
+		{name: "two objects", in: `{"cmd":"list"}{"cmd":"list"}`, err: "data after"},
+		{name: "trailing garbage", in: `{"cmd":"list"} x`, err: "data after"},
+		{name: "truncated", in: `{"cmd":"list"`, err: "unexpected EOF"},
+		{name: "target where none is taken", in: `{"cmd":"list","target":"x"}`, err: `list takes no "target"`},
+		{name: "status without target", in: `{"cmd":"status"}`, err: `status needs a "target"`},
+		{name: "stop without target", in: `{"cmd":"stop"}`, err: `stop needs a "target"`},
+		{name: "signal without signal", in: `{"cmd":"signal","target":"1"}`, err: `signal needs a "signal"`},
+		{name: "signal where none is taken", in: `{"cmd":"stop","target":"1","signal":"HUP"}`, err: `stop takes no "signal"`},
+		{name: "unknown signal", in: `{"cmd":"signal","target":"1","signal":"FOO"}`, err: `unknown signal "FOO"`},
+		{name: "signal zero", in: `{"cmd":"signal","target":"1","signal":"0"}`, err: "out of range"},
+		{name: "signal too high", in: `{"cmd":"signal","target":"1","signal":"65"}`, err: "out of range"},
+		{name: "negative signal", in: `{"cmd":"signal","target":"1","signal":"-9"}`, err: "out of range"},
+		{name: "target too long", in: `{"cmd":"status","target":"` + strings.Repeat("a", MaxTarget+1) + `"}`, err: "at most 256 bytes"},
+		{name: "long unknown command clipped", in: `{"cmd":"` + strings.Repeat("x", 1000) + `"}`, err: "...\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeRequest([]byte(tt.in))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || !errors.Is(err, ErrBadRequest) {
+					t.Fatalf("DecodeRequest(%q) = %+v, %v; want an ErrBadRequest containing %q", tt.in, got, err, tt.err)
+				}
+				if len(err.Error()) > 300 {
+					t.Errorf("error message of %d bytes", len(err.Error()))
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("DecodeRequest(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeRequestTooLong(t *testing.T) {
+	line := `{"cmd":"list","target":"` + strings.Repeat("a", MaxRequest) + `"}`
+	if _, err := DecodeRequest([]byte(line)); !errors.Is(err, ErrTooLong) {
+		t.Fatalf("err = %v, want ErrTooLong", err)
+	}
+}
+
+func TestParseSignal(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want syscall.Signal
+	}{
+		{name: "short", in: "TERM", want: syscall.SIGTERM},
+		{name: "full", in: "SIGKILL", want: syscall.SIGKILL},
+		{name: "lower", in: "usr2", want: syscall.SIGUSR2},
+		{name: "mixed", in: "SigCont", want: syscall.SIGCONT},
+		{name: "number", in: "15", want: syscall.SIGTERM},
+		{name: "empty", in: ""},
+		{name: "SIG alone", in: "SIG"},
+		{name: "spaces", in: " HUP"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseSignal(tt.in)
+			if got != tt.want || (err == nil) != (tt.want != 0) {
+				t.Fatalf("ParseSignal(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadLine(t *testing.T) {
+	const max = 10
+	tests := []struct {
+		name  string
+		in    string
+		lines []string
+		err   error // after the lines
+	}{
+		{name: "one", in: "abc\n", lines: []string{"abc"}},
+		{name: "crlf", in: "abc\r\n", lines: []string{"abc"}},
+		{name: "two", in: "a\nb\n", lines: []string{"a", "b"}},
+		{name: "last without newline", in: "a\nb", lines: []string{"a", "b"}},
+		{name: "empty line", in: "\n", lines: []string{""}},
+		{name: "exactly max", in: "0123456789\n", lines: []string{"0123456789"}},
+		{name: "over max", in: "0123456789a\n", err: errLineTooLong},
+		{name: "over max without newline", in: "0123456789a", err: errLineTooLong},
+		{name: "over max after a good line", in: "ok\n0123456789abcdef", lines: []string{"ok"}, err: errLineTooLong},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The smallest buffer bufio allows, so that long lines come in
+			// fragments.
+			r := bufio.NewReaderSize(strings.NewReader(tt.in), 16)
+			for _, want := range tt.lines {
+				got, err := readLine(r, max)
+				if err != nil || string(got) != want {
+					t.Fatalf("readLine = %q, %v; want %q", got, err, want)
+				}
+			}
+			want := tt.err
+			if want == nil {
+				want = io.EOF
+			}
+			if _, err := readLine(r, max); !errors.Is(err, want) {
+				t.Fatalf("readLine at the end: %v, want %v", err, want)
+			}
+		})
+	}
+}
+
+// Answers and stream lines decode back to what was encoded, and an
+// answer is always one line.
+func TestEncodeOneLine(t *testing.T) {
+	n := 3
+	for _, v := range []any{
+		Answer{OK: true, Revived: &n},
+		Answer{Error: "a\nb", Code: CodeFailed},
+		Event{Index: 1, Name: "x\ny", From: "ALIVE", To: "DEAD", Pid: 7, Exit: "exit 1", Time: "t"},
+		Dropped{Dropped: 5},
+	} {
+		b := encode(v)
+		if strings.Count(string(b), "\n") != 1 || b[len(b)-1] != '\n' {
+			t.Fatalf("encode(%+v) = %q: not one line", v, b)
+		}
+		var l StreamLine
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
