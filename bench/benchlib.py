@@ -14,6 +14,7 @@ Systems are named by a short key everywhere (SYSTEM_NAMES).
 import atexit
 import ctypes
 import json
+import math
 import os
 import re
 import resource
@@ -420,8 +421,9 @@ def cpu_delta(before, after):
 # ---------------------------------------------------------------- output
 
 def pct(values, q):
+    """Nearest-rank percentile."""
     v = sorted(values)
-    return v[int(q * (len(v) - 1))]
+    return v[max(0, math.ceil(q * len(v)) - 1)]
 
 
 def summary_ms(values):

@@ -91,8 +91,13 @@ def print_main(res, rows, notes):
     ]
     w = max(len(SYSTEM_NAMES[k]) for k in rows) if rows else 20
     print()
-    print(f"respawn kill->exec latency in ms ({rounds} rounds); {n} services: all back after SIGKILL of all,"
-          f" supervision memory, CPU ticks / ms / context switches over {idle_secs} s idle")
+    head = []
+    if "latency" in res and "rows" in res["latency"]:
+        head.append(f"respawn kill->exec latency in ms ({rounds} rounds)")
+    if "storm" in res and "rows" in res["storm"]:
+        head.append(f"{n} services: all back after SIGKILL of all, supervision memory,"
+                    f" CPU ticks / ms / context switches over {idle_secs} s idle")
+    print("; ".join(head))
     head = f"{'system':{w}}" + "".join(f" {h:>9}" for _, h, _ in cols)
     print(head)
     print("-" * len(head))

@@ -191,6 +191,9 @@ def main():
         else:
             table_rows.append([r["servers"], 0, None, None, None, "n/a", None, None, r.get("status", "?")])
     notes = [f"{r['servers']} servers: {r['stop_note']}" for r in rows if r.get("stop_note")]
+    if table_rows:
+        notes.append("polled with SIGUSR1 every 1 ms after SIGHUP: each poll costs respawn an info dump "
+                     "of every server, which weighs on the larger N")
     frag = {"title": "live upgrade: SIGHUP -> the new image answers SIGUSR1 with a greater generation",
             "rows": rows, "notes": notes,
             "tables": [{"columns": ["servers", "upgrades", "median ms", "min ms", "max ms",
