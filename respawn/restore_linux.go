@@ -6,8 +6,10 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -47,7 +49,7 @@ func (s *Supervisor) Restore(snap *marshal.Snapshot) error {
 	s.generation, s.lastUpgrade, s.started = snap.Generation+1, realtimeNs(), snap.StartedNs
 	s.droppedEvents = snap.DroppedEvents
 	s.restored = true
-	s.adopt(snap)
+	s.adopt()
 	return nil
 }
 
@@ -61,31 +63,59 @@ func (s *Supervisor) rebuild(servers []*Server) {
 		}
 	}
 	s.recs = recs
+	clear(s.byName)
 	for i, r := range s.recs {
 		r.Index = i + 1
+		s.byName[r.Name] = r
 	}
 }
 
-// adopt validates each ALIVE server's pid and takes it over.
-func (s *Supervisor) adopt(snap *marshal.Snapshot) {
+// adopt validates each ALIVE server's pid and takes it over: the process
+// must still be our child, with the /proc start time the old image
+// recorded, so that a wrong or reused pid is never adopted.
+func (s *Supervisor) adopt() {
 	self := os.Getpid()
-	starts := map[string]uint64{}
-	for _, rec := range snap.Records {
-		starts[rec.Name] = rec.ProcStart
-	}
+	var alive []*Server
 	for _, r := range s.recs {
-		if r.task != nil || r.State != Alive {
-			continue
+		if r.task == nil && r.State == Alive {
+			alive = append(alive, r)
 		}
-		st, err := ReadStat(r.Pid)
-		if err == nil && st.PPid == self && (starts[r.Name] == 0 || st.StartTime == starts[r.Name]) {
+	}
+	stats := readStats(alive)
+	for i, r := range alive {
+		st := stats[i]
+		if st.PPid == self && (r.procStart == 0 || st.StartTime == r.procStart) {
 			s.byPid[r.Pid] = r
+			r.procStart = st.StartTime
 			continue
 		}
 		s.log.Warn("respawn: server lost across the upgrade, respawning it", "server", r.Index, "name", r.Name, "pid", r.Pid)
 		r.State, r.Pid = Dead, 0
 		r.Last = Exit{Err: "lost across an upgrade", Set: true}
 	}
+}
+
+// readStats reads /proc/PID/stat of every record, on every CPU at once: a
+// live upgrade waits for it. A process that is gone reads as PPid -1.
+func readStats(recs []*Server) []Stat {
+	stats := make([]Stat, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), len(recs)/64+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(recs); i += workers {
+				st, err := ReadStat(recs[i].Pid)
+				if err != nil {
+					st.PPid = -1
+				}
+				stats[i] = st
+			}
+		}()
+	}
+	wg.Wait()
+	return stats
 }
 
 // Recover rebuilds the supervisor when the previous image's snapshot cannot

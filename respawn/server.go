@@ -105,6 +105,8 @@ type Server struct {
 	Last     Exit  // the last ending
 	Started  bool  // started at least once
 
+	procStart uint64 // /proc/PID/stat start time of Pid, 0 if not read yet
+
 	task     TaskFunc
 	keep     bool // a task that keeps the supervisor running
 	cancel   context.CancelFunc

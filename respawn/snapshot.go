@@ -38,18 +38,15 @@ func recordOf(r *Server) marshal.Record {
 		Stopping: r.stopping,
 		Last:     marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},
 	}
-	if r.task == nil && r.State == Alive {
-		if st, err := ReadStat(r.Pid); err == nil {
-			rec.ProcStart = st.StartTime
-		}
-	}
+	r.stampStart()
+	rec.ProcStart = r.procStart
 	return rec
 }
 
 // apply copies rec's state into r (not its identity: index, name, kind).
 func (r *Server) apply(rec *marshal.Record) {
 	r.State = State(rec.State)
-	r.Pid, r.Pgid = rec.Pid, rec.Pgid
+	r.Pid, r.Pgid, r.procStart = rec.Pid, rec.Pgid, rec.ProcStart
 	r.StartNs, r.StartRT = rec.StartNs, rec.StartRTNs
 	r.Restarts, r.Started, r.stopping = rec.Restarts, rec.Started, rec.Stopping
 	r.Last = Exit{Set: rec.Last.Set, Code: rec.Last.Code, Signal: syscall.Signal(rec.Last.Signal), Core: rec.Last.Core, Err: rec.Last.Err}

@@ -34,7 +34,8 @@ func (s *Supervisor) spawn(r *Server) error {
 	if err != nil {
 		return fmt.Errorf("respawn: cannot execute %s: %w", path, err)
 	}
-	r.Pid, r.Pgid = pid, pid
+	r.Pid, r.Pgid, r.procStart = pid, pid, 0
+	s.unstamped = append(s.unstamped, r)
 	r.StartNs, r.StartRT = monotonicNs(), realtimeNs()
 	s.byPid[pid] = r
 	s.startupGroup(pid)

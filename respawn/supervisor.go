@@ -68,6 +68,8 @@ type Supervisor struct {
 	cfg     Config
 	log     *slog.Logger
 	recs    []*Server // servers, then tasks, by Index-1
+	byName  map[string]*Server
+	suffix  map[string]int // the next -N to try for a taken name
 	byPid   map[int]*Server
 	env     []string
 	pid1    bool
@@ -86,8 +88,12 @@ type Supervisor struct {
 	killed     bool             // SIGKILL already sent to what was left
 	noChildren bool             // the last wait4 said ECHILD
 
-	subs  []*Subscriber
-	alarm *startup // the start-up phase under --alarm, or nil
+	subs []*Subscriber
+
+	// unstamped are servers spawned whose /proc start time is not yet
+	// recorded; the loop records them when it has nothing else to do.
+	unstamped []*Server
+	alarm     *startup // the start-up phase under --alarm, or nil
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
@@ -113,6 +119,8 @@ func New(cfg Config, specs []Spec) *Supervisor {
 		cfg:      cfg,
 		log:      cfg.Log,
 		byPid:    make(map[int]*Server, len(specs)),
+		byName:   make(map[string]*Server, len(specs)),
+		suffix:   map[string]int{},
 		sigs:     cfg.Signals,
 		taskDone: make(chan taskExit, 8),
 		reqs:     make(chan request),
@@ -141,26 +149,28 @@ func (s *Supervisor) add(r *Server) {
 	}
 	r.Name = s.uniqueName(r.Name)
 	s.recs = append(s.recs, r)
+	s.byName[r.Name] = r
 }
 
+// uniqueName returns name, or name-2, name-3... if it is taken. The next
+// suffix to try is kept per name, so that many servers of one program
+// cost no more than one each.
 func (s *Supervisor) uniqueName(name string) string {
-	if s.find(name) == nil {
+	if s.byName[name] == nil {
 		return name
 	}
-	for i := 2; ; i++ {
-		n := name + "-" + strconv.Itoa(i)
-		if s.find(n) == nil {
-			return n
-		}
+	i := max(s.suffix[name], 2)
+	for s.byName[name+"-"+strconv.Itoa(i)] != nil {
+		i++
 	}
+	s.suffix[name] = i + 1
+	return name + "-" + strconv.Itoa(i)
 }
 
 // find returns the record named, or addressed by its index, or nil.
 func (s *Supervisor) find(target string) *Server {
-	for _, r := range s.recs {
-		if r.Name == target {
-			return r
-		}
+	if r := s.byName[target]; r != nil {
+		return r
 	}
 	if i, err := strconv.Atoi(target); err == nil && i >= 1 && i <= len(s.recs) {
 		return s.recs[i-1]
@@ -206,6 +216,8 @@ func (s *Supervisor) loop() int {
 			close(req.done)
 		case <-s.stopC:
 			s.onStopDeadline()
+		case <-s.idleC():
+			s.recordStartTimes(8)
 		}
 	}
 	return s.finish()
