@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // helper is the test binary playing a server: "TESTBIN helper MODE ARGS...".
@@ -18,6 +20,8 @@ import (
 //	record FILE           append "pid argv..." to FILE, then sleep
 //	ignoreterm FILE       ignore SIGTERM, write FILE when ready, then sleep
 //	orphan FILE           start a grandchild that sleeps, write its pid to FILE, exit 1
+//	signals FILE          write "ready" to FILE, then append the name of every
+//	                      signal received; exit 0 after SIGTERM, SIGINT or SIGQUIT
 func helper(args []string) int {
 	if len(args) == 0 {
 		return 99
@@ -46,6 +50,8 @@ func helper(args []string) int {
 		}
 		appendLine(args[1], strconv.Itoa(c.Process.Pid))
 		return 1
+	case "signals":
+		return recordSignals(args[1])
 	}
 	return 99
 }
@@ -63,4 +69,19 @@ func appendLine(name, line string) {
 	}
 	fmt.Fprintln(f, line)
 	f.Close()
+}
+
+func recordSignals(file string) int {
+	c := make(chan os.Signal, 16)
+	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH,
+		syscall.SIGCONT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM)
+	appendLine(file, "ready")
+	for sig := range c {
+		appendLine(file, unix.SignalName(sig.(syscall.Signal)))
+		switch sig {
+		case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
+			return 0
+		}
+	}
+	return 0
 }
