@@ -42,7 +42,8 @@ type Stat struct {
 // upgrade, so it reads into a fixed buffer with three system calls.
 func ReadStat(pid int) (Stat, error) {
 	var buf [1024]byte
-	path := "/proc/" + strconv.Itoa(pid) + "/stat"
+	var pb [32]byte
+	path := string(strconv.AppendInt(append(pb[:0], "/proc/"...), int64(pid), 10)) + "/stat"
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return Stat{}, &os.PathError{Op: "open", Path: path, Err: err}
@@ -57,23 +58,81 @@ func ReadStat(pid int) (Stat, error) {
 
 // ParseStat parses the contents of /proc/PID/stat. The command name may
 // hold spaces and parentheses, so fields are counted from the last ')'.
+// It does not allocate: a live upgrade parses one per server.
 func ParseStat(b []byte) (Stat, error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 || i+2 > len(b) {
 		return Stat{}, errBadStat
 	}
-	f := bytes.Fields(b[i+1:])
-	// f[0] is field 3 (state); starttime is field 22.
-	if len(f) < 20 || len(f[0]) != 1 {
-		return Stat{}, errBadStat
+	var st Stat
+	field, rest := 3, b[i+1:]
+	for field <= 22 {
+		var f []byte
+		if f, rest = nextField(rest); f == nil {
+			return Stat{}, errBadStat
+		}
+		var err error
+		switch field {
+		case 3:
+			if len(f) != 1 {
+				return Stat{}, errBadStat
+			}
+			st.State = f[0]
+		case 4:
+			st.PPid, err = atoi(f)
+		case 5:
+			st.Pgrp, err = atoi(f)
+		case 22:
+			var n int
+			if n, err = atoi(f); n < 0 {
+				err = errBadStat
+			}
+			st.StartTime = uint64(n)
+		}
+		if err != nil {
+			return Stat{}, errBadStat
+		}
+		field++
 	}
-	ppid, err1 := strconv.Atoi(string(f[1]))
-	pgrp, err2 := strconv.Atoi(string(f[2]))
-	start, err3 := strconv.ParseUint(string(f[19]), 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return Stat{}, errBadStat
+	return st, nil
+}
+
+// nextField returns the next space-separated field of b and what follows.
+func nextField(b []byte) (field, rest []byte) {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\n') {
+		b = b[1:]
 	}
-	return Stat{State: f[0][0], PPid: ppid, Pgrp: pgrp, StartTime: start}, nil
+	j := 0
+	for j < len(b) && b[j] != ' ' && b[j] != '\n' {
+		j++
+	}
+	if j == 0 {
+		return nil, nil
+	}
+	return b[:j], b[j:]
+}
+
+// atoi parses a decimal integer that may start with '-', without
+// allocating.
+func atoi(b []byte) (int, error) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, errBadStat
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, errBadStat
+		}
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
 }
 
 // ready is always ready to receive from: idleC returns it to switch on the

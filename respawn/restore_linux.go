@@ -6,10 +6,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -95,26 +93,18 @@ func (s *Supervisor) adopt() {
 	}
 }
 
-// readStats reads /proc/PID/stat of every record, on every CPU at once: a
-// live upgrade waits for it. A process that is gone reads as PPid -1.
+// readStats reads /proc/PID/stat of every record. A process that is gone
+// reads as PPid -1. (Reading them from several goroutines is no faster:
+// the kernel serialises them.)
 func readStats(recs []*Server) []Stat {
 	stats := make([]Stat, len(recs))
-	workers := min(runtime.GOMAXPROCS(0), len(recs)/64+1)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(recs); i += workers {
-				st, err := ReadStat(recs[i].Pid)
-				if err != nil {
-					st.PPid = -1
-				}
-				stats[i] = st
-			}
-		}()
+	for i, r := range recs {
+		st, err := ReadStat(r.Pid)
+		if err != nil {
+			st.PPid = -1
+		}
+		stats[i] = st
 	}
-	wg.Wait()
 	return stats
 }
 

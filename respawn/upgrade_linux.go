@@ -51,15 +51,19 @@ func (s *Supervisor) Upgrade() error {
 	if s.cfg.Binary == "" {
 		return ErrUpgradeUnavailable
 	}
-	if err := s.preflight(); err != nil {
+	check, err := s.startPreflight()
+	if err != nil {
 		return err
 	}
-	pending := s.drainSignals()
-	state, err := marshal.Encode(s.snapshot())
-	if err != nil {
-		s.replay(pending)
-		return fmt.Errorf("respawn: upgrade: %w", err)
+	// Nothing changes while the loop is here: encode while the check runs.
+	state, encErr := marshal.Encode(s.snapshot())
+	if err := check.wait(); err != nil {
+		return err
 	}
+	if encErr != nil {
+		return fmt.Errorf("respawn: upgrade: %w", encErr)
+	}
+	pending := s.drainSignals()
 	s.log.Info("upgrading", "binary", s.cfg.Binary, "generation", s.generation+1, "snapshot_bytes", len(state))
 	args := append([]string{FlagPending + "=" + signalList(pending)}, s.cfg.Args...)
 	signal.Ignore(ignoredAcross...)
@@ -69,38 +73,52 @@ func (s *Supervisor) Upgrade() error {
 	return fmt.Errorf("respawn: upgrade: %w", err)
 }
 
-// preflight runs "BINARY --upgrade-check=VERSION" and wants it to exit 0
-// saying it reads this snapshot version.
-func (s *Supervisor) preflight() error {
+// preflight is the new binary running "BINARY --upgrade-check=VERSION".
+type preflight struct {
+	bin string
+	pid int
+	out *os.File // its stdout and stderr
+}
+
+// startPreflight starts the check; wait collects its answer.
+func (s *Supervisor) startPreflight() (*preflight, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("respawn: upgrade: %w", err)
+		return nil, fmt.Errorf("respawn: upgrade: %w", err)
 	}
-	defer r.Close()
 	argv := []string{s.cfg.Binary, FlagUpgradeCheck + "=" + strconv.Itoa(marshal.Version)}
 	pid, err := syscall.ForkExec(s.cfg.Binary, argv, &syscall.ProcAttr{
 		Env: s.env, Files: []uintptr{0, w.Fd(), w.Fd()},
 	})
 	w.Close()
 	if err != nil {
-		return fmt.Errorf("respawn: upgrade: cannot execute %s: %w", s.cfg.Binary, err)
+		r.Close()
+		return nil, fmt.Errorf("respawn: upgrade: cannot execute %s: %w", s.cfg.Binary, err)
 	}
-	out, timedOut := readBounded(r, 4096, preflightTimeout)
+	return &preflight{bin: s.cfg.Binary, pid: pid, out: r}, nil
+}
+
+// wait reads what the check says, reaps it (it is not a server: the
+// reaper never sees it, because the loop is here until it is collected)
+// and wants it to have exited 0 saying it reads this snapshot version.
+func (p *preflight) wait() error {
+	out, timedOut := readBounded(p.out, 4096, preflightTimeout)
+	p.out.Close()
 	if timedOut {
-		_ = unix.Kill(pid, unix.SIGKILL)
+		_ = unix.Kill(p.pid, unix.SIGKILL)
 	}
 	var ws unix.WaitStatus
 	for {
-		if _, err := unix.Wait4(pid, &ws, 0, nil); !errors.Is(err, unix.EINTR) {
+		if _, err := unix.Wait4(p.pid, &ws, 0, nil); !errors.Is(err, unix.EINTR) {
 			break
 		}
 	}
 	msg := strings.TrimSpace(string(out))
 	if !ws.Exited() || ws.ExitStatus() != 0 || !strings.Contains(msg, upgradeCheckOK) {
-		if msg == "" {
+		if msg == "" || timedOut {
 			msg = exitOf(syscall.WaitStatus(ws)).String()
 		}
-		return fmt.Errorf("respawn: upgrade: %s failed its pre-flight check: %s", s.cfg.Binary, firstLine(msg))
+		return fmt.Errorf("respawn: upgrade: %s failed its pre-flight check: %s", p.bin, firstLine(msg))
 	}
 	return nil
 }
