@@ -129,7 +129,7 @@ func TestControlManyClients(t *testing.T) {
 			defer wg.Done()
 			<-start
 			for r := 0; r < rounds || s.count(msg("DEAD")) < before+12 && r < 1000; r++ {
-				if why := listOnce(sock); why != "" {
+				if why := listOnce(sock, 6); why != "" {
 					mu.Lock()
 					bad = append(bad, why)
 					mu.Unlock()
@@ -151,9 +151,9 @@ func TestControlManyClients(t *testing.T) {
 	s.stop()
 }
 
-// listOnce asks for the list on a new connection; it returns what was
-// wrong, or "". It may run on any goroutine.
-func listOnce(sock string) string {
+// listOnce asks for the list on a new connection and wants that many
+// records; it returns what was wrong, or "". It may run on any goroutine.
+func listOnce(sock string, records int) string {
 	c, err := net.DialTimeout("unix", sock, 10*time.Second)
 	if err != nil {
 		return err.Error()
@@ -167,7 +167,7 @@ func listOnce(sock string) string {
 	if err != nil {
 		return "read: " + err.Error()
 	}
-	if !strings.HasPrefix(string(b), `{"ok":true,"list":[`) || strings.Count(string(b), `"index":`) != 6 {
+	if !strings.HasPrefix(string(b), `{"ok":true,"list":[`) || strings.Count(string(b), `"index":`) != records {
 		return "answer: " + string(b)
 	}
 	return ""
