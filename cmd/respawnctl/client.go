@@ -126,9 +126,18 @@ func (c *ctl) fail(err error) int {
 	return exitFail
 }
 
-// simple runs a command answered with one line.
+// readOnly are the commands that change nothing, and so may be sent again.
+var readOnly = map[string]bool{"list": true, "status": true, "dump": true}
+
+// simple runs a command answered with one line. A command that changes
+// nothing is sent again if its connection was closed before the answer,
+// as a live upgrade's execve does to the connections it finds.
 func (c *ctl) simple(req control.Request) int {
 	ans, raw, err := c.once(req)
+	for deadline := time.Now().Add(c.timeout); readOnly[req.Cmd] && errors.Is(err, errNoAnswer) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		ans, raw, err = c.once(req)
+	}
 	if err != nil {
 		return c.fail(err)
 	}
