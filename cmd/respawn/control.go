@@ -45,7 +45,7 @@ func addControl(s *respawn.Supervisor, o *options, log *slog.Logger, snap *marsh
 		}
 		path = p
 	}
-	ln, err := controlListener(path, snap, log)
+	ln, inherited, err := controlListener(path, snap, log)
 	if err != nil {
 		if o.control == "" {
 			log.Warn("respawn: no control socket at the default path", "path", path, "err", err)
@@ -67,26 +67,28 @@ func addControl(s *respawn.Supervisor, o *options, log *slog.Logger, snap *marsh
 		}
 		return err
 	})
-	log.Info("control socket", "path", path)
+	log.Info("control socket", "path", path, "inherited", inherited)
 	return nil
 }
 
 // controlListener adopts the listener a live upgrade kept, or listens
-// anew at path.
-func controlListener(path string, snap *marshal.Snapshot, log *slog.Logger) (*net.UnixListener, error) {
+// anew at path. An inherited descriptor that cannot be adopted is closed,
+// so that the socket it held reads as stale and is replaced.
+func controlListener(path string, snap *marshal.Snapshot, log *slog.Logger) (ln *net.UnixListener, inherited bool, err error) {
 	if snap != nil {
 		for _, fd := range snap.FDs {
 			if fd.Role != controlRole {
 				continue
 			}
-			ln, err := control.FromFD(fd.FD)
-			if err == nil {
-				return ln, nil
+			adopted, aerr := control.FromFD(fd.FD)
+			if aerr == nil {
+				return adopted, true, nil
 			}
-			log.Warn("respawn: inherited control socket unusable, listening anew", "fd", fd.FD, "err", err)
+			log.Warn("respawn: inherited control socket unusable, listening anew", "fd", fd.FD, "err", aerr)
 		}
 	}
-	return control.Listen(path)
+	ln, err = control.Listen(path)
+	return ln, false, err
 }
 
 // stopping asks the event loop whether the supervisor is shutting down:
