@@ -9,7 +9,7 @@ import (
 // A server killed after the interval comes back at once with a new pid;
 // one that dies sooner is buried; exit 0 cremates; SIGUSR2 revives.
 func TestRespawnBuryCremateRevive(t *testing.T) {
-	s := start(t, "--interval=300ms",
+	s := begin(t, "--interval=300ms",
 		"{", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "exit", "3", "}",
 		"{", selfBin, "helper", "exit", "0", "}")
