@@ -16,6 +16,7 @@ import (
 var handled = []os.Signal{
 	unix.SIGCHLD, unix.SIGUSR1, unix.SIGUSR2, unix.SIGHUP,
 	unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH,
+	unix.SIGPIPE, // routed so that a vanished log reader is EPIPE, not death
 }
 
 // setup prepares the process for supervision, before the first spawn:
@@ -35,9 +36,6 @@ func (s *Supervisor) setup() error {
 	signal.Notify(s.sigs, handled...)
 	return nil
 }
-
-// signalStop undoes setup's signal routing once the loop is over.
-func (s *Supervisor) signalStop() { signal.Stop(s.sigs) }
 
 // openStdio makes sure descriptors 0, 1 and 2 are open (on /dev/null if
 // not), so that every server gets a valid stdin, stdout and stderr; a
@@ -82,19 +80,10 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 		s.shutdown(unix.SIGQUIT)
 	case unix.SIGWINCH:
 		s.forward(unix.SIGWINCH)
+	case unix.SIGPIPE:
+		// Whoever read our stdout or stderr is gone: logs are lost,
+		// supervision goes on.
 	}
-}
-
-// reviveAll revives every buried server and task.
-func (s *Supervisor) reviveAll() {
-	n := 0
-	for _, r := range s.recs {
-		if r.State == Buried {
-			s.fire(r, evRevive, Exit{})
-			n++
-		}
-	}
-	s.log.Info("revive", "buried", n)
 }
 
 // forward sends sig to the process group of every live server.

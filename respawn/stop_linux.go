@@ -104,13 +104,3 @@ func (s *Supervisor) armStopTimer(d time.Duration) {
 	s.stopTimer = time.NewTimer(d)
 	s.stopC = s.stopTimer.C
 }
-
-func (s *Supervisor) countState(st State) int {
-	n := 0
-	for _, r := range s.recs {
-		if r.State == st {
-			n++
-		}
-	}
-	return n
-}

@@ -252,7 +252,6 @@ func (s *Supervisor) tasksEnded() bool {
 
 // finish logs the end and returns the exit status.
 func (s *Supervisor) finish() int {
-	s.signalStop()
 	status := ExitClean
 	for _, r := range s.recs {
 		if r.task == nil && !(r.State == Cremated && (r.Last.Clean() || !r.Started && !r.Last.Set)) {
@@ -293,4 +292,26 @@ func (s *Supervisor) Do(ctx context.Context, fn func(*Supervisor)) bool {
 	}
 	<-req.done
 	return true
+}
+
+func (s *Supervisor) countState(st State) int {
+	n := 0
+	for _, r := range s.recs {
+		if r.State == st {
+			n++
+		}
+	}
+	return n
+}
+
+// reviveAll revives every buried server and task.
+func (s *Supervisor) reviveAll() {
+	n := 0
+	for _, r := range s.recs {
+		if r.State == Buried {
+			s.fire(r, evRevive, Exit{})
+			n++
+		}
+	}
+	s.log.Info("revive", "buried", n)
 }

@@ -11,11 +11,15 @@ import (
 	"syscall"
 )
 
-// Signals are the signals the supervisor handles. SIGURG, the Go runtime's
-// preemption signal, is deliberately absent.
+// Signals are the signals the supervisor handles (respawn.handled lists
+// the same). SIGURG, the Go runtime's preemption signal, is deliberately
+// absent. SIGPIPE is routed so that a write to a vanished log reader fails
+// with EPIPE instead of ending the supervisor; unlike SIG_IGN, a handler
+// is not inherited by the servers.
 var Signals = []os.Signal{
 	syscall.SIGCHLD, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP,
 	syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH,
+	syscall.SIGPIPE,
 }
 
 // C receives every signal in Signals from program start on.
