@@ -23,8 +23,12 @@ func (s *Supervisor) Lookup(target string) (Info, error) {
 }
 
 // Revive starts target again if it is buried, or every buried record if
-// target is "". It returns how many were revived.
+// target is "". It returns how many were revived. Nothing is revived
+// once the supervisor is shutting down.
 func (s *Supervisor) Revive(target string) (int, error) {
+	if s.stopping {
+		return 0, errors.New("respawn: shutting down")
+	}
 	if target == "" {
 		n := s.countState(Buried)
 		s.reviveAll()

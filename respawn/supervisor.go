@@ -89,6 +89,7 @@ type Supervisor struct {
 	noChildren bool             // the last wait4 said ECHILD
 
 	subs []*Subscriber
+	view *view // the records as Snapshot shows them; nil after a change
 
 	// unstamped are servers spawned whose /proc start time is not yet
 	// recorded; the loop records them when it has nothing else to do.
@@ -304,8 +305,14 @@ func (s *Supervisor) countState(st State) int {
 	return n
 }
 
-// reviveAll revives every buried server and task.
+// reviveAll revives every buried server and task, unless the supervisor
+// is shutting down.
 func (s *Supervisor) reviveAll() {
+	if s.stopping {
+		// A server started now would miss the stop signal already sent.
+		s.log.Info("revive refused: shutting down", "buried", s.countState(Buried))
+		return
+	}
 	n := 0
 	for _, r := range s.recs {
 		if r.State == Buried {

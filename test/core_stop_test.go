@@ -177,3 +177,25 @@ func TestWinchForwarded(t *testing.T) {
 		}
 	}
 }
+
+// SIGUSR2 during the stop does not revive the buried: a server started
+// after the SIGTERM went out would never hear it.
+func TestNoReviveWhileStopping(t *testing.T) {
+	file := tempFile(t, "ready")
+	s := begin(t, "--stop-timeout=1h", "--interval=1h",
+		"{", selfBin, "helper", "ignoreterm", file, "}",
+		"{", selfBin, "helper", "exit", "3", "}")
+	waitPidFile(t, file)
+	s.waitLog(1, msg("BURIED", "server", 2))
+	s.signal(unix.SIGTERM)
+	s.waitLog(1, msg("shutting down"))
+	s.signal(unix.SIGUSR2)
+	s.waitLog(1, func(l map[string]any) bool { m, _ := l["msg"].(string); return strings.HasPrefix(m, "revive") })
+	if n := s.count(msg("ALIVE", "server", 2, "from", "BURIED")); n != 0 {
+		t.Errorf("a buried server was revived during the stop")
+	}
+	s.signal(unix.SIGTERM) // the second one kills at once
+	if code := s.wait(); code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+}
