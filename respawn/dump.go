@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,6 +25,8 @@ type Info struct {
 	ExitCode   *int     `json:"exit_code,omitempty"`
 	ExitSignal string   `json:"exit_signal,omitempty"`
 	Argv       []string `json:"argv,omitempty"`
+
+	startNs int64 // CLOCK_MONOTONIC of the start, for UptimeSec
 }
 
 // Dump is the supervisor's state as the SIGUSR1 info dump shows it.
@@ -58,7 +62,10 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 		in.StartedAt = rfc3339(r.StartRT)
 	}
 	if r.State == Alive {
-		in.UptimeSec = float64(now-r.StartNs) / 1e9
+		in.startNs = r.StartNs
+		if now != 0 {
+			in.UptimeSec = float64(now-r.StartNs) / 1e9
+		}
 	}
 	if r.Last.Set && r.Last.Err == "" {
 		if r.Last.Signal != 0 {
@@ -72,24 +79,50 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 }
 
 // Snapshot returns the dump of the supervisor's state. It must run on the
-// event loop (from a Do function).
+// event loop (from a Do function). The records are built once per change
+// of state and copied per call, so that clients asking again and again
+// cost the loop little.
 func (s *Supervisor) Snapshot() Dump {
+	if s.view == nil {
+		s.view = s.buildView()
+	}
 	now := monotonicNs()
+	v := s.view
 	d := Dump{
 		Time: rfc3339(realtimeNs()), Version: s.cfg.Version, Pid: os.Getpid(), StartedAt: rfc3339(s.started),
 		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
-		Counts: map[string]int{}, Servers: []Info{}, Tasks: []Info{}, EventsDropped: s.dropped(),
+		Counts: maps.Clone(v.counts), Servers: slices.Clone(v.servers), Tasks: slices.Clone(v.tasks),
+		EventsDropped: s.dropped(),
 	}
-	for _, r := range s.recs {
-		in := s.info(r, now)
-		if in.Task {
-			d.Tasks = append(d.Tasks, in)
-			continue
+	for _, list := range [][]Info{d.Servers, d.Tasks} {
+		for i := range list {
+			if list[i].startNs != 0 {
+				list[i].UptimeSec = float64(now-list[i].startNs) / 1e9
+			}
 		}
-		d.Servers = append(d.Servers, in)
-		d.Counts[strings.ToLower(in.State)]++
 	}
 	return d
+}
+
+// view is the records as Snapshot shows them, built after a change.
+// Its slices are never modified once built: Snapshot hands out copies.
+type view struct {
+	servers, tasks []Info
+	counts         map[string]int
+}
+
+func (s *Supervisor) buildView() *view {
+	v := &view{servers: []Info{}, tasks: []Info{}, counts: map[string]int{}}
+	for _, r := range s.recs {
+		in := s.info(r, 0)
+		if in.Task {
+			v.tasks = append(v.tasks, in)
+			continue
+		}
+		v.servers = append(v.servers, in)
+		v.counts[strings.ToLower(in.State)]++
+	}
+	return v
 }
 
 // writeDump writes the SIGUSR1 info dump.

@@ -129,6 +129,7 @@ func (s *Supervisor) launch(r *Server) {
 func (s *Supervisor) enter(r *Server, to State, x Exit) {
 	from := r.State
 	r.State = to
+	s.view = nil // Snapshot rebuilds it
 	if x.Set {
 		r.Last = x
 	}
