@@ -36,11 +36,14 @@ func (cl *client) handle(req Request) bool {
 	case "upgrade":
 		return cl.upgrade()
 	}
+	cl.a.work <- struct{}{}
 	ans := simple[req.Cmd](cl, req)
+	b := encode(ans)
+	<-cl.a.work
 	if req.Cmd != "list" && req.Cmd != "status" && req.Cmd != "dump" {
 		cl.log.Info("control request", "cmd", req.Cmd, "target", req.Target, "signal", req.Signal, "ok", ans.OK, "err", ans.Error)
 	}
-	return cl.answer(ans) == nil
+	return cl.write(b) == nil
 }
 
 // do runs fn on the supervisor's event loop, waiting at most doTimeout for

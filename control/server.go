@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -123,6 +124,10 @@ type acceptor struct {
 	uid       uint32 // the supervisor's own uid, served beside root
 	slots     chan struct{}
 	saturated bool // the last client found no slot in time
+	// work bounds the answers built and encoded at once to one fewer
+	// than the CPUs Go uses, so that a storm of clients always leaves
+	// the supervisor's event loop a CPU to restart servers on.
+	work chan struct{}
 
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -151,6 +156,7 @@ func newAcceptor(ctx context.Context, s *Server) *acceptor {
 		n = DefaultMaxClients
 	}
 	a.slots = make(chan struct{}, n)
+	a.work = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 	return a
 }
 
