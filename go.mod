@@ -3,8 +3,9 @@ module respawn
 go 1.26.0
 
 require (
-	github.com/spf13/pflag v1.1.0 // indirect
-	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
-	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	github.com/spf13/pflag v1.1.0
+	github.com/vmihailenco/msgpack/v5 v5.4.1
+	golang.org/x/sys v0.49.0
 )
+
+require github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
