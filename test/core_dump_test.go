@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -42,14 +43,15 @@ func TestInfoDumpJSON(t *testing.T) {
 	if len(servers) != 3 {
 		t.Fatalf("%d servers in the dump, want 3: %v", len(servers), d)
 	}
+	base := filepath.Base(selfBin) // a server's default name
 	want := []struct {
 		index, pid, restarts int
 		name, state, last    string
 		argv                 []any
 	}{
 		{1, pid, 1, "web", "ALIVE", "signal SIGKILL", []any{selfBin, "helper", "sleep"}},
-		{2, 0, 0, "test.test", "BURIED", "exit 3", []any{selfBin, "helper", "exit", "3"}},
-		{3, 0, 0, "test.test-2", "CREMATED", "exit 0", []any{selfBin, "helper", "exit", "0"}},
+		{2, 0, 0, base, "BURIED", "exit 3", []any{selfBin, "helper", "exit", "3"}},
+		{3, 0, 0, base + "-2", "CREMATED", "exit 0", []any{selfBin, "helper", "exit", "0"}},
 	}
 	for i, w := range want {
 		in := servers[i].(map[string]any)
@@ -89,7 +91,7 @@ func TestInfoDumpText(t *testing.T) {
 		`^(version: \S+  )?pid: ` + strconv.Itoa(s.Pid) + `  started: \d{4}-.*  interval: 1h0m0s$`,
 		`^servers: 2  alive: 1  dead: 0  buried: 1  cremated: 0  unborn: 0$`,
 		`^  \[1\] web pid=` + strconv.Itoa(pid) + ` state=ALIVE started=\d{4}-\S+ restarts=0 last="-" cmd: ` + q(helperCmd("sleep")) + `$`,
-		`^  \[2\] test\.test pid=0 state=BURIED started=\d{4}-\S+ restarts=0 last="exit 3" cmd: ` + q(helperCmd("exit", "3")) + `$`,
+		`^  \[2\] ` + q(filepath.Base(selfBin)) + ` pid=0 state=BURIED started=\d{4}-\S+ restarts=0 last="exit 3" cmd: ` + q(helperCmd("exit", "3")) + `$`,
 		`^end of info dump$`,
 	} {
 		s.waitText(regexp.MustCompile(re))

@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -63,7 +64,8 @@ func TestTransitionsLoggedOnce(t *testing.T) {
 		2: {{"ALIVE", "UNBORN"}, {"BURIED", "ALIVE"}, {"ALIVE", "BURIED"}, {"BURIED", "ALIVE"}},
 		3: {{"ALIVE", "UNBORN"}, {"CREMATED", "ALIVE"}},
 	}
-	names := map[int]string{1: "test.test", 2: "test.test-2", 3: "once"}
+	base := filepath.Base(selfBin) // a server's default name
+	names := map[int]string{1: base, 2: base + "-2", 3: "once"}
 	cmds := map[int]string{1: helperCmd("sleep"), 2: helperCmd("exit", "3"), 3: helperCmd("exit", "0")}
 	levels := map[string]string{"ALIVE": "INFO", "DEAD": "WARN", "BURIED": "WARN", "CREMATED": "INFO"}
 	got := map[int][]map[string]any{}
