@@ -4,6 +4,7 @@ package respawn
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -62,4 +63,25 @@ func TestReadStatSelf(t *testing.T) {
 	if _, err := ReadStat(1 << 30); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("ReadStat of no process: %v", err)
 	}
+}
+
+// FuzzParseStat: ParseStat never panics on any bytes, and reads back the
+// fields of a stat line whatever the command name holds.
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte("42 (sleep) S "+statTail), "sleep", byte('S'), int32(1), int32(42), uint32(987654))
+	f.Add([]byte("42 (a) b) S 9 (c) Z "+statTail), "a) b) S 9 (c", byte('Z'), int32(-1), int32(0), uint32(0))
+	f.Add([]byte(")"), ") )\n", byte('R'), int32(7), int32(7), uint32(1))
+	f.Fuzz(func(t *testing.T, raw []byte, comm string, state byte, ppid, pgrp int32, start uint32) {
+		_, _ = ParseStat(raw)
+		if !(state >= 'A' && state <= 'Z' || state >= 'a' && state <= 'z') {
+			return // the kernel's states are letters
+		}
+		line := fmt.Sprintf("%d (%s) %s %d %d 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 %d 1000 200\n",
+			ppid+1, comm, []byte{state}, ppid, pgrp, start)
+		got, err := ParseStat([]byte(line))
+		want := Stat{State: state, PPid: int(ppid), Pgrp: int(pgrp), StartTime: uint64(start)}
+		if err != nil || got != want {
+			t.Fatalf("ParseStat(%q) = %+v, %v; want %+v", line, got, err, want)
+		}
+	})
 }
