@@ -131,14 +131,15 @@ func Quote(argv []string) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(quoteArg(a))
+		// A first word with '=' would read as an assignment: quote it.
+		b.WriteString(quoteArg(a, i == 0 && strings.ContainsRune(a, '=')))
 	}
 	return b.String()
 }
 
-func quoteArg(a string) string {
-	if a == "" {
-		return "''"
+func quoteArg(a string, force bool) string {
+	if a == "" || force {
+		return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	for _, r := range a {
 		if !(r == '-' || r == '_' || r == '.' || r == '/' || r == '=' || r == ':' || r == ',' || r == '+' || r == '@' || r == '%' ||

@@ -24,6 +24,7 @@ func TestQuote(t *testing.T) {
 		{name: "newline and tab", argv: []string{"a", "x\ny\tz"}, want: "a 'x\ny\tz'"},
 		{name: "non-ASCII", argv: []string{"naïve"}, want: "'naïve'"},
 		{name: "backslash and double quote", argv: []string{`a\b"c`}, want: `'a\b"c'`},
+		{name: "first word with =, not an assignment", argv: []string{"A=b", "x=y"}, want: "'A=b' x=y"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -255,7 +255,8 @@ func (s *Supervisor) tasksEnded() bool {
 func (s *Supervisor) finish() int {
 	status := ExitClean
 	for _, r := range s.recs {
-		if r.task == nil && !(r.State == Cremated && (r.Last.Clean() || !r.Started && !r.Last.Set)) {
+		left := s.cfg.LeaveRunning && r.State == Alive // left running as asked
+		if r.task == nil && !left && !(r.State == Cremated && (r.Last.Clean() || !r.Started && !r.Last.Set)) {
 			status = ExitUnclean
 		}
 	}

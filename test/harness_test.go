@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package test drives the built respawn and respawnctl binaries as a user
 // would: through argv, signals, the control socket and their output.
 //
@@ -158,9 +160,15 @@ func start(t *testing.T, args ...string) *Sup {
 
 func startIn(t *testing.T, dir string, args ...string) *Sup {
 	t.Helper()
+	return startBin(t, respawnBin, dir, args...)
+}
+
+// startBin runs the respawn binary at bin, in dir, as start does.
+func startBin(t *testing.T, bin, dir string, args ...string) *Sup {
+	t.Helper()
 	s := &Sup{t: t, done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
-	s.cmd = exec.Command(respawnBin, append([]string{"--log-format=json"}, args...)...)
+	s.cmd = exec.Command(bin, append([]string{"--log-format=json"}, args...)...)
 	s.cmd.Dir = dir
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := s.cmd.StderrPipe()
@@ -209,7 +217,14 @@ func (s *Sup) cleanup() {
 	default:
 		s.t.Errorf("respawn (pid %d) still running at the end of the test: killing it", s.Pid)
 		_ = unix.Kill(s.Pid, unix.SIGKILL)
-		<-s.done
+		// Its servers still hold its stderr: end them too, or the
+		// reader would wait for them forever.
+		s.killServers()
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+			s.t.Errorf("respawn's output still open 10 s after it was killed")
+		}
 	}
 	for _, pid := range s.pids() {
 		if alive(pid) {
@@ -220,6 +235,20 @@ func (s *Sup) cleanup() {
 	checkNoChildren(s.t)
 	if s.t.Failed() {
 		s.dumpLogs()
+	}
+}
+
+// killServers SIGKILLs, by pid, every server the logs name with its process
+// group, and every child the test process adopted.
+func (s *Sup) killServers() {
+	for _, pid := range s.pids() {
+		_ = unix.Kill(-pid, unix.SIGKILL)
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+	for _, pid := range children(os.Getpid()) {
+		if pid != s.Pid {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
 	}
 }
 
@@ -275,13 +304,13 @@ func (s *Sup) waitLog(n int, m Match) map[string]any {
 	timer := time.AfterFunc(10*time.Second, func() { s.mu.Lock(); s.cond.Broadcast(); s.mu.Unlock() })
 	defer timer.Stop()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for {
 		seen := 0
 		for _, l := range s.logs {
 			if m(l) {
 				seen++
 				if seen == n {
+					s.mu.Unlock()
 					return l
 				}
 			}
@@ -289,7 +318,6 @@ func (s *Sup) waitLog(n int, m Match) map[string]any {
 		if time.Now().After(deadline) || s.exited() {
 			s.mu.Unlock()
 			s.t.Fatalf("log line #%d not seen (respawn exited: %v)", n, s.exited())
-			s.mu.Lock()
 			return nil
 		}
 		s.cond.Wait()

@@ -1,3 +1,5 @@
+//go:build linux
+
 package test
 
 import (
@@ -53,8 +55,14 @@ func helper(args []string) int {
 	case "signals":
 		return recordSignals(args[1])
 	}
+	if h, ok := moreHelpers[args[0]]; ok {
+		return h(args[1:])
+	}
 	return 99
 }
+
+// moreHelpers are helper modes defined by other test files.
+var moreHelpers = map[string]func(args []string) int{}
 
 func pause() int {
 	for {
