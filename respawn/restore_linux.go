@@ -210,4 +210,5 @@ func (s *Supervisor) resume() {
 	}
 	s.reap()
 	s.replay(s.cfg.Pending)
+	s.flushLogs()
 }

@@ -106,6 +106,7 @@ type Server struct {
 	Started  bool  // started at least once
 
 	procStart uint64 // /proc/PID/stat start time of Pid, 0 if not read yet
+	path      string // Argv[0] as found in $PATH by the last start
 
 	task     TaskFunc
 	keep     bool // a task that keeps the supervisor running

@@ -15,8 +15,21 @@ var stdio = []uintptr{0, 1, 2}
 
 // spawn forks and execs r's command line in a new process group. An exec
 // failure (missing or not executable program) is returned here, by
-// ForkExec's error pipe, not guessed later from an exit code.
+// ForkExec's error pipe, not guessed later from an exit code. The program
+// is looked up in $PATH at the first start and whenever it can no longer
+// be executed at the path found; a file replaced there is simply run.
 func (s *Supervisor) spawn(r *Server) error {
+	attr := syscall.ProcAttr{
+		Env:   s.env,
+		Files: stdio,
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	}
+	if r.path != "" {
+		if pid, err := syscall.ForkExec(r.path, r.Argv, &attr); err == nil {
+			return s.spawned(r, pid)
+		}
+		r.path = "" // gone or changed there: look again
+	}
 	path, err := exec.LookPath(r.Argv[0])
 	if err != nil {
 		var ee *exec.Error
@@ -25,15 +38,16 @@ func (s *Supervisor) spawn(r *Server) error {
 		}
 		return fmt.Errorf("respawn: cannot execute %s: %w", r.Argv[0], err)
 	}
-	attr := syscall.ProcAttr{
-		Env:   s.env,
-		Files: stdio,
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
-	}
 	pid, err := syscall.ForkExec(path, r.Argv, &attr)
 	if err != nil {
 		return fmt.Errorf("respawn: cannot execute %s: %w", path, err)
 	}
+	r.path = path
+	return s.spawned(r, pid)
+}
+
+// spawned records the new process pid of r.
+func (s *Supervisor) spawned(r *Server, pid int) error {
 	r.Pid, r.Pgid, r.procStart = pid, pid, 0
 	s.unstamped = append(s.unstamped, r)
 	r.StartNs, r.StartRT = monotonicNs(), realtimeNs()

@@ -158,6 +158,7 @@ func TestIntegrationInitialSpawn(t *testing.T) {
 		pids = append(pids, pid)
 		t.Cleanup(func() { _ = unix.Kill(-pid, unix.SIGKILL); _, _ = unix.Wait4(pid, nil, 0, nil) })
 	}
+	s.flushLogs() // as the event loop does after each event
 	var starts []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var m map[string]any

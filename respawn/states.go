@@ -160,5 +160,23 @@ func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
 	if to == Alive && r.Restarts > 0 {
 		attrs = append(attrs, "restarts", r.Restarts)
 	}
-	s.log.Log(context.Background(), level, to.String(), attrs...)
+	s.logq = append(s.logq, pendingLog{level, to.String(), attrs})
+}
+
+// pendingLog is a transition's log line, written once its event is handled.
+type pendingLog struct {
+	level slog.Level
+	msg   string
+	attrs []any
+}
+
+// flushLogs writes the transition logs queued while handling an event. They
+// are written after the event, so that no log write stands between a death
+// and its respawn; their order is kept.
+func (s *Supervisor) flushLogs() {
+	for i, l := range s.logq {
+		s.log.Log(context.Background(), l.level, l.msg, l.attrs...)
+		s.logq[i] = pendingLog{}
+	}
+	s.logq = s.logq[:0]
 }

@@ -90,6 +90,7 @@ type Supervisor struct {
 
 	subs []*Subscriber
 	view *view // the records as Snapshot shows them; nil after a change
+	logq []pendingLog
 
 	// unstamped are servers spawned whose /proc start time is not yet
 	// recorded; the loop records them when it has nothing else to do.
@@ -201,6 +202,7 @@ func (s *Supervisor) Run() int {
 	}
 	alarm.disarm()
 	s.reap()
+	s.flushLogs()
 	return s.loop()
 }
 
@@ -220,6 +222,7 @@ func (s *Supervisor) loop() int {
 		case <-s.idleC():
 			s.recordStartTimes(8)
 		}
+		s.flushLogs()
 	}
 	return s.finish()
 }
@@ -253,6 +256,7 @@ func (s *Supervisor) tasksEnded() bool {
 
 // finish logs the end and returns the exit status.
 func (s *Supervisor) finish() int {
+	s.flushLogs()
 	status := ExitClean
 	for _, r := range s.recs {
 		left := s.cfg.LeaveRunning && r.State == Alive // left running as asked

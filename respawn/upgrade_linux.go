@@ -51,6 +51,7 @@ func (s *Supervisor) Upgrade() error {
 	if s.cfg.Binary == "" {
 		return ErrUpgradeUnavailable
 	}
+	s.flushLogs() // nothing queued may be lost to execve
 	check, err := s.startPreflight()
 	if err != nil {
 		return err
