@@ -11,7 +11,10 @@ import (
 )
 
 // startup guards the start-up phase under --alarm: the process groups
-// spawned so far, so that an abort can take them down with it.
+// spawned so far, so that an abort can take them down with it. mu is held
+// by every spawn from before its fork until its pid is recorded, and by
+// the abort from its first kill until the process exits, so no child of
+// the start-up escapes the abort.
 type startup struct {
 	mu     sync.Mutex
 	armed  bool
@@ -63,28 +66,24 @@ func (st *startup) wait(s *Supervisor) {
 
 // disarm ends the start-up phase: the timer is cleared and SIGALRM no
 // longer aborts.
-func (st *startup) disarm() {
+func (s *Supervisor) disarm(st *startup) {
 	if st.done == nil {
 		return
 	}
 	st.mu.Lock()
 	st.armed = false
 	st.groups = nil
+	s.alarm = nil
 	st.mu.Unlock()
 	_, _ = unix.Setitimer(unix.ItimerReal, unix.Itimerval{})
 	signal.Stop(st.sigs)
 	close(st.done)
 }
 
-// startupGroup records a process group spawned during start-up.
+// startupGroup records a process group spawned during start-up; spawn
+// holds the lock.
 func (s *Supervisor) startupGroup(pg int) {
-	st := s.alarm
-	if st == nil {
-		return
-	}
-	st.mu.Lock()
-	if st.armed {
+	if st := s.alarm; st != nil && st.armed {
 		st.groups = append(st.groups, pg)
 	}
-	st.mu.Unlock()
 }

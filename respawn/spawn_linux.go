@@ -19,6 +19,12 @@ var stdio = []uintptr{0, 1, 2}
 // is looked up in $PATH at the first start and whenever it can no longer
 // be executed at the path found; a file replaced there is simply run.
 func (s *Supervisor) spawn(r *Server) error {
+	if st := s.alarm; st != nil {
+		// Under --alarm, an abort must not miss a child forked but not
+		// yet recorded: it waits for this spawn to finish.
+		st.mu.Lock()
+		defer st.mu.Unlock()
+	}
 	attr := syscall.ProcAttr{
 		Env:   s.env,
 		Files: stdio,

@@ -200,7 +200,7 @@ func (s *Supervisor) Run() int {
 	for _, r := range s.recs {
 		s.fire(r, evStart, Exit{})
 	}
-	alarm.disarm()
+	s.disarm(alarm)
 	s.reap()
 	s.flushLogs()
 	return s.loop()

@@ -19,7 +19,7 @@ var errUnsupported = fmt.Errorf("respawn: %w", errors.ErrUnsupported)
 type startup struct{}
 
 func (s *Supervisor) armAlarm() *startup                        { return &startup{} }
-func (st *startup) disarm()                                     {}
+func (s *Supervisor) disarm(*startup)                           {}
 func (s *Supervisor) setup() error                              { return errUnsupported }
 func (s *Supervisor) signalStop()                               {}
 func (s *Supervisor) onSignal(os.Signal)                        {}
