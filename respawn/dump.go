@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -142,41 +143,61 @@ func (s *Supervisor) writeDump() {
 	}
 }
 
-// WriteText writes d as the human-readable info dump.
+// WriteText writes d as the human-readable info dump, in one write.
 func (d Dump) WriteText(w io.Writer) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "respawn info dump at %s\n", d.Time)
-	fmt.Fprintf(&b, "version: %s  pid: %d  started: %s  interval: %s\n", d.Version, d.Pid, d.StartedAt, d.Interval)
+	b := make([]byte, 0, 256+160*(len(d.Servers)+len(d.Tasks)))
+	b = fmt.Appendf(b, "respawn info dump at %s\n", d.Time)
+	b = fmt.Appendf(b, "version: %s  pid: %d  started: %s  interval: %s\n", d.Version, d.Pid, d.StartedAt, d.Interval)
 	up := d.LastUpgrade
 	if up == "" {
 		up = "never"
 	}
-	fmt.Fprintf(&b, "generation: %d  last upgrade: %s\n", d.Generation, up)
-	fmt.Fprintf(&b, "servers: %d  alive: %d  dead: %d  buried: %d  cremated: %d  unborn: %d\n",
+	b = fmt.Appendf(b, "generation: %d  last upgrade: %s\n", d.Generation, up)
+	b = fmt.Appendf(b, "servers: %d  alive: %d  dead: %d  buried: %d  cremated: %d  unborn: %d\n",
 		len(d.Servers), d.Counts["alive"], d.Counts["dead"], d.Counts["buried"], d.Counts["cremated"], d.Counts["unborn"])
 	for _, in := range d.Servers {
-		writeInfoLine(&b, in)
+		b = appendInfoLine(b, in)
 	}
 	if len(d.Tasks) > 0 {
-		fmt.Fprintf(&b, "tasks: %d\n", len(d.Tasks))
+		b = fmt.Appendf(b, "tasks: %d\n", len(d.Tasks))
 		for _, in := range d.Tasks {
-			writeInfoLine(&b, in)
+			b = appendInfoLine(b, in)
 		}
 	}
-	b.WriteString("end of info dump\n")
-	_, err := io.WriteString(w, b.String())
+	b = append(b, "end of info dump\n"...)
+	_, err := w.Write(b)
 	return err
 }
 
-func writeInfoLine(b *strings.Builder, in Info) {
-	started := in.StartedAt
-	if started == "" {
-		started = "-"
+// appendInfoLine appends one record's line of the dump:
+//
+//	[INDEX] NAME pid=PID state=STATE started=TIME restarts=N last="EXIT" cmd: ARGV
+//
+// It is written without fmt: a dump holds a line per server.
+func appendInfoLine(b []byte, in Info) []byte {
+	b = append(b, "  ["...)
+	b = strconv.AppendInt(b, int64(in.Index), 10)
+	b = append(b, "] "...)
+	b = append(b, in.Name...)
+	b = append(b, " pid="...)
+	b = strconv.AppendInt(b, int64(in.Pid), 10)
+	b = append(b, " state="...)
+	b = append(b, in.State...)
+	b = append(b, " started="...)
+	if in.StartedAt == "" {
+		b = append(b, '-')
+	} else {
+		b = append(b, in.StartedAt...)
 	}
-	cmd := "task"
-	if !in.Task {
-		cmd = Quote(in.Argv)
+	b = append(b, " restarts="...)
+	b = strconv.AppendInt(b, int64(in.Restarts), 10)
+	b = append(b, " last="...)
+	b = strconv.AppendQuote(b, in.LastExit)
+	b = append(b, " cmd: "...)
+	if in.Task {
+		b = append(b, "task"...)
+	} else {
+		b = appendQuoted(b, in.Argv)
 	}
-	fmt.Fprintf(b, "  [%d] %s pid=%d state=%s started=%s restarts=%d last=%q cmd: %s\n",
-		in.Index, in.Name, in.Pid, in.State, started, in.Restarts, in.LastExit, cmd)
+	return append(b, '\n')
 }

@@ -126,29 +126,42 @@ func (s *Server) CommandLine() string {
 }
 
 // Quote joins argv so that a POSIX shell would split it back the same way.
-func Quote(argv []string) string {
-	var b strings.Builder
+func Quote(argv []string) string { return string(appendQuoted(nil, argv)) }
+
+// appendQuoted appends Quote(argv) to b.
+func appendQuoted(b []byte, argv []string) []byte {
 	for i, a := range argv {
 		if i > 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
 		// A first word with '=' would read as an assignment: quote it.
-		b.WriteString(quoteArg(a, i == 0 && strings.ContainsRune(a, '=')))
+		if a != "" && plainWord(a) && (i > 0 || !strings.Contains(a, "=")) {
+			b = append(b, a...)
+			continue
+		}
+		b = append(b, '\'')
+		for j := 0; j < len(a); j++ {
+			if a[j] == '\'' {
+				b = append(b, `'\''`...)
+			} else {
+				b = append(b, a[j])
+			}
+		}
+		b = append(b, '\'')
 	}
-	return b.String()
+	return b
 }
 
-func quoteArg(a string, force bool) string {
-	if a == "" || force {
-		return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-	}
-	for _, r := range a {
-		if !(r == '-' || r == '_' || r == '.' || r == '/' || r == '=' || r == ':' || r == ',' || r == '+' || r == '@' || r == '%' ||
-			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+// plainWord reports whether a shell reads a as itself, unquoted.
+func plainWord(a string) bool {
+	for j := 0; j < len(a); j++ {
+		c := a[j]
+		if !(c == '-' || c == '_' || c == '.' || c == '/' || c == '=' || c == ':' || c == ',' || c == '+' || c == '@' || c == '%' ||
+			c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
 		}
 	}
-	return a
+	return true
 }
 
 func signalName(sig syscall.Signal) string {
