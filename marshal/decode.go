@@ -61,17 +61,17 @@ func checkSize(b []byte) error {
 // well-formed input of a version this binary reads. A snapshot of another
 // version is a *VersionError even when it breaks this binary's size limits.
 func preflight(b []byte) error {
-	limit, err := scan(b)
+	raw, limit, err := scan(b)
 	if err != nil {
 		return err
 	}
-	var head struct {
-		Version int `msgpack:"v"`
+	var version int // a snapshot without one is of version 0
+	if raw != nil {
+		err = unmarshal(raw, &version)
 	}
-	err = unmarshal(b, &head)
 	switch {
-	case err == nil && !CanRead(head.Version):
-		return &VersionError{Version: head.Version}
+	case err == nil && !CanRead(version):
+		return &VersionError{Version: version}
 	case limit != nil:
 		return limit
 	}

@@ -46,7 +46,7 @@ func checkEncoded(b []byte) error {
 	if err := checkSize(b); err != nil {
 		return err
 	}
-	limit, err := scan(b)
+	_, limit, err := scan(b)
 	if err != nil {
 		return err
 	}

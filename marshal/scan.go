@@ -32,28 +32,30 @@ var errTruncated = errors.New("marshal: snapshot is truncated")
 // goes on, so that Decode can still read the version and report a newer
 // snapshot as a *VersionError rather than as too big.
 type scanner struct {
-	b     []byte
-	off   int
-	elems int   // array elements seen
-	limit error // the first size limit breached
-	seed  maphash.Seed
+	b       []byte
+	off     int
+	elems   int    // array elements seen
+	limit   error  // the first size limit breached
+	version []byte // the encoded value of the top map's "v" key, if any
+	seed    maphash.Seed
 }
 
 // scan walks b, which must hold exactly one msgpack map: every version of
 // the snapshot is one. It returns the first structural error in err, or
-// else the first breached limit in limit.
-func scan(b []byte) (limit, err error) {
+// else the first breached limit in limit, and the encoded value of the
+// map's version key (the last one, as msgpack reads it), nil if absent.
+func scan(b []byte) (version []byte, limit, err error) {
 	if len(b) > 0 && !isMap(b[0]) {
-		return nil, errors.New("marshal: snapshot is not a map")
+		return nil, nil, errors.New("marshal: snapshot is not a map")
 	}
 	s := scanner{b: b, seed: maphash.MakeSeed()}
 	if err := s.value(0); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.off != len(b) {
-		return nil, fmt.Errorf("marshal: %d bytes after the snapshot", len(b)-s.off)
+		return nil, nil, fmt.Errorf("marshal: %d bytes after the snapshot", len(b)-s.off)
 	}
-	return s.limit, nil
+	return s.version, s.limit, nil
 }
 
 func isMap(c byte) bool { return c&0xf0 == 0x80 || c == 0xde || c == 0xdf }
@@ -181,8 +183,12 @@ func (s *scanner) mapBody(n, depth int) error {
 		if k != nil && !seen.add(s.seed, k) {
 			s.breach("marshal: map key %q repeated", k)
 		}
+		start := s.off
 		if err := s.value(depth + 1); err != nil {
 			return err
+		}
+		if depth == 0 && string(k) == versionKey {
+			s.version = s.b[start:s.off]
 		}
 	}
 	return nil

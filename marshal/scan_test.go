@@ -1,6 +1,7 @@
 package marshal
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -47,7 +48,7 @@ func TestScan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			limit, err := scan(tt.in)
+			_, limit, err := scan(tt.in)
 			if !matches(err, tt.err) {
 				t.Fatalf("scan error %v, want %q", err, tt.err)
 			}
@@ -62,8 +63,37 @@ func TestScan(t *testing.T) {
 // malformed structure after it.
 func TestScanLimitThenStructure(t *testing.T) {
 	b := []byte{0x82, 0xc0, 0xc0, 0xa1, 'x', 0xc1}
-	if limit, err := scan(b); err == nil || limit != nil {
+	if _, limit, err := scan(b); err == nil || limit != nil {
 		t.Fatalf("scan = %v, %v; want only an error", limit, err)
+	}
+}
+
+// TestScanVersion checks that the walk hands back the encoded version of
+// the top map only, the last one if it is repeated, as msgpack reads it.
+func TestScanVersion(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want []byte
+	}{
+		{"first key", []byte{0x82, 0xa1, 'v', 0x01, 0xa1, 'x', 0xc0}, []byte{0x01}},
+		{"last key", []byte{0x82, 0xa1, 'x', 0xc0, 0xa1, 'v', 0xcd, 1, 2}, []byte{0xcd, 1, 2}},
+		{"absent", []byte{0x81, 0xa1, 'x', 0x01}, nil},
+		{"only nested", []byte{0x81, 0xa1, 'x', 0x81, 0xa1, 'v', 0x01}, nil},
+		{"nested and top", []byte{0x82, 0xa1, 'x', 0x81, 0xa1, 'v', 0x07, 0xa1, 'v', 0x02}, []byte{0x02}},
+		{"repeated", []byte{0x82, 0xa1, 'v', 0x01, 0xa1, 'v', 0x02}, []byte{0x02}},
+		{"not an integer", []byte{0x81, 0xa1, 'v', 0xa1, '1'}, []byte{0xa1, '1'}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, _, err := scan(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(v, tt.want) {
+				t.Fatalf("version % x, want % x", v, tt.want)
+			}
+		})
 	}
 }
 

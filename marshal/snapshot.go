@@ -22,6 +22,10 @@ const Version = 1
 // MinVersion is the oldest snapshot version this binary reads.
 const MinVersion = 1
 
+// versionKey is Snapshot.Version's key: every version of the snapshot is a
+// map that holds it.
+const versionKey = "v"
+
 // The limits Decode and Encode enforce.
 const (
 	MaxSize    = 64 << 20 // bytes in an encoded snapshot

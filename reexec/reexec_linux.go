@@ -152,6 +152,8 @@ func ReadState(fd int) ([]byte, error) {
 // servers. It must run first thing in main, before the program opens
 // descriptors of its own; the Go runtime's own (event poll) are spared.
 func CloseInherited(keep map[int]bool) []int {
+	syscall.ForkLock.Lock() // descriptors opened meanwhile are held back
+	defer syscall.ForkLock.Unlock()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return nil

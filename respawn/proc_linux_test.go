@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -84,4 +85,62 @@ func FuzzParseStat(f *testing.F) {
 			t.Fatalf("ParseStat(%q) = %+v, %v; want %+v", line, got, err, want)
 		}
 	})
+}
+
+// TestReadChildStats checks the stats a new image reads ahead: every
+// child is there, whichever thread started it, with its /proc values.
+func TestReadChildStats(t *testing.T) {
+	var cmds []*exec.Cmd
+	for range 3 {
+		c := exec.Command("sleep", "60")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+	}
+	defer func() {
+		for _, c := range cmds {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}()
+	ahead := ReadChildStats()
+	if ahead == nil {
+		t.Fatal("ReadChildStats: nil; this kernel lists children in /proc/self/task/TID/children")
+	}
+	stats := ahead.wait()
+	for _, c := range cmds {
+		got, ok := stats[c.Process.Pid]
+		if !ok {
+			t.Fatalf("child %d not read ahead; read %v", c.Process.Pid, stats)
+		}
+		want, err := ReadStat(c.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.PPid != os.Getpid() || got.StartTime != want.StartTime || got.StartTime == 0 {
+			t.Fatalf("child %d read ahead as %+v, /proc says %+v", c.Process.Pid, got, want)
+		}
+	}
+}
+
+// TestReadStatsGone checks that a process that is gone reads as no one's
+// child, however many workers share the list.
+func TestReadStatsGone(t *testing.T) {
+	c := exec.Command("true")
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pids := make([]int, 200)
+	for i := range pids {
+		pids[i] = c.Process.Pid
+	}
+	pids[100] = os.Getpid()
+	stats := readStats(pids, 4).wait()
+	if st := stats[c.Process.Pid]; st.PPid != -1 {
+		t.Fatalf("a reaped child reads as %+v, want PPid -1", st)
+	}
+	if st := stats[os.Getpid()]; st.PPid != os.Getppid() {
+		t.Fatalf("this process reads as %+v, want PPid %d", st, os.Getppid())
+	}
 }

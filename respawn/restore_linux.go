@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 
@@ -19,9 +20,11 @@ import (
 // state of the snapshot's task of the same name. Each ALIVE server's pid is
 // adopted only if it is still our child with the start time recorded (a
 // zombie is: it died during the exec window and is reaped at once by Run);
-// any other is logged as lost and respawned. Restore must be called
-// before Run, instead of nothing or Recover.
-func (s *Supervisor) Restore(snap *marshal.Snapshot) error {
+// any other is logged as lost and respawned. ahead, if not nil, holds the
+// children's stats read while the snapshot was decoded (ReadChildStats).
+// Restore must be called before Run, instead of nothing or Recover.
+func (s *Supervisor) Restore(snap *marshal.Snapshot, ahead *ChildStats) error {
+	s.ahead = ahead
 	var servers []*Server
 	tasks := map[string]*marshal.Record{}
 	for i := range snap.Records {
@@ -79,9 +82,26 @@ func (s *Supervisor) adopt() {
 			alive = append(alive, r)
 		}
 	}
-	stats := readStats(alive)
-	for i, r := range alive {
-		st := stats[i]
+	ahead := s.ahead
+	if ahead == nil {
+		pids := make([]int, len(alive))
+		for i, r := range alive {
+			pids[i] = r.Pid
+		}
+		ahead = readStats(pids, runtime.GOMAXPROCS(0))
+	}
+	stats := ahead.wait()
+	s.ahead = nil
+	for _, r := range alive {
+		st, ok := stats[r.Pid]
+		if !ok {
+			// Not our child when the new image listed its children,
+			// so it cannot be one now; look all the same.
+			var err error
+			if st, err = ReadStat(r.Pid); err != nil {
+				st.PPid = -1
+			}
+		}
 		if st.PPid == self && (r.procStart == 0 || st.StartTime == r.procStart) {
 			s.byPid[r.Pid] = r
 			r.procStart = st.StartTime
@@ -91,21 +111,6 @@ func (s *Supervisor) adopt() {
 		r.State, r.Pid = Dead, 0
 		r.Last = Exit{Err: "lost across an upgrade", Set: true}
 	}
-}
-
-// readStats reads /proc/PID/stat of every record. A process that is gone
-// reads as PPid -1. (Reading them from several goroutines is no faster:
-// the kernel serialises them.)
-func readStats(recs []*Server) []Stat {
-	stats := make([]Stat, len(recs))
-	for i, r := range recs {
-		st, err := ReadStat(r.Pid)
-		if err != nil {
-			st.PPid = -1
-		}
-		stats[i] = st
-	}
-	return stats
 }
 
 // Recover rebuilds the supervisor when the previous image's snapshot cannot

@@ -95,7 +95,8 @@ type Supervisor struct {
 	// unstamped are servers spawned whose /proc start time is not yet
 	// recorded; the loop records them when it has nothing else to do.
 	unstamped []*Server
-	alarm     *startup // the start-up phase under --alarm, or nil
+	alarm     *startup    // the start-up phase under --alarm, or nil
+	ahead     *ChildStats // stats of the children read ahead by a new image, or nil
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through

@@ -38,7 +38,13 @@ func (s *Supervisor) signalGroup(*Server, syscall.Signal) error { return errUnsu
 func (s *Supervisor) Upgrade() error { return errUnsupported }
 
 // Restore is not available on this system.
-func (s *Supervisor) Restore(*marshal.Snapshot) error { return errUnsupported }
+func (s *Supervisor) Restore(*marshal.Snapshot, *ChildStats) error { return errUnsupported }
+
+// ChildStats is not available on this system.
+type ChildStats struct{}
+
+// ReadChildStats is not available on this system.
+func ReadChildStats() *ChildStats { return nil }
 
 // Recover is not available on this system.
 func (s *Supervisor) Recover(error) {}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -148,13 +149,14 @@ func firstLine(s string) string {
 }
 
 // drainSignals takes every signal already queued for the event loop. The
-// upgrade signal itself is dropped; the rest are carried to the new image.
+// upgrade signal itself is dropped; the rest are carried to the new image,
+// each once, in the order they first came.
 func (s *Supervisor) drainSignals() []os.Signal {
 	var out []os.Signal
 	for {
 		select {
 		case sig := <-s.sigs:
-			if sig != unix.SIGHUP {
+			if sig != unix.SIGHUP && !slices.Contains(out, sig) {
 				out = append(out, sig)
 			}
 		default:

@@ -41,6 +41,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if groups == nil {
 		return 0
 	}
+	var ahead *respawn.ChildStats
+	if o.reExec {
+		ahead = respawn.ReadChildStats()
+	}
 	snap, snapErr := inherited(o)
 	log := newLogger(o, stderr)
 	pending, err := respawn.ParseSignalList(o.pending)
@@ -77,7 +81,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if o.reExec {
-		restore(s, snap, snapErr)
+		restore(s, snap, ahead, snapErr)
 	}
 	return s.Run()
 }
@@ -105,9 +109,9 @@ func inherited(o *options) (*marshal.Snapshot, error) {
 }
 
 // restore applies the snapshot, or recovers from /proc without one.
-func restore(s *respawn.Supervisor, snap *marshal.Snapshot, err error) {
+func restore(s *respawn.Supervisor, snap *marshal.Snapshot, ahead *respawn.ChildStats, err error) {
 	if err == nil {
-		err = s.Restore(snap)
+		err = s.Restore(snap, ahead)
 	}
 	if err != nil {
 		s.Recover(err)

@@ -8,6 +8,7 @@ package earlysig
 import (
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -16,13 +17,37 @@ import (
 // absent. SIGPIPE is routed so that a write to a vanished log reader fails
 // with EPIPE instead of ending the supervisor; unlike SIG_IGN, a handler
 // is not inherited by the servers.
-var Signals = []os.Signal{
-	syscall.SIGCHLD, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP,
-	syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH,
-	syscall.SIGPIPE,
-}
+var Signals = append(fatal[:len(fatal):len(fatal)], harmless...)
+
+// fatal are the signals the Go runtime ends the process on while they are
+// not routed: they are routed before init returns.
+var fatal = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGPIPE}
+
+// harmless are the others: until routed, the runtime drops SIGCHLD (the
+// supervisor sweeps wait4 before it relies on it) and leaves SIGUSR1,
+// SIGUSR2 and SIGWINCH pending when they are blocked, as they are across a
+// live upgrade's execve. Routing one costs a round trip to the runtime's
+// signal thread, so they are routed in the background, while main goes
+// on; signal.Notify holds a lock for its whole run, so the supervisor's
+// own Notify returns only once they are routed.
+var harmless = []os.Signal{syscall.SIGCHLD, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
 // C receives every signal in Signals from program start on.
 var C = make(chan os.Signal, 128)
 
-func init() { signal.Notify(C, Signals...) }
+func init() {
+	if preflight(os.Args) {
+		return
+	}
+	signal.Notify(C, fatal...)
+	go signal.Notify(C, harmless...)
+}
+
+// preflight reports whether this process is a live upgrade's pre-flight
+// check ("respawn --upgrade-check=N", exactly as the running supervisor
+// starts it): it handles no signal and exits at once, and the supervisor
+// waits for it, so it skips the routing.
+func preflight(args []string) bool {
+	const flag = "--upgrade-check="
+	return len(args) == 2 && strings.HasPrefix(args[1], flag)
+}

@@ -1,0 +1,49 @@
+package earlysig
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestPreflight(t *testing.T) {
+	tests := []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"/usr/bin/respawn", "--upgrade-check=1"}, true},
+		{[]string{"/usr/bin/respawn", "--upgrade-check=1", "{", "sleep", "1", "}"}, false},
+		{[]string{"/usr/bin/respawn", "{", "sleep", "--upgrade-check=1", "}"}, false},
+		{[]string{"/usr/bin/respawn", "--re-exec", "--upgrade-check=1"}, false},
+		{[]string{"/usr/bin/respawn"}, false},
+	}
+	for _, tt := range tests {
+		if got := preflight(tt.args); got != tt.want {
+			t.Errorf("preflight(%q) = %v, want %v", tt.args, got, tt.want)
+		}
+	}
+}
+
+// TestRouted checks that every signal in Signals reaches C once the
+// supervisor's own Notify has returned, the deferred ones included.
+func TestRouted(t *testing.T) {
+	mine := make(chan os.Signal, 1)
+	signal.Notify(mine, Signals...) // returns once init's routing is done
+	defer signal.Stop(mine)
+	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGWINCH, syscall.SIGHUP} {
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-C:
+			if got != sig {
+				t.Fatalf("C got %v, want %v", got, sig)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v never reached C", sig)
+		}
+		<-mine
+	}
+}
