@@ -65,6 +65,9 @@ func preflight(b []byte) error {
 	if err != nil {
 		return err
 	}
+	if raw == nil && limit != nil {
+		return limit // the version key may be among the keys it refused
+	}
 	var version int // a snapshot without one is of version 0
 	if raw != nil {
 		err = unmarshal(raw, &version)

@@ -86,6 +86,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"long key", head(2).str(strings.Repeat("k", maxKeyLen+1)).put(0xc0).Bytes(), "not a string of at most 64"},
 		{"wrong type", head(2).str("recs").str("servers").Bytes(), "marshal: msgpack"},
 		{"version a string", new(raw).mapLen(1).str("v").str("1").Bytes(), "marshal: msgpack"},
+		{"version under a binary key", new(raw).mapLen(1).put(0xc4, 1, 'v').int(9).Bytes(), "not a string"},
+		{"version under a str16 key", new(raw).mapLen(1).put(0xda, 0, 1, 'v').int(Version).Bytes(), "not a string"},
 		{"bad record", head(2).str("recs").arrayLen(1).mapLen(1).str("i").int(2).Bytes(), "index 2 at position 1"},
 		{"bad state", head(2).str("recs").arrayLen(1).mapLen(3).str("i").int(1).str("name").str("x").str("state").int(9).Bytes(), "state 9"},
 	}

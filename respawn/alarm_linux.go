@@ -6,22 +6,29 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // startup guards the start-up phase under --alarm: the process groups
-// spawned so far, so that an abort can take them down with it. mu is held
-// by every spawn from before its fork until its pid is recorded, and by
-// the abort from its first kill until the process exits, so no child of
-// the start-up escapes the abort.
+// spawned so far, so that an abort can take them down with it, and the
+// spawns under way, so that it does not miss a child forked but not yet
+// recorded. A spawn that ends once the abort has begun kills its own group.
 type startup struct {
-	mu     sync.Mutex
-	armed  bool
-	groups []int
-	sigs   chan os.Signal
-	done   chan struct{}
+	mu       sync.Mutex
+	armed    bool
+	aborting bool
+	inflight int // spawns begun and not yet ended
+	groups   []int
+	sigs     chan os.Signal
+	done     chan struct{}
 }
+
+// abortGrace is how long an abort waits for the spawns under way, which
+// may hang (an execve on a dead network mount): after it, every child
+// /proc lists is killed instead.
+const abortGrace = time.Second
 
 // armAlarm sets ITIMER_REAL to Config.Alarm; SIGALRM before disarm aborts
 // the supervisor. The timer is per process and is not inherited by
@@ -57,11 +64,54 @@ func (st *startup) wait(s *Supervisor) {
 		st.mu.Unlock()
 		return
 	}
+	st.aborting = true
 	for _, pg := range st.groups {
 		_ = unix.Kill(-pg, unix.SIGKILL)
 	}
-	s.log.Error("respawn: start-up did not finish within --alarm, aborting", "alarm", s.cfg.Alarm.String(), "spawned", len(st.groups))
+	spawned := len(st.groups)
+	st.mu.Unlock()
+	if !st.settled(abortGrace) {
+		for _, pid := range childPids() {
+			_ = unix.Kill(-pid, unix.SIGKILL) // its group, if it made one
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	s.log.Error("respawn: start-up did not finish within --alarm, aborting", "alarm", s.cfg.Alarm.String(), "spawned", spawned)
 	os.Exit(ExitAborted)
+}
+
+// settled waits up to d for the spawns under way to end, and reports
+// whether they did. It polls: an abort is the one place that waits so.
+func (st *startup) settled(d time.Duration) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(time.Millisecond) {
+		st.mu.Lock()
+		n := st.inflight
+		st.mu.Unlock()
+		if n == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+// spawnBegin and spawnEnd bracket a spawn during start-up. Once the abort
+// has begun no spawn begins: the caller waits for the exit.
+func (st *startup) spawnBegin() {
+	st.mu.Lock()
+	if st.aborting {
+		st.mu.Unlock()
+		select {}
+	}
+	st.inflight++
+	st.mu.Unlock()
+}
+
+func (st *startup) spawnEnd() {
+	st.mu.Lock()
+	st.inflight--
+	st.mu.Unlock()
 }
 
 // disarm ends the start-up phase: the timer is cleared and SIGALRM no
@@ -80,10 +130,19 @@ func (s *Supervisor) disarm(st *startup) {
 	close(st.done)
 }
 
-// startupGroup records a process group spawned during start-up; spawn
-// holds the lock.
+// startupGroup records a process group spawned during start-up, or kills
+// it if the abort has begun.
 func (s *Supervisor) startupGroup(pg int) {
-	if st := s.alarm; st != nil && st.armed {
+	st := s.alarm
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch {
+	case st.aborting:
+		_ = unix.Kill(-pg, unix.SIGKILL)
+	case st.armed:
 		st.groups = append(st.groups, pg)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tail is fields 4 to 22 and a few more of a real /proc/PID/stat line
@@ -142,5 +144,35 @@ func TestReadStatsGone(t *testing.T) {
 	}
 	if st := stats[os.Getpid()]; st.PPid != os.Getppid() {
 		t.Fatalf("this process reads as %+v, want PPid %d", st, os.Getppid())
+	}
+}
+
+// TestChildPids checks the list an --alarm abort kills when a spawn hangs:
+// every child, whichever thread started it.
+func TestChildPids(t *testing.T) {
+	c := exec.Command("sleep", "60")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = c.Process.Kill()
+		_ = c.Wait()
+	}()
+	if pids := childPids(); !slices.Contains(pids, c.Process.Pid) {
+		t.Fatalf("child %d not in %v", c.Process.Pid, pids)
+	}
+}
+
+// TestSettled checks that an abort waits for the spawns under way, and
+// gives up on one that never ends.
+func TestSettled(t *testing.T) {
+	st := &startup{}
+	st.spawnBegin()
+	if st.settled(10 * time.Millisecond) {
+		t.Fatal("settled with a spawn under way")
+	}
+	go st.spawnEnd()
+	if !st.settled(time.Minute) {
+		t.Fatal("not settled once the spawn ended")
 	}
 }

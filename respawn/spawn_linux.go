@@ -20,10 +20,8 @@ var stdio = []uintptr{0, 1, 2}
 // be executed at the path found; a file replaced there is simply run.
 func (s *Supervisor) spawn(r *Server) error {
 	if st := s.alarm; st != nil {
-		// Under --alarm, an abort must not miss a child forked but not
-		// yet recorded: it waits for this spawn to finish.
-		st.mu.Lock()
-		defer st.mu.Unlock()
+		st.spawnBegin()
+		defer st.spawnEnd()
 	}
 	attr := syscall.ProcAttr{
 		Env:   s.env,

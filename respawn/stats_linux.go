@@ -37,10 +37,30 @@ const statsPerWorker = 64
 // kernel lacks those files (CONFIG_PROC_CHILDREN); Restore then reads each
 // stat itself.
 func ReadChildStats() *ChildStats {
+	pids, ok := listChildren()
+	if !ok {
+		return nil
+	}
+	return readStats(pids, runtime.GOMAXPROCS(0)-1)
+}
+
+// childPids lists this process's children: from the per-thread children
+// files where the kernel has them, else from a walk of /proc.
+func childPids() []int {
+	if pids, ok := listChildren(); ok {
+		return pids
+	}
+	return childrenOf(unix.Getpid())
+}
+
+// listChildren lists this process's children from
+// /proc/self/task/TID/children, and reports false where the kernel lacks
+// those files.
+func listChildren() ([]int, bool) {
 	self := "/proc/" + strconv.Itoa(unix.Getpid()) + "/task/"
 	tids, err := listProcDir(self)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	var pids []int
 	listed := false
@@ -56,10 +76,7 @@ func ReadChildStats() *ChildStats {
 			}
 		}
 	}
-	if !listed {
-		return nil
-	}
-	return readStats(pids, runtime.GOMAXPROCS(0)-1)
+	return pids, listed
 }
 
 // readStats starts reading the stats of pids on up to workers goroutines

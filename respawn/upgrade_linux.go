@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -149,14 +148,14 @@ func firstLine(s string) string {
 }
 
 // drainSignals takes every signal already queued for the event loop. The
-// upgrade signal itself is dropped; the rest are carried to the new image,
-// each once, in the order they first came.
+// upgrade signal itself is dropped; the rest are carried to the new image
+// in order, a signal that came several times in a row once.
 func (s *Supervisor) drainSignals() []os.Signal {
 	var out []os.Signal
 	for {
 		select {
 		case sig := <-s.sigs:
-			if sig != unix.SIGHUP && !slices.Contains(out, sig) {
+			if sig != unix.SIGHUP && (len(out) == 0 || out[len(out)-1] != sig) {
 				out = append(out, sig)
 			}
 		default:

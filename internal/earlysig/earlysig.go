@@ -28,8 +28,9 @@ var fatal = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall
 // SIGUSR2 and SIGWINCH pending when they are blocked, as they are across a
 // live upgrade's execve. Routing one costs a round trip to the runtime's
 // signal thread, so they are routed in the background, while main goes
-// on; signal.Notify holds a lock for its whole run, so the supervisor's
-// own Notify returns only once they are routed.
+// on. The supervisor's own Notify of every signal to C (respawn's setup)
+// routes whichever the background has not routed yet, so once it returns
+// all are, in either order.
 var harmless = []os.Signal{syscall.SIGCHLD, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
 // C receives every signal in Signals from program start on.
