@@ -88,7 +88,7 @@ func (s *Supervisor) adopt() {
 		for i, r := range alive {
 			pids[i] = r.Pid
 		}
-		ahead = readStats(pids, runtime.GOMAXPROCS(0))
+		ahead = readStats(pids, runtime.GOMAXPROCS(0)-1)
 	}
 	stats := ahead.wait()
 	s.ahead = nil

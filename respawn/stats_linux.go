@@ -79,8 +79,8 @@ func listChildren() ([]int, bool) {
 	return pids, listed
 }
 
-// readStats starts reading the stats of pids on up to workers goroutines
-// (at least one while there is anything to read).
+// readStats starts reading the stats of pids on up to workers goroutines,
+// at least one; wait then joins them.
 func readStats(pids []int, workers int) *ChildStats {
 	c := &ChildStats{pids: pids, stats: make([]Stat, len(pids))}
 	for range max(1, min(workers, len(pids)/statsPerWorker)) {
