@@ -107,6 +107,12 @@ def reap():
         EXITED[pid] = status
 
 
+def alive(pid):
+    """Whether our child pid has not exited yet (reaping every child that has)."""
+    reap()
+    return pid not in EXITED
+
+
 def wait_exit(pid, timeout):
     """Wait until child pid has been reaped; returns its wait status or None."""
     end = time.monotonic() + timeout
@@ -224,6 +230,16 @@ def stop_supervisor(pid, graceful_sig=signal.SIGTERM, grace=3.0):
     if status is None:
         status = EXITED.get(pid)
     return status, left
+
+
+def stop_respawn(pid, row, grace=5.0):
+    """stop_supervisor for respawn: SIGTERM, and a row["stop_note"] if it did not
+    exit within grace s or left servers running."""
+    status, left = stop_supervisor(pid, signal.SIGTERM, grace)
+    if status is None:
+        row["stop_note"] = f"did not exit within {grace:g} s of SIGTERM"
+    elif left:
+        row["stop_note"] = f"left {len(left)} server(s) running after SIGTERM"
 
 
 def setup(name):

@@ -89,11 +89,6 @@ CLIENTS = int(os.environ.get("CONTROL_CLIENTS", "50"))
 LIVED = 1.25
 
 
-def alive(pid):
-    B.reap()
-    return pid not in B.EXITED
-
-
 def latency_rounds(st, rounds, proc):
     """Kill `rounds` different servers that have lived > LIVED s, one at a time."""
     lat = []
@@ -112,7 +107,7 @@ def latency_rounds(st, rounds, proc):
         n = len(st.lines)
         t0 = time.time_ns()
         os.kill(cand, signal.SIGKILL)
-        if not st.wait_count(n + 1, 10, alive=lambda: alive(proc.pid)):
+        if not st.wait_count(n + 1, 10, alive=lambda: B.alive(proc.pid)):
             raise RuntimeError(f"server {cand} not restarted within 10 s")
         lat.append((st.lines[n][1] - t0) / 1e6)
         time.sleep(0.05)
@@ -136,16 +131,16 @@ def measure():
     res = {"servers": N}
     try:
         end = time.monotonic() + 5
-        while not os.path.exists(sock) and time.monotonic() < end and alive(proc.pid):
+        while not os.path.exists(sock) and time.monotonic() < end and B.alive(proc.pid):
             time.sleep(0.01)
-        if not alive(proc.pid):
+        if not B.alive(proc.pid):
             res["status"] = (f"not available (respawn --control: "
                              f"{B.describe_status(B.EXITED.get(proc.pid))}: {B.tail(logp, 2)})")
             return res
         if not os.path.exists(sock):
             res["status"] = "not available (no control socket within 5 s)"
             return res
-        if not st.wait_count(N, 60, sleep=0.01, alive=lambda: alive(proc.pid)):
+        if not st.wait_count(N, 60, sleep=0.01, alive=lambda: B.alive(proc.pid)):
             res["status"] = f"only {len(st.lines)}/{N} servers came up"
             return res
         try:
@@ -196,9 +191,7 @@ def measure():
         return res
     finally:
         st.close()
-        status, left = B.stop_supervisor(proc.pid, signal.SIGTERM, grace=5.0)
-        if left:
-            res["stop_note"] = f"left {len(left)} server(s) running after SIGTERM"
+        B.stop_respawn(proc.pid, res)
 
 
 def main():

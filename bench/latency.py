@@ -32,11 +32,6 @@ def start(key, root, d, logp):
     return B.popen(args, d, logp)
 
 
-def alive(pid):
-    B.reap()
-    return pid not in B.EXITED
-
-
 def measure(key):
     root = os.path.join(ROOT, key)
     (d,) = B.make_services(root, 1, env.stamp, shared_stamps=False)
@@ -45,7 +40,7 @@ def measure(key):
     proc = start(key, root, d, logp)
     row = {}
     try:
-        if not st.wait_count(1, 15, alive=lambda: alive(proc.pid)):
+        if not st.wait_count(1, 15, alive=lambda: B.alive(proc.pid)):
             return {"error": "service never started: " + (B.tail(logp) or B.describe_status(B.EXITED.get(proc.pid)))}
         lat = []
         for i in range(env.rounds):
@@ -58,7 +53,7 @@ def measure(key):
             n = len(st.lines)
             t0 = time.time_ns()
             os.kill(pid, signal.SIGKILL)
-            if not st.wait_count(n + 1, 10, alive=lambda: alive(proc.pid)):
+            if not st.wait_count(n + 1, 10, alive=lambda: B.alive(proc.pid)):
                 return {"error": f"round {i}: not restarted within 10 s "
                                  f"({B.describe_status(B.EXITED.get(proc.pid))}) {B.tail(logp)}"}
             lat.append((st.lines[n][1] - t0) / 1e6)
@@ -66,13 +61,10 @@ def measure(key):
         return row
     finally:
         st.close()
-        graceful = signal.SIGTERM if key == "respawn" else None
-        status, left = B.stop_supervisor(proc.pid, graceful)
         if key == "respawn":
-            if status is None:
-                row["stop_note"] = "did not exit within 3 s of SIGTERM"
-            elif left:
-                row["stop_note"] = f"left {len(left)} service(s) running after SIGTERM"
+            B.stop_respawn(proc.pid, row, grace=3.0)
+        else:
+            B.stop_supervisor(proc.pid, None)
 
 
 def floor():

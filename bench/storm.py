@@ -46,11 +46,6 @@ def start(key, root, dirs, logp):
     return B.popen(args, root, logp)
 
 
-def alive(pid):
-    B.reap()
-    return pid not in B.EXITED
-
-
 def wait_distinct(st, base, n, timeout, sleep, proc_pid=None):
     """Wait until the lines after index `base` name n distinct pids. Returns
     (ok, the first such n lines)."""
@@ -66,7 +61,7 @@ def wait_distinct(st, base, n, timeout, sleep, proc_pid=None):
         now = time.monotonic()
         if len(st.lines) != last:
             last, progress = len(st.lines), now
-        if now > end or now - progress > STALL or (proc_pid is not None and not alive(proc_pid)):
+        if now > end or now - progress > STALL or (proc_pid is not None and not B.alive(proc_pid)):
             return False, seen
         time.sleep(sleep)
 
@@ -119,13 +114,10 @@ def measure(key):
         return row
     finally:
         st.close()
-        graceful = signal.SIGTERM if key == "respawn" else None
-        status, left = B.stop_supervisor(proc.pid, graceful, grace=5.0)
         if key == "respawn":
-            if status is None:
-                row["stop_note"] = "did not exit within 5 s of SIGTERM"
-            elif left:
-                row["stop_note"] = f"left {len(left)} service(s) running after SIGTERM"
+            B.stop_respawn(proc.pid, row)
+        else:
+            B.stop_supervisor(proc.pid, None, grace=5.0)
 
 
 def floor():

@@ -69,14 +69,9 @@ def max_gen(data):
     return max(g) if g else None
 
 
-def alive(pid):
-    B.reap()
-    return pid not in B.EXITED
-
-
 def current_generation(proc, out, timeout=TIMEOUT):
     end = time.monotonic() + timeout
-    while time.monotonic() < end and alive(proc.pid):
+    while time.monotonic() < end and B.alive(proc.pid):
         B.kill(proc.pid, signal.SIGUSR1)
         time.sleep(0.02)
         g = max_gen(out.new())
@@ -102,7 +97,7 @@ def measure(n):
     out = Output(logp)
     row = {"servers": n}
     try:
-        if not st.wait_count(n, 60, sleep=0.01, alive=lambda: alive(proc.pid)):
+        if not st.wait_count(n, 60, sleep=0.01, alive=lambda: B.alive(proc.pid)):
             row["status"] = (f"only {len(st.lines)}/{n} servers came up "
                              f"({B.describe_status(B.EXITED.get(proc.pid))}) {B.tail(logp)}")
             return row
@@ -134,7 +129,7 @@ def measure(n):
                 if ng is not None and ng > g:
                     new_g = ng
                     break
-                if not alive(proc.pid):
+                if not B.alive(proc.pid):
                     why = f"respawn died during upgrade {r + 1}: {B.describe_status(B.EXITED.get(proc.pid))}"
                     break
                 if time.perf_counter() - t0 > TIMEOUT:
@@ -163,9 +158,7 @@ def measure(n):
         return row
     finally:
         st.close()
-        status, left = B.stop_supervisor(proc.pid, signal.SIGTERM, grace=5.0)
-        if left:
-            row["stop_note"] = f"left {len(left)} server(s) running after SIGTERM"
+        B.stop_respawn(proc.pid, row)
 
 
 def main():
