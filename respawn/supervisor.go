@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -148,7 +147,7 @@ func (s *Supervisor) AddTask(name string, keep bool, fn TaskFunc) {
 func (s *Supervisor) add(r *Server) {
 	r.Index = len(s.recs) + 1
 	if r.Name == "" {
-		r.Name = filepath.Base(r.Argv[0])
+		r.Name = DefaultName(r.Argv[0])
 	}
 	r.Name = s.uniqueName(r.Name)
 	s.recs = append(s.recs, r)
@@ -170,10 +169,13 @@ func (s *Supervisor) uniqueName(name string) string {
 	return name + "-" + strconv.Itoa(i)
 }
 
-// find returns the record named, or addressed by its index, or nil.
+// find returns the record addressed by target, or nil. A target of
+// digits only is an index, never a name (a snapshot from an older image
+// may hold a numeric name: it is reached by its index); any other is a
+// name.
 func (s *Supervisor) find(target string) *Server {
-	if r := s.byName[target]; r != nil {
-		return r
+	if !allDigits(target) {
+		return s.byName[target]
 	}
 	if i, err := strconv.Atoi(target); err == nil && i >= 1 && i <= len(s.recs) {
 		return s.recs[i-1]

@@ -29,6 +29,9 @@ func TestUsageErrors(t *testing.T) {
 		{name: "duplicate names", args: func(rec []string) []string {
 			return cat([]string{"{", "@a", "true", "}"}, rec[:1], []string{"@a"}, rec[1:])
 		}, want: `both named "a"`},
+		{name: "numeric name", args: func(rec []string) []string { return cat(rec[:1], []string{"@2"}, rec[1:]) }, want: `name "2": a number would read as an index`},
+		{name: "name with a newline", args: func(rec []string) []string { return cat(rec[:1], []string{"@a\n[2] b"}, rec[1:]) }, want: `name "a\n[2] b": only letters`},
+		{name: "empty name", args: func(rec []string) []string { return cat(rec[:1], []string{"@"}, rec[1:]) }, want: `name "": must be 1 to 64`},
 		{name: "no group", args: func([]string) []string { return []string{"--linger"} }, want: "no server given"},
 		{name: "nothing at all", args: func([]string) []string { return nil }, want: "no server given"},
 	}

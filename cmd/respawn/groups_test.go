@@ -80,6 +80,16 @@ func TestParseGroups(t *testing.T) {
 		{name: "name with a space", args: []string{"{", "@a b", "a", "}"}, err: "only letters, digits"},
 		{name: "numeric name", args: []string{"{", "@12", "a", "}"}, err: "would read as an index"},
 		{name: "negative numeric name", args: []string{"{", "@-3", "a", "}"}, err: "would read as an index"},
+		{name: "numeric name with leading zeros", args: []string{"{", "@007", "a", "}"}, err: "would read as an index"},
+		{name: "name with a newline", args: []string{"{", "@a\n[2] x", "a", "}"}, err: "only letters, digits"},
+		{name: "name with a tab", args: []string{"{", "@a\tb", "a", "}"}, err: "only letters, digits"},
+		{name: "name with a control character", args: []string{"{", "@a\x1bb", "a", "}"}, err: "only letters, digits"},
+		{name: "name with invalid UTF-8", args: []string{"{", "@a\xffb", "a", "}"}, err: "only letters, digits"},
+		{name: "name with UTF-8 letters", args: []string{"{", "@caf\u00e9", "a", "}"}, err: "only letters, digits"},
+		{name: "name that only starts with digits", args: []string{"{", "@2nd", "a", "}"},
+			want: []group{{name: "2nd", argv: []string{"a"}}}},
+		{name: "numeric program base name is no error", args: []string{"{", "/opt/x/2", "}"},
+			want: []group{{argv: []string{"/opt/x/2"}}}},
 		{name: "duplicate names", args: []string{"{", "@w", "a", "}", "{", "b", "}", "{", "@w", "c", "}"}, err: `servers 1 and 3 are both named "w"`},
 	}
 	for _, tt := range tests {
