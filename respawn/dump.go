@@ -173,12 +173,13 @@ func (d Dump) WriteText(w io.Writer) error {
 //
 //	[INDEX] NAME pid=PID state=STATE started=TIME restarts=N last="EXIT" cmd: ARGV
 //
-// It is written without fmt: a dump holds a line per server.
+// It is written without fmt: a dump holds a line per server. The name and
+// the command line are escaped: a newline in either cannot forge a line.
 func appendInfoLine(b []byte, in Info) []byte {
 	b = append(b, "  ["...)
 	b = strconv.AppendInt(b, int64(in.Index), 10)
 	b = append(b, "] "...)
-	b = append(b, in.Name...)
+	b = appendEscaped(b, in.Name)
 	b = append(b, " pid="...)
 	b = strconv.AppendInt(b, int64(in.Pid), 10)
 	b = append(b, " state="...)

@@ -58,3 +58,23 @@ func BenchmarkWriteText1000(b *testing.B) {
 		}
 	}
 }
+
+// A newline in a name or an argument does not forge a line of the dump.
+func TestWriteTextEscapes(t *testing.T) {
+	s := dumpSupervisor(2)
+	s.recs[0].Name = "a\n  [9] forged"
+	s.recs[1].Argv = []string{"sleep", "\n  [2] fake pid=1 state=ALIVE", "\x1b[2J"}
+	var b bytes.Buffer
+	if err := s.Snapshot().WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 4+2+1 {
+		t.Fatalf("dump of 2 servers is %d lines:\n%s", len(lines), b.String())
+	}
+	for _, want := range []string{`  [1] "a\n  [9] forged" pid=1000 `, ` cmd: sleep $'\n  [2] fake pid=1 state=ALIVE' $'\x1b[2J'`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("dump lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -125,7 +125,10 @@ func (s *Server) CommandLine() string {
 	return Quote(s.Argv)
 }
 
-// Quote joins argv so that a POSIX shell would split it back the same way.
+// Quote joins argv so that a shell would split it back the same way. A
+// word with a control character, another non-printing rune or invalid
+// UTF-8 is written $'...' with escapes, so that the result is one line of
+// printable text; any other word needs nothing beyond POSIX sh.
 func Quote(argv []string) string { return string(appendQuoted(nil, argv)) }
 
 // appendQuoted appends Quote(argv) to b.
@@ -137,6 +140,10 @@ func appendQuoted(b []byte, argv []string) []byte {
 		// A first word with '=' would read as an assignment: quote it.
 		if a != "" && plainWord(a) && (i > 0 || !strings.Contains(a, "=")) {
 			b = append(b, a...)
+			continue
+		}
+		if !printable(a) {
+			b = appendDollarQuoted(b, a)
 			continue
 		}
 		b = append(b, '\'')

@@ -113,9 +113,9 @@ func (c *ctl) failed(req control.Request, ans control.Answer) int {
 		what += " " + req.Target
 	}
 	if ans.Code == control.CodeRefused {
-		fmt.Fprintf(c.err, "respawnctl: refused by the supervisor at %s: %s\n", c.path, ans.Error)
+		fmt.Fprintf(c.err, "respawnctl: refused by the supervisor at %s: %s\n", c.path, esc(ans.Error))
 	} else {
-		fmt.Fprintf(c.err, "respawnctl: %s: %s\n", what, ans.Error)
+		fmt.Fprintf(c.err, "respawnctl: %s: %s\n", esc(what), esc(ans.Error))
 	}
 	return exitFail
 }

@@ -28,13 +28,15 @@ func (c *ctl) print(req control.Request, ans control.Answer) {
 	}
 }
 
-// writeList writes the list as a table.
+// writeList writes the list as a table. Every text from the supervisor
+// is escaped (respawn.Escape): a tab or a newline there cannot shift a
+// column or forge a row.
 func writeList(w io.Writer, list []respawn.Info) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "INDEX\tNAME\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST-EXIT\tCOMMAND")
 	for _, in := range list {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			in.Index, in.Name, in.State, pid(in.Pid), uptime(in), in.Restarts, clip(in.LastExit, 40), command(in))
+			in.Index, esc(in.Name), esc(in.State), pid(in.Pid), uptime(in), in.Restarts, clip(esc(in.LastExit), 40), command(in))
 	}
 	tw.Flush()
 }
@@ -47,9 +49,9 @@ func writeStatus(w io.Writer, in respawn.Info) {
 		started = "-"
 	}
 	for _, f := range [][2]string{
-		{"index", strconv.Itoa(in.Index)}, {"name", in.Name}, {"state", in.State}, {"pid", pid(in.Pid)},
-		{"started", started}, {"uptime", uptime(in)}, {"restarts", strconv.Itoa(in.Restarts)},
-		{"last exit", in.LastExit}, {"command", command(in)},
+		{"index", strconv.Itoa(in.Index)}, {"name", esc(in.Name)}, {"state", esc(in.State)}, {"pid", pid(in.Pid)},
+		{"started", esc(started)}, {"uptime", uptime(in)}, {"restarts", strconv.Itoa(in.Restarts)},
+		{"last exit", esc(in.LastExit)}, {"command", command(in)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
 	}
@@ -58,7 +60,7 @@ func writeStatus(w io.Writer, in respawn.Info) {
 
 // summary is one line on the target of stop, start, signal or revive.
 func summary(req control.Request, in respawn.Info) string {
-	s := fmt.Sprintf("[%d] %s %s", in.Index, in.Name, in.State)
+	s := fmt.Sprintf("[%d] %s %s", in.Index, esc(in.Name), esc(in.State))
 	if in.Pid > 0 {
 		s += " pid " + strconv.Itoa(in.Pid)
 	}
@@ -66,7 +68,7 @@ func summary(req control.Request, in respawn.Info) string {
 	case req.Cmd == "stop" && in.State == "ALIVE":
 		s += ": SIGTERM sent, cremated when it ends"
 	case req.Cmd == "signal":
-		s += ": sent " + req.Signal
+		s += ": sent " + esc(req.Signal)
 	}
 	return s
 }
@@ -97,6 +99,9 @@ func uptime(in respawn.Info) string {
 	return d.String()
 }
 
+// esc is respawn.Escape: text from the supervisor, shown on one line.
+func esc(s string) string { return respawn.Escape(s) }
+
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -110,12 +115,12 @@ func writeEvent(w io.Writer, l control.StreamLine) {
 		fmt.Fprintf(w, "dropped %d events: respawnctl did not keep up\n", l.Dropped)
 		return
 	}
-	s := fmt.Sprintf("%s [%d] %s %s -> %s", l.Time, l.Index, l.Name, l.From, l.To)
+	s := fmt.Sprintf("%s [%d] %s %s -> %s", esc(l.Time), l.Index, esc(l.Name), esc(l.From), esc(l.To))
 	if l.Pid > 0 {
 		s += " pid " + strconv.Itoa(l.Pid)
 	}
 	if l.Exit != "" {
-		s += " (" + l.Exit + ")"
+		s += " (" + esc(l.Exit) + ")"
 	}
 	fmt.Fprintln(w, s)
 }
