@@ -30,9 +30,7 @@ func (s *Supervisor) Revive(target string) (int, error) {
 		return 0, errors.New("respawn: shutting down")
 	}
 	if target == "" {
-		n := s.countState(Buried)
-		s.reviveAll()
-		return n, nil
+		return s.reviveAll(), nil
 	}
 	r := s.find(target)
 	if r == nil {

@@ -303,10 +303,12 @@ func (s *Supervisor) Do(ctx context.Context, fn func(*Supervisor)) bool {
 	return true
 }
 
+// countState is how many servers, not tasks, are in state st: it is
+// logged beside count(false).
 func (s *Supervisor) countState(st State) int {
 	n := 0
 	for _, r := range s.recs {
-		if r.State == st {
+		if r.task == nil && r.State == st {
 			n++
 		}
 	}
@@ -314,12 +316,12 @@ func (s *Supervisor) countState(st State) int {
 }
 
 // reviveAll revives every buried server and task, unless the supervisor
-// is shutting down.
-func (s *Supervisor) reviveAll() {
+// is shutting down, and returns how many it revived.
+func (s *Supervisor) reviveAll() int {
 	if s.stopping {
 		// A server started now would miss the stop signal already sent.
 		s.log.Info("revive refused: shutting down", "buried", s.countState(Buried))
-		return
+		return 0
 	}
 	n := 0
 	for _, r := range s.recs {
@@ -329,4 +331,5 @@ func (s *Supervisor) reviveAll() {
 		}
 	}
 	s.log.Info("revive", "buried", n)
+	return n
 }
