@@ -20,6 +20,7 @@ type startup struct {
 	armed    bool
 	aborting bool
 	inflight int // spawns begun and not yet ended
+	spawned  int // processes forked during start-up, killed or not
 	groups   []int
 	sigs     chan os.Signal
 	done     chan struct{}
@@ -68,7 +69,6 @@ func (st *startup) wait(s *Supervisor) {
 	for _, pg := range st.groups {
 		_ = unix.Kill(-pg, unix.SIGKILL)
 	}
-	spawned := len(st.groups)
 	st.mu.Unlock()
 	if !st.settled(abortGrace) {
 		for _, pid := range childPids() {
@@ -76,6 +76,11 @@ func (st *startup) wait(s *Supervisor) {
 			_ = unix.Kill(pid, unix.SIGKILL)
 		}
 	}
+	// Counted once the spawns under way have ended: a fork that was
+	// under way when SIGALRM came is a server spawned, and killed, too.
+	st.mu.Lock()
+	spawned := st.spawned
+	st.mu.Unlock()
 	s.log.Error("respawn: start-up did not finish within --alarm, aborting", "alarm", s.cfg.Alarm.String(), "spawned", spawned)
 	os.Exit(ExitAborted)
 }
@@ -141,8 +146,10 @@ func (s *Supervisor) startupGroup(pg int) {
 	defer st.mu.Unlock()
 	switch {
 	case st.aborting:
+		st.spawned++
 		_ = unix.Kill(-pg, unix.SIGKILL)
 	case st.armed:
+		st.spawned++
 		st.groups = append(st.groups, pg)
 	}
 }
