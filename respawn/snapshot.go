@@ -14,7 +14,9 @@ func (s *Supervisor) snapshot() *marshal.Snapshot {
 		LastUpgradeNs: s.lastUpgrade,
 		StartedNs:     s.started,
 		Flags: marshal.Flags{
-			IntervalNs: int64(s.cfg.Interval), StopTimeoutNs: int64(s.cfg.StopTimeout),
+			// StopAtOnce is carried as 0, "as the command line says": the
+			// new image parses the same --stop-timeout=0.
+			IntervalNs: int64(s.cfg.Interval), StopTimeoutNs: max(int64(s.cfg.StopTimeout), 0),
 			LeaveRunning: s.cfg.LeaveRunning, Linger: s.cfg.Linger,
 			LogFormat: s.cfg.LogFormat, LogLevel: s.cfg.LogLevel, Control: s.cfg.Control,
 		},

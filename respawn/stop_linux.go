@@ -18,7 +18,8 @@ const giveUpAfter = 5 * time.Second
 // LeaveRunning is set, sig (SIGTERM, or SIGQUIT for a container's stop
 // signal) then SIGCONT goes to every live server's process group and to
 // every other child, so that a stopped server still hears it. What is left
-// after StopTimeout is killed. A second shutdown signal kills at once.
+// after StopTimeout is killed; with StopAtOnce, everything is killed at
+// once instead. A second shutdown signal kills at once.
 func (s *Supervisor) shutdown(sig os.Signal) {
 	if s.stopping {
 		if sig != nil && !s.killed {
@@ -31,6 +32,11 @@ func (s *Supervisor) shutdown(sig os.Signal) {
 	s.cancel()
 	if s.cfg.LeaveRunning {
 		s.log.Info("leaving servers running", "alive", s.countState(Alive))
+		return
+	}
+	if s.cfg.StopTimeout < 0 {
+		s.onStopDeadline()
+		s.reap()
 		return
 	}
 	ssig, _ := sig.(syscall.Signal)

@@ -21,7 +21,7 @@ const (
 // its default.
 type Config struct {
 	Interval     time.Duration // do-not-resuscitate period; 5 s if zero
-	StopTimeout  time.Duration // SIGTERM to SIGKILL on shutdown; 10 s if zero
+	StopTimeout  time.Duration // SIGTERM to SIGKILL on shutdown; 10 s if zero; StopAtOnce: no SIGTERM
 	Alarm        time.Duration // abort if start-up takes longer; off if zero
 	LeaveRunning bool          // on shutdown, leave servers running
 	Linger       bool          // keep running when no server is left
@@ -48,6 +48,11 @@ type Config struct {
 	// Flags as given, recorded in the upgrade snapshot.
 	LogFormat, LogLevel, Control string
 }
+
+// StopAtOnce as Config.StopTimeout makes shutdown SIGKILL every server at
+// once, without SIGTERM or grace (--stop-timeout=0). Any negative value
+// means the same.
+const StopAtOnce time.Duration = -1
 
 // KeptFD is a descriptor kept open across a live upgrade, by role.
 type KeptFD struct {
@@ -108,7 +113,7 @@ func New(cfg Config, specs []Spec) *Supervisor {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 5 * time.Second
 	}
-	if cfg.StopTimeout <= 0 {
+	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 10 * time.Second
 	}
 	if cfg.Log == nil {

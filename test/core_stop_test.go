@@ -203,3 +203,25 @@ func TestNoReviveWhileStopping(t *testing.T) {
 		t.Errorf("exit status %d, want 1", code)
 	}
 }
+
+// --stop-timeout=0 kills every server at once, with no SIGTERM first: a
+// server that ignores SIGTERM and one that would exit on it both end by
+// SIGKILL, and the second never hears SIGTERM, after a live upgrade too.
+// It used to mean the 10 s default, SIGTERM first.
+func TestStopTimeoutZeroKillsAtOnce(t *testing.T) {
+	ready, sigs := tempFile(t, "ready"), tempFile(t, "signals")
+	s := begin(t, "--stop-timeout=0",
+		"{", selfBin, "helper", "ignoreterm", ready, "}",
+		"{", selfBin, "helper", "signals", sigs, "}")
+	waitPidFile(t, ready)
+	waitLines(t, sigs, 1)
+	s.upgrade(1) // the snapshot carries it
+	if code := s.stop(); code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	s.waitLog(1, msg("CREMATED", "server", 1, "exit", "signal SIGKILL"))
+	s.waitLog(1, msg("CREMATED", "server", 2, "exit", "signal SIGKILL"))
+	if got := lines(sigs); len(got) != 1 {
+		t.Errorf("the second server heard %q, want nothing after ready", got[1:])
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"respawn/respawn"
 )
 
 // options are the parsed flags.
@@ -76,7 +78,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	o.stopTimeout = seconds(10 * time.Second)
 	fs.Var(&o.interval, "interval", "do-not-resuscitate period: a server that dies abnormally sooner than this after its start is buried (seconds, or a duration like 200ms)")
 	fs.Var(&o.alarm, "alarm", "abort if start-up has not finished within this time (at most 60s; 0: off)")
-	fs.Var(&o.stopTimeout, "stop-timeout", "on SIGTERM/SIGINT, wait this long after SIGTERM before SIGKILL")
+	fs.Var(&o.stopTimeout, "stop-timeout", "on SIGTERM/SIGINT, wait this long after SIGTERM before SIGKILL (0: SIGKILL at once, no SIGTERM)")
 	fs.BoolVar(&o.leaveRunning, "leave-running", false, "on SIGTERM/SIGINT, exit and leave the servers running")
 	fs.BoolVar(&o.linger, "linger", false, "keep running when no server is left")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -125,6 +127,15 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 		return nil, nil, err
 	}
 	return o, groups, nil
+}
+
+// stopGrace is --stop-timeout as respawn.Config takes it: 0 there
+// means the default, and --stop-timeout=0 means no grace at all.
+func (o *options) stopGrace() time.Duration {
+	if o.stopTimeout == 0 {
+		return respawn.StopAtOnce
+	}
+	return time.Duration(o.stopTimeout)
 }
 
 func (o *options) check() error {

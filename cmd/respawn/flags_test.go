@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"respawn/respawn"
 )
 
 func TestParseCommandLine(t *testing.T) {
@@ -25,11 +27,24 @@ func TestParseCommandLine(t *testing.T) {
 			check: func(t *testing.T, o *options) {
 				want(t, "interval", time.Duration(o.interval), 5*time.Second)
 				want(t, "stop-timeout", time.Duration(o.stopTimeout), 10*time.Second)
+				want(t, "stop grace", o.stopGrace(), 10*time.Second)
 				want(t, "alarm", time.Duration(o.alarm), 0)
 				want(t, "log-format", o.logFormat, "text")
 				want(t, "leave-running", o.leaveRunning, false)
 				want(t, "linger", o.linger, false)
 			},
+		},
+		{
+			name:   "--stop-timeout=0 is no grace, not the default",
+			args:   []string{"--stop-timeout=0", "{", "a", "}"},
+			groups: one,
+			check:  func(t *testing.T, o *options) { want(t, "stop grace", o.stopGrace(), respawn.StopAtOnce) },
+		},
+		{
+			name:   "--stop-timeout=0s likewise",
+			args:   []string{"--stop-timeout=0s", "{", "a", "}"},
+			groups: one,
+			check:  func(t *testing.T, o *options) { want(t, "stop grace", o.stopGrace(), respawn.StopAtOnce) },
 		},
 		{
 			name:   "integer seconds",

@@ -53,7 +53,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	}
 	cfg := respawn.Config{
 		Interval:     time.Duration(o.interval),
-		StopTimeout:  time.Duration(o.stopTimeout),
+		StopTimeout:  o.stopGrace(),
 		Alarm:        time.Duration(o.alarm),
 		LeaveRunning: o.leaveRunning,
 		Linger:       o.linger,
