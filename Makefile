@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 BINS    := $(BIN)/respawn $(BIN)/respawnctl
 
-.PHONY: all build deps test demo bench fuzz clean
+.PHONY: all build deps test demo bench soak fuzz clean
 
 all: build
 
@@ -24,6 +24,10 @@ demo: build
 
 bench: build
 	./bench/run.sh
+
+# Ten minutes of everything at once (SOAK_SECONDS=600); run as root.
+soak: build
+	./bench/soak.py
 
 fuzz: deps
 	./.ci/fuzz.sh
