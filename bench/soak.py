@@ -4,7 +4,7 @@
 respawn supervises 50 crash-loopers (`sh -c 'sleep 0.05; exit 1'`, respawned
 since --interval=20ms is shorter than their life) and SOAK_LONG (200) long
 servers (the stamp probe: it appends "pid realtime_ns" to one shared file and
-pauses). While it runs:
+pauses; its ignored second argument longN names the server). While it runs:
   - a flooder process sends respawn SIGUSR1 every SOAK_FLOOD_MS (1) ms;
   - a live upgrade (SIGHUP) every second;
   - SOAK_CLIENTS (10) control clients ask `list` in a loop on the socket;
@@ -14,8 +14,8 @@ pauses). While it runs:
     time from the kill to its replacement's stamp (its exec), as
     bench/latency.py does;
   - respawn's RSS, open fds and generation are sampled every second.
-At the end every long server must be alive just before the stop, by pid in
-/proc, a child of respawn; respawn is stopped with SIGTERM and must exit
+At the end every long server (long0..longN-1) must be alive just before the
+stop, by pid in /proc, a child of respawn; respawn is stopped with SIGTERM and must exit
 within 30 s, and no process it started may be left, running or zombie.
 
 Exit status 0 if nothing was lost or left, 1 otherwise. A summary table goes
@@ -246,8 +246,8 @@ def start_respawn(stamps, sock):
     args = [env.respawn, "--interval=20ms", "--log-format=json", f"--control={sock}"]
     for _ in range(LOOPERS):
         args += ["{", "sh", "-c", "sleep 0.05; exit 1", "}"]
-    for _ in range(LONG):
-        args += ["{", env.stamp, stamps, "}"]
+    for i in range(LONG):  # the probe ignores its second argument: it names the server
+        args += ["{", env.stamp, stamps, f"long{i}", "}"]
     rfd, wfd = os.pipe()
     proc = subprocess.Popen(args, cwd=ROOT, start_new_session=True, stdin=subprocess.DEVNULL,
                             stdout=wfd, stderr=wfd, close_fds=True)
@@ -323,12 +323,12 @@ def run():
             next_sample += 1
             samples.append({"t": round(now - t_start, 1), "rss_kb": rss_kb(rpid), "fds": fd_count(rpid)})
         time.sleep(0.001)
-    res.update(latency_ms=lat, misses=len(misses), samples=samples)
     # Let the last kill's replacement come before counting the living.
     end = time.monotonic() + REPLACE_TIMEOUT
     while state.get("victim") and time.monotonic() < end:
         latency_round(long, rpid, state, lat, misses)
         time.sleep(0.001)
+    res.update(latency_ms=lat, misses=len(misses), kills=len(lat) + len(misses), samples=samples)
     return finish(res, proc, helpers, out_r, out_w, long)
 
 
@@ -339,9 +339,21 @@ def check_long(res, rpid, long):
     if d and d.get("ok"):
         res["generation"] = d["dump"].get("generation")
         res["counts"] = d["dump"].get("counts")
-    live = [p for p in long.pids if stat(p)[0] == rpid and stat(p)[1] not in ("Z", "X")]
-    res["long_alive"] = len(live)
-    res["lost"] = LONG - len(live)
+    alive = set()
+    for pid in B.descendants(rpid, include_root=False):
+        ppid, st = stat(pid)
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if ppid == rpid and st not in ("Z", "X") and len(argv) > 2 and argv[2].startswith(b"long"):
+            alive.add(argv[2])
+    res["long_alive"] = len(alive)
+    res["lost"] = LONG - len(alive)
+    # Every start of a long server is a stamp: the first LONG, one per kill,
+    # and any other is a death nobody asked for.
+    res["unasked_restarts"] = len(long.st.lines) - LONG - res.get("kills", 0)
 
 
 def finish(res, proc, helpers, out_r, out_w, long):
@@ -414,7 +426,8 @@ def report(res):
     row("output read", f"{o.get('bytes', 0) / 1e6:.1f} MB, {o.get('lines', 0)} lines, {o.get('dump_lines', 0)} "
         f"dump lines, in {o.get('stalls', 0)} bursts; {o.get('drop_notices', 0)} dropped-log notices "
         f"({o.get('dropped', 0)} lines dropped)")
-    row("long servers alive at the end", f"{res.get('long_alive', '?')} of {res['long']} (lost: {res.get('lost', '?')})")
+    row("long servers alive at the end", f"{res.get('long_alive', '?')} of {res['long']} by pid, children of respawn "
+        f"(lost: {res.get('lost', '?')}; restarted without a kill: {res.get('unasked_restarts', '?')})")
     row("stop", f"{res.get('exit', '?')} after {res.get('stop_s', '?')} s")
     for key, what in (("zombies", "zombies left"), ("leftover", "processes left")):
         v = res.get(key, [])
