@@ -47,7 +47,7 @@ func (s *Supervisor) Restore(snap *marshal.Snapshot, ahead *ChildStats) error {
 			r.apply(rec)
 		}
 	}
-	s.generation, s.lastUpgrade, s.started = snap.Generation+1, realtimeNs(), snap.StartedNs
+	s.generation, s.lastUpgrade, s.started = min(snap.Generation+1, marshal.MaxGeneration), realtimeNs(), snap.StartedNs
 	s.droppedEvents = snap.DroppedEvents
 	s.restored = true
 	s.adopt()
