@@ -73,25 +73,12 @@ func (s *Supervisor) rebuild(servers []*Server) {
 
 // adopt validates each ALIVE server's pid and takes it over: the process
 // must still be our child, with the /proc start time the old image
-// recorded, so that a wrong or reused pid is never adopted.
+// recorded, so that a wrong or reused pid is never adopted. Its process
+// group is read from /proc too, never taken from the snapshot: a server
+// is signalled as a group only if it leads its own (see group).
 func (s *Supervisor) adopt() {
-	self := os.Getpid()
-	var alive []*Server
-	for _, r := range s.recs {
-		if r.task == nil && r.State == Alive {
-			alive = append(alive, r)
-		}
-	}
-	ahead := s.ahead
-	if ahead == nil {
-		pids := make([]int, len(alive))
-		for i, r := range alive {
-			pids[i] = r.Pid
-		}
-		ahead = readStats(pids, runtime.GOMAXPROCS(0)-1)
-	}
-	stats := ahead.wait()
-	s.ahead = nil
+	alive := s.aliveServers()
+	stats := s.statsOf(alive)
 	for _, r := range alive {
 		st, ok := stats[r.Pid]
 		if !ok {
@@ -102,15 +89,57 @@ func (s *Supervisor) adopt() {
 				st.PPid = -1
 			}
 		}
-		if st.PPid == self && (r.procStart == 0 || st.StartTime == r.procStart) {
+		if s.adoptable(r, st) {
 			s.byPid[r.Pid] = r
-			r.procStart = st.StartTime
+			r.procStart, r.Pgid = st.StartTime, st.Pgrp
+			s.warnNoGroup(r)
 			continue
 		}
 		s.log.Warn("respawn: server lost across the upgrade, respawning it", "server", r.Index, "name", r.Name, "pid", r.Pid)
-		r.State, r.Pid = Dead, 0
+		r.State, r.Pid, r.Pgid = Dead, 0, 0
 		r.Last = Exit{Err: "lost across an upgrade", Set: true}
 	}
+}
+
+// adoptable reports whether st, read from /proc, is the process r's
+// record names: our child, with the recorded start time (a record without
+// one is never adopted blindly), and not claimed by another record.
+func (s *Supervisor) adoptable(r *Server, st Stat) bool {
+	return st.PPid == os.Getpid() && r.procStart != 0 && st.StartTime == r.procStart && s.byPid[r.Pid] == nil
+}
+
+// warnNoGroup logs an adopted server that does not lead its own process
+// group: it is signalled by pid alone.
+func (s *Supervisor) warnNoGroup(r *Server) {
+	if _, ok := r.group(); !ok {
+		s.log.Warn("respawn: server is not the leader of its own process group; signals go to its pid alone",
+			"server", r.Index, "name", r.Name, "pid", r.Pid, "pgid", r.Pgid)
+	}
+}
+
+func (s *Supervisor) aliveServers() []*Server {
+	var alive []*Server
+	for _, r := range s.recs {
+		if r.task == nil && r.State == Alive {
+			alive = append(alive, r)
+		}
+	}
+	return alive
+}
+
+// statsOf returns the /proc stats of the given servers' pids, read ahead
+// while the snapshot was decoded if they were.
+func (s *Supervisor) statsOf(alive []*Server) map[int]Stat {
+	ahead := s.ahead
+	s.ahead = nil
+	if ahead == nil {
+		pids := make([]int, len(alive))
+		for i, r := range alive {
+			pids[i] = r.Pid
+		}
+		ahead = readStats(pids, runtime.GOMAXPROCS(0)-1)
+	}
+	return ahead.wait()
 }
 
 // Recover rebuilds the supervisor when the previous image's snapshot cannot
