@@ -3,6 +3,7 @@
 package test
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +12,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"golang.org/x/sys/unix"
@@ -229,5 +233,52 @@ exec %s "$@"
 				t.Errorf("the bystander is gone")
 			}
 		})
+	}
+}
+
+// `--state-fd=1` (stdout, a wrong number given by hand or by a broken
+// launcher) is refused without closing stdout: respawn says so in one
+// error line, recovers from its command line, and its servers still write
+// where its stdout goes.
+func TestStateFDStdout(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(respawnBin, "--re-exec", "--state-fd=1", "--log-format=json", "--control=none",
+		"{", "sh", "-c", "echo hello from the server; exec "+selfBin+" helper sleep", "}")
+	s := &Sup{t: t, cmd: cmd, done: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	s.Pid = cmd.Process.Pid
+	go s.read(stderr)
+	t.Cleanup(s.cleanup)
+	guard(s)
+
+	_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil || line != "hello from the server\n" {
+		t.Errorf("respawn's stdout gave %q, %v; want the server's line", line, err)
+	}
+	s.waitLog(1, msg("ALIVE", "server", 1))
+	if n := s.count(func(l map[string]any) bool { return l["level"] == "ERROR" }); n != 1 {
+		t.Errorf("%d error lines, want 1", n)
+	}
+	l := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	if reason, _ := l["reason"].(string); !strings.Contains(reason, "descriptor 1") {
+		t.Errorf("reason %q does not name descriptor 1", reason)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
 	}
 }
