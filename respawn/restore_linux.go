@@ -3,12 +3,9 @@
 package respawn
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"runtime"
-	"slices"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -141,81 +138,6 @@ func (s *Supervisor) statsOf(alive []*Server) map[int]Stat {
 	}
 	return ahead.wait()
 }
-
-// Recover rebuilds the supervisor when the previous image's snapshot cannot
-// be used: the servers from the command line, each adopted from the
-// children found in /proc whose command line matches it, the others
-// started afresh. What the snapshot held beyond that (restart counts,
-// burials, cremations, the last exits) is lost and logged. Recover must be
-// called before Run.
-func (s *Supervisor) Recover(reason error) {
-	s.restored = true
-	s.generation, s.lastUpgrade, s.started = 1, realtimeNs(), realtimeNs()
-	kids := childrenOf(os.Getpid())
-	claimed := map[int]bool{}
-	adopted := 0
-	for _, r := range s.recs {
-		if r.task != nil {
-			continue
-		}
-		if pid := matchChild(r.Argv, kids, claimed); pid > 0 {
-			s.adoptFound(r, pid)
-			adopted++
-		}
-	}
-	s.log.Error("respawn: upgrade snapshot unusable; recovered from the command line and /proc",
-		"reason", reason, "adopted", adopted, "started_afresh", s.count(false)-adopted,
-		"lost", "restart counts, burials, cremations, last exits, generation")
-	for _, k := range kids {
-		if !claimed[k] {
-			s.log.Warn("respawn: child matches no server; it will be reaped when it exits", "pid", k, "cmd", procCmdline(k))
-		}
-	}
-}
-
-// adoptFound makes r ALIVE as the running process pid.
-func (s *Supervisor) adoptFound(r *Server, pid int) {
-	st, _ := ReadStat(pid)
-	r.State, r.Pid, r.Pgid, r.Started = Alive, pid, st.Pgrp, true
-	r.StartNs, r.StartRT = startFromTicks(st.StartTime)
-	rewriteInitialSpawn(r.Argv)
-	s.byPid[pid] = r
-}
-
-// matchChild finds an unclaimed child whose command line is argv, before
-// or after the --initial-spawn rewrite.
-func matchChild(argv []string, kids []int, claimed map[int]bool) int {
-	later := slices.Clone(argv)
-	rewriteInitialSpawn(later)
-	for _, k := range kids {
-		if claimed[k] {
-			continue
-		}
-		if cl := procArgv(k); slices.Equal(cl, argv) || slices.Equal(cl, later) {
-			claimed[k] = true
-			return k
-		}
-	}
-	return 0
-}
-
-func procArgv(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(b) == 0 {
-		return nil
-	}
-	return bytes2strings(bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0}))
-}
-
-func bytes2strings(bs [][]byte) []string {
-	out := make([]string, len(bs))
-	for i, b := range bs {
-		out[i] = string(b)
-	}
-	return out
-}
-
-func procCmdline(pid int) string { return Quote(procArgv(pid)) }
 
 // startFromTicks converts a /proc start time (clock ticks after boot) to
 // CLOCK_MONOTONIC and CLOCK_REALTIME nanoseconds.
