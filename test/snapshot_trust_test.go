@@ -29,14 +29,17 @@ func init() {
 }
 
 // forgeExec plays a new image's launcher that hands over a forged snapshot:
-// "forgeexec REAL --state-fd=N PGID ARGS..." reads the real snapshot from
-// N, sets every server record's pgid to PGID (a number, or "file:PATH" for
-// the pid on the first line of PATH), seals it in a new memfd and execs
-// "REAL --re-exec --state-fd=M ARGS". The edit is made on the raw msgpack
-// map, as an attacker would, not through marshal's Encode (which refuses
-// it).
+// "forgeexec REAL --state-fd=N EDIT ARGS..." reads the real snapshot from
+// N, edits it, seals it in a new memfd and execs "REAL --re-exec
+// --state-fd=M ARGS". The edit is made on the raw msgpack map, as an
+// attacker would, not through marshal's Encode (which refuses it). EDIT is
+//
+//	pgid:N          every server record's pgid set to N
+//	pgid:file:PATH  the same, N the pid on the first line of PATH
+//	gen:N           the generation set to N
+//	twin            record 2 made an ALIVE copy of record 1's process
 func forgeExec(args []string) int {
-	real, fdArg, pgidArg := args[0], args[1], args[2]
+	real, fdArg, edit := args[0], args[1], args[2]
 	fd, err := strconv.Atoi(strings.TrimPrefix(fdArg, "--state-fd="))
 	if err != nil {
 		return 94
@@ -45,24 +48,46 @@ func forgeExec(args []string) int {
 	if err != nil {
 		return 94
 	}
-	pgid, err := forgedPgid(pgidArg)
-	if err != nil {
-		return 93
-	}
 	var m map[string]any
-	if msgpack.Unmarshal(b, &m) != nil {
+	if msgpack.Unmarshal(b, &m) != nil || forgeEdit(m, edit) != nil {
 		return 93
-	}
-	for _, r := range m["recs"].([]any) {
-		if rec := r.(map[string]any); rec["task"] != true {
-			rec["pgid"] = pgid
-		}
 	}
 	forged, err := msgpack.Marshal(m)
 	if err != nil {
 		return 93
 	}
 	return execWithState(real, forged, args[3:])
+}
+
+func forgeEdit(m map[string]any, edit string) error {
+	recs := m["recs"].([]any)
+	kind, arg, _ := strings.Cut(edit, ":")
+	switch kind {
+	case "pgid":
+		pgid, err := forgedPgid(arg)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if rec := r.(map[string]any); rec["task"] != true {
+				rec["pgid"] = pgid
+			}
+		}
+	case "gen":
+		n, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil {
+			return err
+		}
+		m["gen"] = n
+	case "twin":
+		one, two := recs[0].(map[string]any), recs[1].(map[string]any)
+		for _, k := range []string{"state", "pid", "pgid", "proc_start", "start", "start_rt"} {
+			two[k] = one[k]
+		}
+	default:
+		return fmt.Errorf("unknown edit %q", edit)
+	}
+	return nil
 }
 
 func forgedPgid(arg string) (int, error) {
@@ -74,6 +99,17 @@ func forgedPgid(arg string) (int, error) {
 		return strconv.Atoi(l[0])
 	}
 	return strconv.Atoi(arg)
+}
+
+// forgeOnUpgrade makes bin a launcher that hands the next image the
+// snapshot edited by EDIT (see forgeExec).
+func forgeOnUpgrade(t *testing.T, bin, edit string) {
+	t.Helper()
+	writeScript(t, bin, fmt.Sprintf(`case "$1" in
+--re-exec) fd="$2"; shift 2; exec %s helper forgeexec %s "$fd" %s "$@";;
+esac
+exec %s "$@"
+`, selfBin, respawnBin, edit, respawnBin))
 }
 
 // execWithState execs "real --re-exec --state-fd=M args", M a sealed memfd
@@ -195,11 +231,7 @@ func TestForgedSnapshotPgid(t *testing.T) {
 			if pgid == "bystander" {
 				pgid = "file:" + byFile
 			}
-			writeScript(t, bin, fmt.Sprintf(`case "$1" in
---re-exec) fd="$2"; shift 2; exec %s helper forgeexec %s "$fd" %s "$@";;
-esac
-exec %s "$@"
-`, selfBin, respawnBin, pgid, respawnBin))
+			forgeOnUpgrade(t, bin, "pgid:"+pgid)
 			if err := unix.Kill(n.respawn, unix.SIGHUP); err != nil {
 				t.Fatal(err)
 			}
@@ -281,4 +313,54 @@ func TestStateFDStdout(t *testing.T) {
 	if code := s.stop(); code != 0 {
 		t.Errorf("exit status %d, want 0", code)
 	}
+}
+
+// A snapshot with two ALIVE records of one process is refused: respawn
+// recovers from /proc, adopts the process once, starts the other server,
+// and stops at once on SIGTERM. Both records used to be adopted, and the
+// one the reaper no longer knew stayed ALIVE for ever, so respawn never
+// exited.
+func TestForgedSnapshotTwin(t *testing.T) {
+	bin := copyBinary(t)
+	s := startBin(t, bin, "", "--control=none", "--stop-timeout=30s",
+		"{", selfBin, "helper", "sleep", "}", "{", selfBin, "helper", "sleep", "}")
+	p1 := s.waitLog(1, msg("ALIVE", "server", 1))["pid"]
+	s.waitLog(1, msg("ALIVE", "server", 2))
+	forgeOnUpgrade(t, bin, "twin")
+	s.signal(unix.SIGHUP)
+	l := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	if reason, _ := l["reason"].(string); !strings.Contains(reason, "repeats record 1") {
+		t.Errorf("reason %q, want the repeated pid", reason)
+	}
+	d := s.dump(1)
+	if got := dumpServer(d, 1)["pid"]; got != p1 {
+		t.Errorf("server 1 is pid %v after recovery, want %v", got, p1)
+	}
+	if p2 := dumpServer(d, 2)["pid"]; p2 == p1 || dumpServer(d, 2)["state"] != "ALIVE" {
+		t.Errorf("server 2 is %v pid %v, want ALIVE in a process of its own", dumpServer(d, 2)["state"], p2)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
+
+// A generation at the top of its range does not overflow: a snapshot of
+// generation MaxInt64 is refused and recovered from (generation 1), and
+// the upgrades after it work. It used to wrap negative, and every later
+// upgrade failed to encode.
+func TestForgedSnapshotGeneration(t *testing.T) {
+	bin := copyBinary(t)
+	s := startBin(t, bin, "", "--control=none", "{", selfBin, "helper", "sleep", "}")
+	p1 := s.waitLog(1, msg("ALIVE", "server", 1))["pid"]
+	forgeOnUpgrade(t, bin, "gen:9223372036854775807")
+	s.signal(unix.SIGHUP)
+	s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	s.waitLog(1, msg("respawn upgraded", "generation", 1))
+	writeScript(t, bin, fmt.Sprintf("exec %s \"$@\"\n", respawnBin))
+	s.upgrade(2)
+	s.upgrade(3)
+	if got := dumpServer(s.dump(1), 1)["pid"]; got != p1 {
+		t.Errorf("server pid %v after the upgrades, want %v", got, p1)
+	}
+	s.stop()
 }
