@@ -3,6 +3,8 @@
 package control
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -36,19 +38,66 @@ func listen(path string) (*net.UnixListener, error) {
 	return bindAt(path)
 }
 
-// lockDir holds an flock on dir until the returned function is called, so
-// that two supervisors starting at once do not both take a stale socket
-// for theirs.
+// lockDir checks that dir is safe to hold the socket (checkDir) and holds
+// an flock on it until the returned function is called, so that two
+// supervisors starting at once do not both take a stale socket for theirs.
+// It waits at most lockTimeout for a lock another process holds.
 func lockDir(dir string) (func(), error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("control: %s: %w", dir, os.NewSyscallError("open", err))
 	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+	err = checkDir(dir, fd)
+	if err == nil {
+		err = flockBounded(dir, fd, lockTimeout)
+	}
+	if err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("control: %s: %w", dir, os.NewSyscallError("flock", err))
+		return nil, err
 	}
 	return func() { unix.Close(fd) }, nil
+}
+
+// lockTimeout bounds the wait for the directory's lock: a supervisor
+// starting beside another is done in milliseconds, so a lock held longer
+// is a stuck process, not a race.
+var lockTimeout = 3 * time.Second
+
+// flockBounded takes an exclusive flock on fd, polling until d has passed.
+func flockBounded(dir string, fd int, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case !errors.Is(err, unix.EWOULDBLOCK):
+			return fmt.Errorf("control: %s: %w", dir, os.NewSyscallError("flock", err))
+		case time.Now().After(deadline):
+			return fmt.Errorf("control: %s: locked by another process for %v: %w", dir, d, os.NewSyscallError("flock", err))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// checkDir refuses a socket directory that someone else could fill:
+// one owned by another user (not root), or one that other users may
+// write to without the sticky bit. Either would let them replace the
+// socket, or put their own file where the supervisor expects its own.
+func checkDir(dir string, fd int) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("control: %s: %w", dir, os.NewSyscallError("fstat", err))
+	}
+	if uid := uint32(os.Geteuid()); st.Uid != uid && st.Uid != 0 {
+		return fmt.Errorf("control: %s: owned by uid %d, not by this user (%d) or root: refused as the socket's directory", dir, st.Uid, uid)
+	}
+	if st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0 {
+		return fmt.Errorf("control: %s: mode %#o lets other users write there, without the sticky bit: refused as the socket's directory", dir, st.Mode&0o7777)
+	}
+	return nil
 }
 
 // checkFree returns nil if path is absent or a stale socket, which the
@@ -89,17 +138,23 @@ func probe(path string) (bool, error) {
 	return false, fmt.Errorf("control: cannot tell whether %s is in use: %w", path, err)
 }
 
-// bindAt binds a socket under a temporary name beside path, gives it mode
-// 0600, and renames it to path: the socket never appears at path with a
-// wider mode, and a stale one is replaced in one step.
+// bindAt binds a socket under a temporary name beside path and renames it
+// to path: the socket never appears at path with a wider mode, and a
+// stale one is replaced in one step. The mode is set on the socket before
+// bind, which creates the file with it (Linux's unix_bind takes the
+// socket inode's mode, less the umask): no path is ever chmodded, so a
+// symlink put in the socket's place cannot redirect a chmod, and the
+// process-wide umask is left alone. The temporary name is random, and
+// bind never follows a symlink: it fails on any file already there.
 func bindAt(path string) (*net.UnixListener, error) {
-	tmp := filepath.Join(filepath.Dir(path), ".respawn-"+strconv.Itoa(os.Getpid()))
-	_ = os.Remove(tmp)
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	tmp, err := tempName(path)
 	if err != nil {
-		return nil, fmt.Errorf("control: %w", err)
+		return nil, err
 	}
-	ln.SetUnlinkOnClose(false)
+	ln, err := listenMode(tmp, 0o600)
+	if err != nil {
+		return nil, err
+	}
 	bound := false
 	defer func() {
 		if !bound {
@@ -107,14 +162,46 @@ func bindAt(path string) (*net.UnixListener, error) {
 			os.Remove(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return nil, fmt.Errorf("control: %w", err)
-	}
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
 	bound = true
 	return ln, nil
+}
+
+// tempName is an unpredictable name beside path.
+func tempName(path string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("control: %w", err)
+	}
+	return filepath.Join(filepath.Dir(path), ".respawn-"+strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(b[:])), nil
+}
+
+// listenMode creates a listening unix socket at name whose file has the
+// given mode from the moment it exists.
+func listenMode(name string, mode uint32) (*net.UnixListener, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("control: %w", os.NewSyscallError("socket", err))
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close() // the listener holds a duplicate
+	if err := unix.Fchmod(fd, mode); err != nil {
+		return nil, fmt.Errorf("control: %w", os.NewSyscallError("fchmod", err))
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: name}); err != nil {
+		return nil, fmt.Errorf("control: bind %s: %w", name, os.NewSyscallError("bind", err))
+	}
+	if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
+		os.Remove(name)
+		return nil, fmt.Errorf("control: %w", os.NewSyscallError("listen", err))
+	}
+	ln, err := fromFile(f)
+	if err != nil {
+		os.Remove(name)
+	}
+	return ln, err
 }
 
 func fromFile(f *os.File) (*net.UnixListener, error) {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -269,5 +271,155 @@ func TestPeerCred(t *testing.T) {
 	uid, pid, err := peerCred(a)
 	if err != nil || int(uid) != os.Getuid() || int(pid) != os.Getpid() {
 		t.Fatalf("peerCred = %d, %d, %v; want %d, %d", uid, pid, err, os.Getuid(), os.Getpid())
+	}
+}
+
+// The socket has mode 0600 from bind on, whatever the umask, without a
+// chmod of any path: the kernel takes the mode set on the socket before
+// bind (the claim bindAt relies on, tested here with umask 0, under which
+// a plain bind makes the file 0777 less nothing).
+func TestListenModeFromSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	old := unix.Umask(0)
+	ln := listenT(t, path)
+	unix.Umask(old)
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode %v under umask 0, want 0600", fi.Mode().Perm())
+	}
+	roundTrip(t, path, ln)
+}
+
+// A directory that others can fill is refused with an error that says
+// why; a sticky one (such as /tmp) is not.
+func TestListenRefusesUnsafeDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown to another user needs root")
+	}
+	tests := []struct {
+		name string
+		mode os.FileMode
+		uid  int
+		want string // "" for accepted
+	}{
+		{name: "world-writable", mode: 0o777, want: "without the sticky bit"},
+		{name: "group-writable", mode: 0o770, want: "without the sticky bit"},
+		{name: "another user's", mode: 0o700, uid: 65534, want: "owned by uid 65534"},
+		{name: "another user's, sticky", mode: 0o1777, uid: 65534, want: "owned by uid 65534"},
+		{name: "sticky and world-writable", mode: 0o1777},
+		{name: "private", mode: 0o700},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Chmod(dir, uint32(tt.mode)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(dir, tt.uid, tt.uid); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "control.sock")
+			ln, err := Listen(path)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Listen in a %v directory: %v", tt.mode, err)
+				}
+				ln.Close()
+				return
+			}
+			if err == nil {
+				ln.Close()
+				t.Fatalf("Listen in a %s directory succeeded", tt.name)
+			}
+			if !strings.HasPrefix(err.Error(), "control: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want one containing %q", err, tt.want)
+			}
+			if _, err := os.Lstat(path); err == nil {
+				t.Error("a socket was made there all the same")
+			}
+		})
+	}
+}
+
+// Another user who can create names in the socket's directory (a sticky
+// world-writable one) and plants symlinks at the names a supervisor
+// would bind under cannot make it change the mode of the file they point
+// at. The old temporary name, .respawn-PID, was predictable, and the
+// chmod of it followed a symlink swapped in after bind.
+func TestListenSymlinkAttack(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("acting as another user needs root")
+	}
+	dir := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "shadow")
+	if err := os.WriteFile(target, []byte("secret"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{".respawn-" + strconv.Itoa(os.Getpid()), ".respawn", "control.sock.tmp"} {
+		link := filepath.Join(dir, name)
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Lchown(link, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln := listenT(t, filepath.Join(dir, "control.sock"))
+	roundTrip(t, filepath.Join(dir, "control.sock"), ln)
+	fi, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("the symlinks' target has mode %v, want 0644 unchanged", fi.Mode().Perm())
+	}
+}
+
+// A lock on the directory held by another process makes Listen wait a
+// bounded time, then fail with an error that says so.
+func TestListenLockHeld(t *testing.T) {
+	dir := t.TempDir()
+	holder := exec.Command("flock", "--exclusive", dir, "sleep", "30")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = holder.Process.Kill()
+		_ = holder.Wait()
+	}()
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(10 * time.Second)
+	for unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == nil {
+		_ = unix.Flock(fd, unix.LOCK_UN)
+		if time.Now().After(deadline) {
+			t.Fatal("flock(1) did not take the lock")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	defer func(d time.Duration) { lockTimeout = d }(lockTimeout)
+	lockTimeout = 200 * time.Millisecond
+	ln, err := Listen(filepath.Join(dir, "control.sock"))
+	if err == nil {
+		ln.Close()
+		t.Fatal("Listen succeeded while another process held the lock")
+	}
+	if !strings.Contains(err.Error(), "locked by another process") || !errors.Is(err, unix.EWOULDBLOCK) {
+		t.Errorf("error %q, want one saying the directory is locked", err)
 	}
 }

@@ -37,11 +37,17 @@ const (
 	MaxFD      = 65535    // the highest kept descriptor
 	MaxPid     = 1<<22 - 1
 	MaxSignal  = 64
+	// MaxGeneration bounds Snapshot.Generation: a new image counts one
+	// more, up to this value and no further.
+	MaxGeneration = 1<<31 - 1
+	// MaxRestarts bounds Record.Restarts: the supervisor's count saturates
+	// there.
+	MaxRestarts = 1<<31 - 1
 )
 
 // The values of Record.State, as respawn.State numbers them.
 const (
-	stateUnborn uint8 = iota
+	stateUnborn = iota
 	stateAlive
 	stateDead
 	stateBuried
@@ -88,16 +94,25 @@ type Record struct {
 	Name  string   `msgpack:"name"` // unique among all records
 	Task  bool     `msgpack:"task"`
 	Argv  []string `msgpack:"argv"`
-	State uint8    `msgpack:"state"` // respawn.State: 0 UNBORN 1 ALIVE 2 DEAD 3 BURIED 4 CREMATED
-	Pid   int      `msgpack:"pid"`
-	Pgid  int      `msgpack:"pgid"`
+	// State is a respawn.State: 0 UNBORN 1 ALIVE 2 DEAD 3 BURIED 4
+	// CREMATED. It is an int, not the uint8 respawn keeps, so that a value
+	// too wide for a State is decoded whole and refused, not truncated.
+	State int `msgpack:"state"`
+	Pid   int `msgpack:"pid"`
+	// Pgid is the process group of the current or last process: its own
+	// pid, as respawn starts every server in a group of its own. Never 1,
+	// and never 0 while ALIVE. The new image reads the live value from
+	// /proc rather than trusting this one.
+	Pgid int `msgpack:"pgid"`
 	// StartNs is the raw CLOCK_MONOTONIC of the last start, ns. That clock
 	// is system-wide, so it still means the same after execve.
 	StartNs   int64 `msgpack:"start"`
 	StartRTNs int64 `msgpack:"start_rt"` // CLOCK_REALTIME of the last start, ns
 	// ProcStart is field 22 (starttime, clock ticks since boot) of
 	// /proc/Pid/stat when the snapshot was taken. The new image compares it
-	// with the live value to refuse a pid the kernel has since reused.
+	// with the live value to refuse a pid the kernel has since reused. It
+	// is set for every ALIVE server: one without it cannot be verified,
+	// and the snapshot is refused.
 	ProcStart uint64 `msgpack:"proc_start"`
 	Restarts  int    `msgpack:"restarts"`
 	Started   bool   `msgpack:"started"`

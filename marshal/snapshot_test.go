@@ -127,7 +127,7 @@ func TestEncodeWritesCurrentVersion(t *testing.T) {
 
 // rawMap is the snapshot s as generic msgpack maps, to be edited into what
 // another binary could have written.
-func rawMap(t *testing.T, s *Snapshot) map[string]any {
+func rawMap(t testing.TB, s *Snapshot) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := msgpack.Unmarshal(mustEncode(t, s), &m); err != nil {
@@ -136,7 +136,7 @@ func rawMap(t *testing.T, s *Snapshot) map[string]any {
 	return m
 }
 
-func encodeRaw(t *testing.T, v any) []byte {
+func encodeRaw(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := msgpack.Marshal(v)
 	if err != nil {
@@ -194,7 +194,7 @@ func TestMissingFieldsZero(t *testing.T) {
 	delete(m, "dropped")
 	delete(m, "gen")
 	for _, r := range m["recs"].([]any) {
-		delete(r.(map[string]any), "proc_start")
+		delete(r.(map[string]any), "start_rt")
 	}
 	got, err := Decode(encodeRaw(t, m))
 	if err != nil {
@@ -202,10 +202,52 @@ func TestMissingFieldsZero(t *testing.T) {
 	}
 	want := sample(t, "servers")
 	for i := range want.Records {
-		want.Records[i].ProcStart = 0
+		want.Records[i].StartRTNs = 0
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+// TestDecodeRefusesWide feeds Decode values that another binary could
+// write and that a narrower field would truncate or wrap into a valid one.
+func TestDecodeRefusesWide(t *testing.T) {
+	rec := func(i int, key string, v any) func(m map[string]any) {
+		return func(m map[string]any) { m["recs"].([]any)[i].(map[string]any)[key] = v }
+	}
+	tests := []struct {
+		name string
+		edit func(m map[string]any)
+		want string
+	}{
+		{"state 257", rec(0, "state", 257), "state 257"},
+		{"state 2^64-1", rec(1, "state", uint64(1<<64-1)), "state -1"},
+		{"state 2^32+1", rec(1, "state", int64(1<<32+1)), "state 4294967297"},
+		{"generation MaxInt64", func(m map[string]any) { m["gen"] = int64(1<<63 - 1) }, "generation 9223372036854775807"},
+		{"generation 2^64-1", func(m map[string]any) { m["gen"] = uint64(1<<64 - 1) }, "negative generation"},
+		{"restarts MaxInt64", rec(4, "restarts", int64(1<<63-1)), "restarts, over"},
+		{"pid 2^32+5", rec(0, "pid", int64(1<<32+5)), "pid 4294967301"},
+		{"pgid 2^64-1", rec(0, "pgid", uint64(1<<64-1)), "pgid -1"},
+		{"proc start 2^64-1", rec(0, "proc_start", uint64(1<<64-1)), "proc start time"},
+		{"proc start absent", func(m map[string]any) { delete(m["recs"].([]any)[0].(map[string]any), "proc_start") }, "no proc start time"},
+		{"exit code 2^32", rec(1, "last", map[string]any{"set": true, "code": int64(1 << 32)}), "exit code 4294967296"},
+		{"descriptor 2^32+5", func(m map[string]any) { m["fds"].([]any)[0].(map[string]any)["fd"] = int64(1<<32 + 5) }, "4294967301"},
+		{"index 2^32+1", rec(0, "i", int64(1<<32+1)), "index 4294967297"},
+		{"alive twice", func(m map[string]any) {
+			r := m["recs"].([]any)
+			r[1].(map[string]any)["pid"], r[1].(map[string]any)["state"] = r[0].(map[string]any)["pid"], 1
+			r[1].(map[string]any)["proc_start"] = 5
+		}, "repeats record 1's"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := rawMap(t, sample(t, "mixed"))
+			tt.edit(m)
+			_, err := Decode(encodeRaw(t, m))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "marshal: ") {
+				t.Fatalf("Decode error %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -311,6 +353,17 @@ func TestEncodeRefuses(t *testing.T) {
 		{"long flag", func(s *Snapshot) { s.Flags.Control = strings.Repeat("x", MaxString+1) }, "flag is over"},
 		{"negative interval", func(s *Snapshot) { s.Flags.IntervalNs = -1 }, "negative interval"},
 		{"negative generation", func(s *Snapshot) { s.Generation = -1 }, "negative generation"},
+		{"generation at the limit", func(s *Snapshot) { s.Generation = MaxGeneration + 1 }, "generation 2147483648"},
+		{"restarts over the limit", func(s *Snapshot) { s.Records[4].Restarts = MaxRestarts + 1 }, "restarts, over"},
+		{"negative state", func(s *Snapshot) { s.Records[1].State = -1 }, "state -1"},
+		{"pgid 1", func(s *Snapshot) { s.Records[0].Pgid = 1 }, "pgid 1"},
+		{"pgid 1 of a dead server", func(s *Snapshot) { s.Records[4].Pgid = 1 }, "pgid 1"},
+		{"alive without pgid", func(s *Snapshot) { s.Records[0].Pgid = 0 }, "no process group while ALIVE"},
+		{"alive without proc start", func(s *Snapshot) { s.Records[0].ProcStart = 0 }, "no proc start time"},
+		{"pid 1", func(s *Snapshot) { s.Records[0].Pid = 1 }, "pid 1"},
+		{"two records of one pid", func(s *Snapshot) {
+			s.Records[1] = alive(2, "twin", s.Records[0].Pid, "/usr/sbin/sshd", "-D")
+		}, "pid 811 repeats record 1's"},
 		{"stdio descriptor", func(s *Snapshot) { s.FDs[0].FD = 2 }, `descriptor "control" 2`},
 		{"descriptor too big", func(s *Snapshot) { s.FDs[0].FD = MaxFD + 1 }, "65536"},
 		{"repeated descriptor", func(s *Snapshot) { s.FDs[1].FD = s.FDs[0].FD }, "repeats"},

@@ -3,6 +3,7 @@ package marshal
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // validate reports the first field of s out of range, or nil.
@@ -12,6 +13,9 @@ func (s *Snapshot) validate() error {
 	}
 	if s.Generation < 0 || s.LastUpgradeNs < 0 || s.StartedNs < 0 {
 		return errors.New("marshal: negative generation or time")
+	}
+	if s.Generation > MaxGeneration {
+		return fmt.Errorf("marshal: generation %d, over the limit of %d", s.Generation, MaxGeneration)
 	}
 	if err := s.Flags.validate(); err != nil {
 		return err
@@ -35,12 +39,14 @@ func (f *Flags) validate() error {
 }
 
 // validateRecords checks each record and that together they are servers,
-// then tasks, numbered from 1 in order, with distinct names.
+// then tasks, numbered from 1 in order, with distinct names and distinct
+// pids: two records of one process would leave one ALIVE for ever.
 func validateRecords(rs []Record) error {
 	if len(rs) > MaxRecords {
 		return fmt.Errorf("marshal: %d records, over the limit of %d", len(rs), MaxRecords)
 	}
 	names := make(map[string]bool, len(rs))
+	pids := make(map[int]int)
 	for i := range rs {
 		r := &rs[i]
 		if err := r.validate(i); err != nil {
@@ -50,6 +56,10 @@ func validateRecords(rs []Record) error {
 			return fmt.Errorf("marshal: record %d: name %.40q repeated", i+1, r.Name)
 		}
 		names[r.Name] = true
+		if o, ok := pids[r.Pid]; ok && r.Pid != 0 {
+			return fmt.Errorf("marshal: record %d %.40q: pid %d repeats record %d's", i+1, r.Name, r.Pid, o)
+		}
+		pids[r.Pid] = i + 1
 		if i > 0 && rs[i-1].Task && !r.Task {
 			return fmt.Errorf("marshal: record %d %.40q: a server after a task", i+1, r.Name)
 		}
@@ -64,11 +74,15 @@ func (r *Record) validate(i int) error {
 		return fmt.Errorf("index %d at position %d", r.Index, i+1)
 	case r.Name == "":
 		return errors.New("no name")
-	case r.State >= numStates:
+	case r.State < 0 || r.State >= numStates:
 		return fmt.Errorf("state %d", r.State)
 	case r.StartNs < 0 || r.StartRTNs < 0 || r.Restarts < 0:
 		return errors.New("negative start time or restart count")
-	case r.Pgid < 0 || r.Pgid > MaxPid:
+	case r.Restarts > MaxRestarts:
+		return fmt.Errorf("%d restarts, over the limit of %d", r.Restarts, MaxRestarts)
+	case r.ProcStart > math.MaxInt64:
+		return fmt.Errorf("proc start time %d", r.ProcStart)
+	case r.Pgid < 0 || r.Pgid == 1 || r.Pgid > MaxPid:
 		return fmt.Errorf("pgid %d", r.Pgid)
 	}
 	if err := r.validateProcess(); err != nil {
@@ -83,7 +97,7 @@ func (r *Record) validate(i int) error {
 // validateProcess checks argv and pid against the kind and state of r.
 func (r *Record) validateProcess() error {
 	switch {
-	case r.Pid < 0 || r.Pid > MaxPid:
+	case r.Pid < 0 || r.Pid == 1 || r.Pid > MaxPid:
 		return fmt.Errorf("pid %d", r.Pid)
 	case r.Task && (len(r.Argv) > 0 || r.Pid != 0):
 		return errors.New("a task with an argv or a pid")
@@ -93,6 +107,11 @@ func (r *Record) validateProcess() error {
 		return fmt.Errorf("%d arguments, want 1 to %d", len(r.Argv), MaxArgv)
 	case r.State == stateAlive && r.Pid == 0:
 		return errors.New("no pid while ALIVE")
+	case r.State == stateAlive && r.Pgid == 0:
+		return errors.New("no process group while ALIVE")
+	case r.State == stateAlive && r.ProcStart == 0:
+		// Without it the pid cannot be told from a reused one.
+		return errors.New("no proc start time while ALIVE")
 	case r.State != stateAlive && r.Pid != 0:
 		return fmt.Errorf("pid %d while not ALIVE", r.Pid)
 	}

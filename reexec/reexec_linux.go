@@ -122,17 +122,20 @@ func sealedMemfd(b []byte) (int, error) {
 
 // ReadState reads the snapshot from the memfd fd, at most MaxState bytes,
 // and closes fd. It refuses a descriptor that is not a sealed memfd, so
-// that a stray --state-fd cannot make the new image read a pipe forever.
+// that a stray --state-fd cannot make the new image read a pipe forever,
+// and it closes only a descriptor it has found to be one: a wrong number
+// must not close what the process holds there. Descriptors 0 to 2 are
+// refused outright and never touched.
 func ReadState(fd int) ([]byte, error) {
-	f := os.NewFile(uintptr(fd), "state")
-	if f == nil {
-		return nil, fmt.Errorf("reexec: bad state descriptor %d", fd)
+	if fd < 3 {
+		return nil, fmt.Errorf("reexec: state descriptor %d is stdio, not a snapshot", fd)
 	}
-	defer f.Close()
 	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
-	if err != nil || seals&unix.F_SEAL_WRITE == 0 {
+	if err != nil || seals&unix.F_SEAL_WRITE == 0 || seals&unix.F_SEAL_SHRINK == 0 {
 		return nil, fmt.Errorf("reexec: descriptor %d is not a sealed memfd", fd)
 	}
+	f := os.NewFile(uintptr(fd), "state")
+	defer f.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("reexec: %w", os.NewSyscallError("fstat", err))

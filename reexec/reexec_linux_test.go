@@ -79,10 +79,19 @@ func TestReadStateRefuses(t *testing.T) {
 		{"pipe", dupFD(t, int(r.Fd()))},
 		{"unsealed memfd", unsealed},
 		{"closed descriptor", 1000},
+		{"stdin", 0},
+		{"stdout", 1},
+		{"stderr", 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := ReadState(tt.fd); err == nil {
 				t.Error("accepted")
+			}
+			if tt.fd == 1000 {
+				return
+			}
+			if _, err := unix.FcntlInt(uintptr(tt.fd), unix.F_GETFD, 0); err != nil {
+				t.Errorf("ReadState closed descriptor %d, which is not its to close", tt.fd)
 			}
 		})
 	}

@@ -3,12 +3,9 @@
 package respawn
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"runtime"
-	"slices"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -47,7 +44,7 @@ func (s *Supervisor) Restore(snap *marshal.Snapshot, ahead *ChildStats) error {
 			r.apply(rec)
 		}
 	}
-	s.generation, s.lastUpgrade, s.started = snap.Generation+1, realtimeNs(), snap.StartedNs
+	s.generation, s.lastUpgrade, s.started = min(snap.Generation+1, marshal.MaxGeneration), realtimeNs(), snap.StartedNs
 	s.droppedEvents = snap.DroppedEvents
 	s.restored = true
 	s.adopt()
@@ -73,25 +70,12 @@ func (s *Supervisor) rebuild(servers []*Server) {
 
 // adopt validates each ALIVE server's pid and takes it over: the process
 // must still be our child, with the /proc start time the old image
-// recorded, so that a wrong or reused pid is never adopted.
+// recorded, so that a wrong or reused pid is never adopted. Its process
+// group is read from /proc too, never taken from the snapshot: a server
+// is signalled as a group only if it leads its own (see group).
 func (s *Supervisor) adopt() {
-	self := os.Getpid()
-	var alive []*Server
-	for _, r := range s.recs {
-		if r.task == nil && r.State == Alive {
-			alive = append(alive, r)
-		}
-	}
-	ahead := s.ahead
-	if ahead == nil {
-		pids := make([]int, len(alive))
-		for i, r := range alive {
-			pids[i] = r.Pid
-		}
-		ahead = readStats(pids, runtime.GOMAXPROCS(0)-1)
-	}
-	stats := ahead.wait()
-	s.ahead = nil
+	alive := s.aliveServers()
+	stats := s.statsOf(alive)
 	for _, r := range alive {
 		st, ok := stats[r.Pid]
 		if !ok {
@@ -102,91 +86,58 @@ func (s *Supervisor) adopt() {
 				st.PPid = -1
 			}
 		}
-		if st.PPid == self && (r.procStart == 0 || st.StartTime == r.procStart) {
+		if s.adoptable(r, st) {
 			s.byPid[r.Pid] = r
-			r.procStart = st.StartTime
+			r.procStart, r.Pgid = st.StartTime, st.Pgrp
+			s.warnNoGroup(r)
 			continue
 		}
 		s.log.Warn("respawn: server lost across the upgrade, respawning it", "server", r.Index, "name", r.Name, "pid", r.Pid)
-		r.State, r.Pid = Dead, 0
+		r.State, r.Pid, r.Pgid = Dead, 0, 0
 		r.Last = Exit{Err: "lost across an upgrade", Set: true}
 	}
 }
 
-// Recover rebuilds the supervisor when the previous image's snapshot cannot
-// be used: the servers from the command line, each adopted from the
-// children found in /proc whose command line matches it, the others
-// started afresh. What the snapshot held beyond that (restart counts,
-// burials, cremations, the last exits) is lost and logged. Recover must be
-// called before Run.
-func (s *Supervisor) Recover(reason error) {
-	s.restored = true
-	s.generation, s.lastUpgrade, s.started = 1, realtimeNs(), realtimeNs()
-	kids := childrenOf(os.Getpid())
-	claimed := map[int]bool{}
-	adopted := 0
+// adoptable reports whether st, read from /proc, is the process r's
+// record names: our child, with the recorded start time (a record without
+// one is never adopted blindly), and not claimed by another record.
+func (s *Supervisor) adoptable(r *Server, st Stat) bool {
+	return st.PPid == os.Getpid() && r.procStart != 0 && st.StartTime == r.procStart && s.byPid[r.Pid] == nil
+}
+
+// warnNoGroup logs an adopted server that does not lead its own process
+// group: it is signalled by pid alone.
+func (s *Supervisor) warnNoGroup(r *Server) {
+	if _, ok := r.group(); !ok {
+		s.log.Warn("respawn: server is not the leader of its own process group; signals go to its pid alone",
+			"server", r.Index, "name", r.Name, "pid", r.Pid, "pgid", r.Pgid)
+	}
+}
+
+func (s *Supervisor) aliveServers() []*Server {
+	var alive []*Server
 	for _, r := range s.recs {
-		if r.task != nil {
-			continue
-		}
-		if pid := matchChild(r.Argv, kids, claimed); pid > 0 {
-			s.adoptFound(r, pid)
-			adopted++
+		if r.task == nil && r.State == Alive {
+			alive = append(alive, r)
 		}
 	}
-	s.log.Error("respawn: upgrade snapshot unusable; recovered from the command line and /proc",
-		"reason", reason, "adopted", adopted, "started_afresh", s.count(false)-adopted,
-		"lost", "restart counts, burials, cremations, last exits, generation")
-	for _, k := range kids {
-		if !claimed[k] {
-			s.log.Warn("respawn: child matches no server; it will be reaped when it exits", "pid", k, "cmd", procCmdline(k))
+	return alive
+}
+
+// statsOf returns the /proc stats of the given servers' pids, read ahead
+// while the snapshot was decoded if they were.
+func (s *Supervisor) statsOf(alive []*Server) map[int]Stat {
+	ahead := s.ahead
+	s.ahead = nil
+	if ahead == nil {
+		pids := make([]int, len(alive))
+		for i, r := range alive {
+			pids[i] = r.Pid
 		}
+		ahead = readStats(pids, runtime.GOMAXPROCS(0)-1)
 	}
+	return ahead.wait()
 }
-
-// adoptFound makes r ALIVE as the running process pid.
-func (s *Supervisor) adoptFound(r *Server, pid int) {
-	st, _ := ReadStat(pid)
-	r.State, r.Pid, r.Pgid, r.Started = Alive, pid, st.Pgrp, true
-	r.StartNs, r.StartRT = startFromTicks(st.StartTime)
-	rewriteInitialSpawn(r.Argv)
-	s.byPid[pid] = r
-}
-
-// matchChild finds an unclaimed child whose command line is argv, before
-// or after the --initial-spawn rewrite.
-func matchChild(argv []string, kids []int, claimed map[int]bool) int {
-	later := slices.Clone(argv)
-	rewriteInitialSpawn(later)
-	for _, k := range kids {
-		if claimed[k] {
-			continue
-		}
-		if cl := procArgv(k); slices.Equal(cl, argv) || slices.Equal(cl, later) {
-			claimed[k] = true
-			return k
-		}
-	}
-	return 0
-}
-
-func procArgv(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(b) == 0 {
-		return nil
-	}
-	return bytes2strings(bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0}))
-}
-
-func bytes2strings(bs [][]byte) []string {
-	out := make([]string, len(bs))
-	for i, b := range bs {
-		out[i] = string(b)
-	}
-	return out
-}
-
-func procCmdline(pid int) string { return Quote(procArgv(pid)) }
 
 // startFromTicks converts a /proc start time (clock ticks after boot) to
 // CLOCK_MONOTONIC and CLOCK_REALTIME nanoseconds.

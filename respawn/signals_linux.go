@@ -86,21 +86,22 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 	}
 }
 
-// forward sends sig to the process group of every live server.
+// forward sends sig to the process group of every live server (its pid
+// alone if it has no group of its own).
 func (s *Supervisor) forward(sig syscall.Signal) {
 	for _, r := range s.recs {
 		if r.State == Alive && r.task == nil {
-			_ = unix.Kill(-r.Pgid, sig)
+			_ = r.kill(sig)
 		}
 	}
 }
 
 // Signal sends sig to r's process group. It is for operators' requests.
 func (s *Supervisor) signalGroup(r *Server, sig syscall.Signal) error {
-	if r.State != Alive || r.task != nil || r.Pgid <= 0 {
+	if r.State != Alive || r.task != nil || r.Pid <= 1 {
 		return fmt.Errorf("respawn: %s is not a running server", r.Name)
 	}
-	if err := unix.Kill(-r.Pgid, sig); err != nil {
+	if err := r.kill(sig); err != nil {
 		return os.NewSyscallError("kill", err)
 	}
 	return nil

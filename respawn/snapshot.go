@@ -35,7 +35,7 @@ func (s *Supervisor) snapshot() *marshal.Snapshot {
 func recordOf(r *Server) marshal.Record {
 	rec := marshal.Record{
 		Index: r.Index, Name: r.Name, Task: r.task != nil, Argv: r.Argv,
-		State: uint8(r.State), Pid: r.Pid, Pgid: r.Pgid,
+		State: int(r.State), Pid: r.Pid, Pgid: r.Pgid,
 		StartNs: r.StartNs, StartRTNs: r.StartRT, Restarts: r.Restarts, Started: r.Started,
 		Stopping: r.stopping,
 		Last:     marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},

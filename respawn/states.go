@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"respawn/marshal"
 )
 
 // event is what happens to a server or task.
@@ -114,8 +116,8 @@ func (s *Supervisor) launch(r *Server) {
 		s.enter(r, Buried, Exit{Err: err.Error(), Set: true})
 		return
 	}
-	if r.Started {
-		r.Restarts++
+	if r.Started && r.Restarts < marshal.MaxRestarts {
+		r.Restarts++ // saturates: a snapshot refuses a count over the limit
 	}
 	r.Started = true
 	s.enter(r, Alive, Exit{})

@@ -56,8 +56,8 @@ func (s *Supervisor) terminate(r *Server) {
 		r.cancel()
 		return
 	}
-	_ = unix.Kill(-r.Pgid, unix.SIGTERM)
-	_ = unix.Kill(-r.Pgid, unix.SIGCONT)
+	_ = r.kill(unix.SIGTERM)
+	_ = r.kill(unix.SIGCONT)
 }
 
 // onStopDeadline kills everything still there; after a further grace
@@ -79,25 +79,30 @@ func (s *Supervisor) onStopDeadline() {
 }
 
 // signalEveryone sends sig to the process group of every live server and
-// to every other child of ours (and its group, if it has its own).
+// to every other child of ours: to its group if it leads one (a server
+// respawn started before an upgrade, or one whose record is gone), to the
+// child alone otherwise. No other group is signalled, and never
+// respawn's own, 0 or 1.
 func (s *Supervisor) signalEveryone(sig syscall.Signal) {
 	own, _ := unix.Getpgid(0)
-	sent := map[int]bool{own: true, 0: true, 1: true}
+	sent := map[int]bool{}
 	group := func(pg int) {
-		if !sent[pg] {
+		if !sent[pg] && pg > 1 && pg != own {
 			sent[pg] = true
 			_ = unix.Kill(-pg, sig)
 		}
 	}
 	for _, r := range s.recs {
-		if r.task == nil && r.State == Alive {
-			group(r.Pgid)
+		if pg, ok := r.group(); ok {
+			group(pg)
 		}
 	}
 	for _, pid := range childrenOf(os.Getpid()) {
-		if pg, err := unix.Getpgid(pid); err == nil && pg != own {
+		pg, err := unix.Getpgid(pid)
+		switch {
+		case err == nil && pg == pid:
 			group(pg)
-		} else {
+		case err != nil || !sent[pg]:
 			_ = unix.Kill(pid, sig)
 		}
 	}

@@ -1,0 +1,92 @@
+//go:build linux
+
+package respawn
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestMatchChildren(t *testing.T) {
+	nginx, pg := fileID{dev: 1, ino: 10}, fileID{dev: 1, ino: 20}
+	prog := func(id fileID, argv ...string) program {
+		return program{argv: argv, later: argv, ids: []fileID{id}, paths: []string{argv[0]}}
+	}
+	kid := func(pid int, start uint64, id fileID, leader bool, argv ...string) child {
+		return child{pid: pid, argv: argv, exe: id, start: start, leader: leader}
+	}
+	tests := []struct {
+		name  string
+		progs []program
+		kids  []child
+		want  []found
+	}{
+		{
+			name:  "by command line",
+			progs: []program{prog(nginx, "/usr/sbin/nginx", "-g", "daemon off;")},
+			kids:  []child{kid(7, 100, nginx, true, "/usr/sbin/nginx", "-g", "daemon off;")},
+			want:  []found{{pid: 7, among: 1}},
+		},
+		{
+			name:  "argv rewritten: by executable",
+			progs: []program{prog(nginx, "/usr/sbin/nginx", "-g", "daemon off;")},
+			kids:  []child{kid(7, 100, nginx, true, "nginx: master process /usr/sbin/nginx")},
+			want:  []found{{pid: 7, byExe: true, among: 1}},
+		},
+		{
+			name:  "not a group leader: not a server respawn started",
+			progs: []program{prog(nginx, "/usr/sbin/nginx")},
+			kids:  []child{kid(7, 100, nginx, false, "nginx: worker process")},
+			want:  []found{{}},
+		},
+		{
+			name:  "another executable",
+			progs: []program{prog(nginx, "/usr/sbin/nginx")},
+			kids:  []child{kid(7, 100, pg, true, "postgres: checkpointer")},
+			want:  []found{{}},
+		},
+		{
+			name:  "by path when the file was replaced",
+			progs: []program{prog(nginx, "/usr/sbin/nginx")},
+			kids:  []child{{pid: 7, argv: []string{"nginx: master"}, exe: fileID{dev: 1, ino: 99}, path: "/usr/sbin/nginx", start: 5, leader: true}},
+			want:  []found{{pid: 7, byExe: true, among: 1}},
+		},
+		{
+			name: "two of one executable: earliest started to the lowest index",
+			progs: []program{
+				prog(nginx, "/usr/sbin/nginx", "-c", "a.conf"),
+				prog(nginx, "/usr/sbin/nginx", "-c", "b.conf"),
+			},
+			kids: []child{
+				kid(9, 300, nginx, true, "nginx: master process b"),
+				kid(8, 200, nginx, true, "nginx: master process a"),
+			},
+			want: []found{{pid: 8, byExe: true, among: 2}, {pid: 9, byExe: true, among: 1}},
+		},
+		{
+			name: "command line first, then executable for the rest",
+			progs: []program{
+				prog(nginx, "/usr/sbin/nginx", "-c", "a.conf"),
+				prog(nginx, "/usr/sbin/nginx", "-c", "b.conf"),
+			},
+			kids: []child{
+				kid(8, 200, nginx, true, "nginx: master process a"),
+				kid(9, 300, nginx, true, "/usr/sbin/nginx", "-c", "a.conf"),
+			},
+			want: []found{{pid: 9, among: 1}, {pid: 8, byExe: true, among: 1}},
+		},
+		{
+			name:  "one child for two servers",
+			progs: []program{prog(pg, "/usr/bin/postgres"), prog(pg, "/usr/bin/postgres", "-D", "x")},
+			kids:  []child{kid(4, 1, pg, true, "postgres: main")},
+			want:  []found{{pid: 4, byExe: true, among: 1}, {}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := matchChildren(tt.progs, tt.kids); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
