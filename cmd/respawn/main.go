@@ -29,6 +29,7 @@ type slogLevel = slog.Level
 func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
 
 func run(argv []string, stdout, stderr io.Writer) int {
+	reexec.CloseOnExecInherited() // servers get 0, 1 and 2 only
 	args := argv[1:]
 	o, groups, err := parseCommandLine(args, stdout)
 	if err != nil {
