@@ -4,6 +4,8 @@ package test
 
 import (
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -100,4 +102,56 @@ func TestUpgradeCheckMustReadSnapshot(t *testing.T) {
 			s.stop()
 		})
 	}
+}
+
+// respawnctl upgrade waits for the pre-flight check like SIGHUP does: two
+// requests during one check both get the new generation, and a request
+// whose upgrade a stop cancels is answered so.
+func TestControlUpgradeJoinsAndCancels(t *testing.T) {
+	s, bin, sock := startCopy(t)
+	begun, goOn := slowPreflight(t, bin)
+	a := ctlUpgrade(sock)
+	waitFile(t, begun)
+	b := ctlUpgrade(sock)
+	s.waitLog(1, msg("upgrade already under way: request joined to it"))
+	touch(t, goOn)
+	want := fmt.Sprintf("upgraded: pid %d, generation 1 (was 0)\n(<nil>)", s.Pid)
+	for _, c := range []<-chan string{a, b} {
+		if got := <-c; got != want {
+			t.Errorf("respawnctl upgrade said %q, want %q", got, want)
+		}
+	}
+	s.stop()
+
+	s, bin, sock = startCopy(t)
+	begun, _ = slowPreflight(t, bin)
+	c := ctlUpgrade(sock)
+	waitFile(t, begun)
+	s.signal(unix.SIGTERM)
+	if got := <-c; !strings.Contains(got, "upgrade cancelled: shutting down") || !strings.Contains(got, "exit status 1") {
+		t.Errorf("respawnctl upgrade cancelled by a stop said %q", got)
+	}
+	s.wait()
+}
+
+// startCopy starts a copy of respawn with a control socket and one server.
+func startCopy(t *testing.T) (s *Sup, bin, sock string) {
+	t.Helper()
+	bin = copyBinary(t)
+	sock = filepath.Join(t.TempDir(), "ctl.sock")
+	s = startBin(t, bin, "", "--control="+sock, "{", selfBin, "helper", "sleep", "}")
+	t.Cleanup(func() { stopIfFailed(s) })
+	s.waitLog(1, msg("ALIVE", "name", "control"))
+	return s, bin, sock
+}
+
+// ctlUpgrade runs respawnctl upgrade in the background; its output and
+// error come on the channel.
+func ctlUpgrade(sock string) <-chan string {
+	c := make(chan string, 1)
+	go func() {
+		out, err := exec.Command(respawnctlBin, "--socket", sock, "upgrade").CombinedOutput()
+		c <- fmt.Sprintf("%s(%v)", out, err)
+	}()
+	return c
 }
