@@ -165,14 +165,18 @@ func (cl *client) op(req Request, fn func(*respawn.Supervisor) error) Answer {
 	return ans
 }
 
-// upgrade asks for the live upgrade. When it succeeds this process
-// becomes the new image and the connection is closed by execve (it is
-// close-on-exec): the client sees the end of the stream, not an answer.
+// upgrade asks for the live upgrade and waits for its outcome: the loop
+// goes on supervising while the new binary's pre-flight check runs. When
+// the upgrade succeeds this process becomes the new image and the
+// connection is closed by execve (it is close-on-exec): the client sees
+// the end of the stream, not an answer. A request made while an upgrade
+// is under way joins it and gets the same outcome.
 func (cl *client) upgrade() bool {
 	cl.log.Info("control request", "cmd", "upgrade")
-	var uerr error
-	if err := cl.do(func(s *respawn.Supervisor) { uerr = s.Upgrade() }); err != nil {
-		uerr = err
+	outcome := make(chan error, 1) // sent on the loop, which must not wait
+	uerr := cl.do(func(s *respawn.Supervisor) { s.Upgrade(func(err error) { outcome <- err }) })
+	if uerr == nil {
+		uerr = <-outcome // always sent, unless execve comes first
 	}
 	if uerr != nil {
 		cl.log.Info("control: upgrade not done", "err", uerr)

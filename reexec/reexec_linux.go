@@ -182,3 +182,32 @@ func isRuntimeFD(target string) bool {
 	return target == "anon_inode:[eventpoll]" || target == "anon_inode:[eventfd]" ||
 		strings.HasPrefix(target, "/proc/") && strings.HasSuffix(target, "/fd")
 }
+
+// CloseOnExecInherited sets close-on-exec on every descriptor from 3 up,
+// so that whatever respawn inherited (a shell's "exec 7>file", a parent's
+// leak, the descriptors a live upgrade kept) never reaches a process it
+// starts: servers get descriptors 0, 1 and 2 only, before and after an
+// upgrade alike. The process itself keeps them open; a live upgrade clears
+// the flag on the ones it keeps, just before execve. It must run first
+// thing in main.
+func CloseOnExecInherited() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}
+
+// SealedState returns a new close-on-exec memfd holding state, sealed
+// against any change, for a process that is to read it as ReadState
+// does (a live upgrade's pre-flight check). The caller closes it.
+func SealedState(state []byte) (int, error) {
+	if len(state) > MaxState {
+		return -1, errTooBig
+	}
+	return sealedMemfd(state)
+}

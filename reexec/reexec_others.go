@@ -20,3 +20,11 @@ func ReadState(fd int) ([]byte, error) {
 
 // CloseInherited does nothing on this system.
 func CloseInherited(keep map[int]bool) []int { return nil }
+
+// CloseOnExecInherited does nothing on this system.
+func CloseOnExecInherited() {}
+
+// SealedState is not available on this system.
+func SealedState(state []byte) (int, error) {
+	return -1, fmt.Errorf("reexec: %w", errors.ErrUnsupported)
+}

@@ -25,6 +25,9 @@ func (s *Supervisor) reap() {
 			return
 		}
 		r := s.byPid[pid]
+		if r == nil && s.preflightReaped(pid, syscall.WaitStatus(ws)) {
+			continue
+		}
 		if r == nil {
 			s.log.Debug("reaped orphan", "pid", pid, "status", exitOf(syscall.WaitStatus(ws)).String())
 			continue

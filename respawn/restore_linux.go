@@ -22,6 +22,23 @@ import (
 // Restore must be called before Run, instead of nothing or Recover.
 func (s *Supervisor) Restore(snap *marshal.Snapshot, ahead *ChildStats) error {
 	s.ahead = ahead
+	if err := s.load(snap); err != nil {
+		return err
+	}
+	s.adopt()
+	return nil
+}
+
+// CheckRestore is Restore without adopting a process: the pre-flight check
+// of a live upgrade runs it on the snapshot it was given, in a supervisor
+// built from the same command line, to prove the restore would go through.
+// The supervisor must not Run afterwards.
+func (s *Supervisor) CheckRestore(snap *marshal.Snapshot) error {
+	return s.load(snap)
+}
+
+// load rebuilds the records from the snapshot, as Restore describes.
+func (s *Supervisor) load(snap *marshal.Snapshot) error {
 	var servers []*Server
 	tasks := map[string]*marshal.Record{}
 	for i := range snap.Records {
@@ -47,7 +64,6 @@ func (s *Supervisor) Restore(snap *marshal.Snapshot, ahead *ChildStats) error {
 	s.generation, s.lastUpgrade, s.started = min(snap.Generation+1, marshal.MaxGeneration), realtimeNs(), snap.StartedNs
 	s.droppedEvents = snap.DroppedEvents
 	s.restored = true
-	s.adopt()
 	return nil
 }
 

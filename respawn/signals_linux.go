@@ -34,6 +34,7 @@ func (s *Supervisor) setup() error {
 		}
 	}
 	signal.Notify(s.sigs, handled...)
+	routeIgnored()
 	return nil
 }
 

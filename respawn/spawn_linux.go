@@ -5,8 +5,12 @@ package respawn
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // stdio is what every server inherits: the supervisor's stdin, stdout and
@@ -29,7 +33,7 @@ func (s *Supervisor) spawn(r *Server) error {
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	if r.path != "" {
-		if pid, err := syscall.ForkExec(r.path, r.Argv, &attr); err == nil {
+		if pid, err := forkExec(r.path, r.Argv, &attr); err == nil {
 			return s.spawned(r, pid)
 		}
 		r.path = "" // gone or changed there: look again
@@ -42,7 +46,7 @@ func (s *Supervisor) spawn(r *Server) error {
 		}
 		return fmt.Errorf("respawn: cannot execute %s: %w", r.Argv[0], err)
 	}
-	pid, err := syscall.ForkExec(path, r.Argv, &attr)
+	pid, err := forkExec(path, r.Argv, &attr)
 	if err != nil {
 		return fmt.Errorf("respawn: cannot execute %s: %w", path, err)
 	}
@@ -58,4 +62,24 @@ func (s *Supervisor) spawned(r *Server, pid int) error {
 	s.byPid[pid] = r
 	s.startupGroup(pid)
 	return nil
+}
+
+// forkExec is syscall.ForkExec from a thread whose signal mask is empty,
+// so that the child starts with an empty mask whatever this process's was.
+// Go's fork copies the forking thread's mask into the child, and after a
+// live upgrade every thread but the runtime's signal thread keeps the mask
+// blocked across execve (SIGCHLD, SIGUSR1, SIGUSR2, SIGWINCH). Unblocking
+// here is safe: the runtime's handlers are installed, so a signal this
+// lets in is delivered and routed like any other. Dispositions are the
+// runtime's business: it resets its own handlers to SIG_DFL in the child,
+// and routeIgnored leaves no inherited SIG_IGN for the child to keep.
+func forkExec(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var empty, old unix.Sigset_t
+	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &old); err != nil {
+		return 0, os.NewSyscallError("rt_sigprocmask", err)
+	}
+	defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	return syscall.ForkExec(path, argv, attr)
 }

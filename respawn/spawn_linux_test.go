@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -183,5 +184,38 @@ func TestIntegrationInitialSpawn(t *testing.T) {
 	}
 	if Quote(r.Argv) != "sh -c 'exec sleep 60' sh --respawn x" {
 		t.Errorf("argv for the next start %q", r.Argv)
+	}
+}
+
+// BenchmarkForkExec compares a spawn from a thread with its signal mask
+// cleared (forkExec) with a plain syscall.ForkExec: the difference is two
+// rt_sigprocmask calls and a thread lock.
+func BenchmarkForkExec(b *testing.B) {
+	attr := &syscall.ProcAttr{Files: []uintptr{0, 1, 2}}
+	for _, bb := range []struct {
+		name string
+		fork func(string, []string, *syscall.ProcAttr) (int, error)
+	}{{"plain", syscall.ForkExec}, {"clean mask", forkExec}} {
+		b.Run(bb.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				pid, err := bb.fork("/bin/true", []string{"true"}, attr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var ws unix.WaitStatus
+				unix.Wait4(pid, &ws, 0, nil)
+			}
+		})
+	}
+}
+
+// BenchmarkCleanMask is what forkExec adds to a spawn, without the spawn.
+func BenchmarkCleanMask(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		runtime.LockOSThread()
+		var empty, old unix.Sigset_t
+		unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &old)
+		unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+		runtime.UnlockOSThread()
 	}
 }

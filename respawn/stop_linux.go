@@ -30,6 +30,7 @@ func (s *Supervisor) shutdown(sig os.Signal) {
 	}
 	s.stopping = true
 	s.cancel()
+	s.cancelUpgrade()
 	if s.cfg.LeaveRunning {
 		s.log.Info("leaving servers running", "alive", s.countState(Alive))
 		return

@@ -102,6 +102,8 @@ type Supervisor struct {
 	alarm     *startup    // the start-up phase under --alarm, or nil
 	ahead     *ChildStats // stats of the children read ahead by a new image, or nil
 
+	upgrade *upgrading // the live upgrade under way, or nil
+
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
 	lastUpgrade   int64 // CLOCK_REALTIME of the last one, ns
@@ -238,7 +240,8 @@ func (s *Supervisor) loop() int {
 // finished reports whether the event loop has nothing left to do.
 func (s *Supervisor) finished() bool {
 	if s.stopping {
-		return s.tasksEnded() && (s.cfg.LeaveRunning || s.noChildren)
+		// A cancelled upgrade's check is waited for: it is a child.
+		return s.tasksEnded() && s.upgrade == nil && (s.cfg.LeaveRunning || s.noChildren)
 	}
 	if s.cfg.Linger {
 		return false

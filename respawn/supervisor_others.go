@@ -34,8 +34,10 @@ func (s *Supervisor) resume()                                   {}
 func (r *Server) stampStart()                                   {}
 func (s *Supervisor) signalGroup(*Server, syscall.Signal) error { return errUnsupported }
 
-// Upgrade is not available on this system.
-func (s *Supervisor) Upgrade() error { return errUnsupported }
+// upgrading is a live upgrade under way, which this system cannot do.
+type upgrading struct{ waiters []func(error) }
+
+func (s *Supervisor) startUpgrade() (*upgrading, error) { return nil, errUnsupported }
 
 // Restore is not available on this system.
 func (s *Supervisor) Restore(*marshal.Snapshot, *ChildStats) error { return errUnsupported }
@@ -45,6 +47,9 @@ type ChildStats struct{}
 
 // ReadChildStats is not available on this system.
 func ReadChildStats() *ChildStats { return nil }
+
+// CheckRestore is not available on this system.
+func (s *Supervisor) CheckRestore(*marshal.Snapshot) error { return errUnsupported }
 
 // Recover is not available on this system.
 func (s *Supervisor) Recover(error) {}

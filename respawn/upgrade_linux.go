@@ -23,8 +23,6 @@ import (
 const (
 	FlagPending      = "--pending-signals"
 	FlagUpgradeCheck = "--upgrade-check"
-	upgradeCheckOK   = "respawn upgrade-check: ok"
-	preflightTimeout = 5 * time.Second
 )
 
 // held are the signals kept pending by the kernel across execve: they are
@@ -38,31 +36,16 @@ var held = []syscall.Signal{unix.SIGCHLD, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWI
 // last drain until the new image routes them in its first package init.
 var ignoredAcross = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGTERM, unix.SIGQUIT}
 
-// Upgrade re-executes the supervisor's binary in this process, carrying
-// its state across execve, so that every server stays its child. It must
-// run on the event loop (from a Do function). It first runs the new
-// binary with --upgrade-check to make sure it starts and reads this
-// snapshot version. On success Upgrade does not return; an error means
-// the upgrade was refused or failed and nothing changed.
-func (s *Supervisor) Upgrade() error {
-	if s.stopping {
-		return errors.New("respawn: upgrade: shutting down")
-	}
-	if s.cfg.Binary == "" {
-		return ErrUpgradeUnavailable
-	}
+// execUpgrade re-executes the supervisor's binary in this process with a
+// fresh snapshot (the servers may have changed while the pre-flight ran),
+// so that every server stays its child. It runs on the event loop. On
+// success it does not return; an error means the exec failed and nothing
+// changed.
+func (s *Supervisor) execUpgrade() error {
 	s.flushLogs() // nothing queued may be lost to execve
-	check, err := s.startPreflight()
+	state, err := marshal.Encode(s.snapshot())
 	if err != nil {
-		return err
-	}
-	// Nothing changes while the loop is here: encode while the check runs.
-	state, encErr := marshal.Encode(s.snapshot())
-	if err := check.wait(); err != nil {
-		return err
-	}
-	if encErr != nil {
-		return fmt.Errorf("respawn: upgrade: %w", encErr)
+		return fmt.Errorf("respawn: upgrade: %w", err)
 	}
 	pending := s.drainSignals()
 	s.log.Info("upgrading", "binary", s.cfg.Binary, "generation", s.generation+1, "snapshot_bytes", len(state))
@@ -72,56 +55,6 @@ func (s *Supervisor) Upgrade() error {
 	signal.Notify(s.sigs, handled...)
 	s.replay(pending)
 	return fmt.Errorf("respawn: upgrade: %w", err)
-}
-
-// preflight is the new binary running "BINARY --upgrade-check=VERSION".
-type preflight struct {
-	bin string
-	pid int
-	out *os.File // its stdout and stderr
-}
-
-// startPreflight starts the check; wait collects its answer.
-func (s *Supervisor) startPreflight() (*preflight, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("respawn: upgrade: %w", err)
-	}
-	argv := []string{s.cfg.Binary, FlagUpgradeCheck + "=" + strconv.Itoa(marshal.Version)}
-	pid, err := syscall.ForkExec(s.cfg.Binary, argv, &syscall.ProcAttr{
-		Env: s.env, Files: []uintptr{0, w.Fd(), w.Fd()},
-	})
-	w.Close()
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("respawn: upgrade: cannot execute %s: %w", s.cfg.Binary, err)
-	}
-	return &preflight{bin: s.cfg.Binary, pid: pid, out: r}, nil
-}
-
-// wait reads what the check says, reaps it (it is not a server: the
-// reaper never sees it, because the loop is here until it is collected)
-// and wants it to have exited 0 saying it reads this snapshot version.
-func (p *preflight) wait() error {
-	out, timedOut := readBounded(p.out, 4096, preflightTimeout)
-	p.out.Close()
-	if timedOut {
-		_ = unix.Kill(p.pid, unix.SIGKILL)
-	}
-	var ws unix.WaitStatus
-	for {
-		if _, err := unix.Wait4(p.pid, &ws, 0, nil); !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	msg := strings.TrimSpace(string(out))
-	if !ws.Exited() || ws.ExitStatus() != 0 || !strings.Contains(msg, upgradeCheckOK) {
-		if msg == "" || timedOut {
-			msg = exitOf(syscall.WaitStatus(ws)).String()
-		}
-		return fmt.Errorf("respawn: upgrade: %s failed its pre-flight check: %s", p.bin, firstLine(msg))
-	}
-	return nil
 }
 
 // readBounded reads r until EOF, n bytes, or the timeout, and reports

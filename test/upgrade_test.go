@@ -271,18 +271,18 @@ exec %s "$@"
 	s.stop()
 }
 
-// slowPreflight makes bin a launcher whose pre-flight check waits until
-// the file go exists, so that a test can act while the supervisor is in
-// the middle of an upgrade. It returns the file that says the pre-flight
-// has begun and the file that lets it go on.
+// slowPreflight makes bin a launcher whose pre-flight check writes its pid
+// to the file begun, then waits until the file go exists, so that a test
+// can act while the supervisor is in the middle of an upgrade. It returns
+// the two files.
 func slowPreflight(t *testing.T, bin string) (begun, goOn string) {
 	dir := t.TempDir()
 	begun, goOn = filepath.Join(dir, "begun"), filepath.Join(dir, "go")
 	writeScript(t, bin, fmt.Sprintf(`case "$1" in
---upgrade-check=*) : > %s; while [ ! -e %s ]; do sleep 0.01; done;;
+--upgrade-check=*) echo $$ > %s.new; mv %s.new %s; while [ ! -e %s ]; do sleep 0.01; done;;
 esac
 exec %s "$@"
-`, begun, goOn, respawnBin))
+`, begun, begun, begun, goOn, respawnBin))
 	return begun, goOn
 }
 
@@ -298,9 +298,11 @@ func touch(t *testing.T, path string) {
 	}
 }
 
-// Signals and deaths during an upgrade are not lost: a server killed, a
-// SIGUSR2 and a SIGUSR1 sent while the upgrade is under way are handled
-// once, by the new image.
+// Supervision goes on while the new binary's pre-flight check runs: a
+// server killed meanwhile is respawned, a SIGUSR2 revives and a SIGUSR1
+// dumps at once, by the old image; then the upgrade goes through with a
+// fresh snapshot (the new pid, the revival). Reproduces the defect where
+// the check ran on the event loop and all of that waited for it.
 func TestUpgradeWindowSignals(t *testing.T) {
 	bin := copyBinary(t)
 	s := startBin(t, bin, "", "--interval=100ms",
@@ -313,38 +315,46 @@ func TestUpgradeWindowSignals(t *testing.T) {
 	s.signal(unix.SIGHUP)
 	waitFile(t, begun)
 	unix.Kill(pid, unix.SIGKILL)
-	eventually(t, "the killed server is a zombie", func() bool { _, st := procStat(pid); return st == 'Z' })
+	s.waitLog(1, msg("ALIVE", "server", 1, "from", "DEAD"))
 	s.signal(unix.SIGUSR2)
-	s.signal(unix.SIGUSR1)
+	s.waitLog(1, msg("ALIVE", "server", 2, "from", "BURIED"))
+	if d := s.dump(1); d["generation"] != float64(0) {
+		t.Errorf("the dump asked for during the check came from generation %v, want 0", d["generation"])
+	}
+	respawned := s.pidOf(1)
 	touch(t, goOn)
 	s.waitLog(1, msg("respawn upgraded", "generation", 1))
-	d := s.waitLog(1, msg("info dump"))
-	if d["generation"] != float64(1) {
-		t.Errorf("the dump asked for during the upgrade came from generation %v, want 1", d["generation"])
+	d := s.dump(2)
+	if got := dumpServer(d, 1)["pid"]; got != float64(respawned) {
+		t.Errorf("server 1 has pid %v after the upgrade, want %d, the one respawned during the check", got, respawned)
 	}
-	s.waitLog(1, msg("DEAD", "server", 1, "pid", pid))
-	s.waitLog(1, msg("ALIVE", "server", 2, "from", "BURIED"))
-	s.waitLog(2, msg("BURIED", "server", 2))
 	if n := s.count(msg("DEAD", "server", 1, "pid", pid)); n != 1 {
 		t.Errorf("the death of pid %d was seen %d times", pid, n)
 	}
 	s.stop()
 }
 
-// A SIGTERM sent during an upgrade stops everything once the new image
-// runs.
+// A SIGTERM while the pre-flight check runs cancels the upgrade: the check
+// is killed and reaped, everything stops once, and no new image runs.
 func TestUpgradeWindowTerm(t *testing.T) {
 	bin := copyBinary(t)
 	s := startBin(t, bin, "", "{", selfBin, "helper", "sleep", "}", "{", selfBin, "helper", "sleep", "}")
 	s.waitLog(1, msg("ALIVE", "server", 2))
-	begun, goOn := slowPreflight(t, bin)
+	begun, _ := slowPreflight(t, bin)
 	s.signal(unix.SIGHUP)
-	waitFile(t, begun)
+	check := waitPidFile(t, begun)
 	s.signal(unix.SIGTERM)
-	touch(t, goOn)
-	s.waitLog(1, msg("respawn upgraded", "generation", 1))
 	if code := s.wait(); code != 0 {
 		t.Errorf("exit status %d after SIGTERM, want 0", code)
+	}
+	if !gone(check) {
+		t.Errorf("the pre-flight check (pid %d) outlived the stop: %s", check, cmdline(check))
+	}
+	if n := s.count(msg("upgrade cancelled: shutting down")); n != 1 {
+		t.Errorf("%d log lines say the upgrade was cancelled, want 1", n)
+	}
+	if n := s.count(msg("respawn upgraded")); n != 0 {
+		t.Error("a new image ran after the stop")
 	}
 	for i := 1; i <= 2; i++ {
 		if n := s.count(msg("CREMATED", "server", i)); n != 1 {

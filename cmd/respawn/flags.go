@@ -116,8 +116,8 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 		fmt.Fprintln(out, "respawn", version)
 		return o, nil, nil
 	}
-	if o.upgradeCheck >= 0 {
-		return o, nil, nil
+	if o.upgradeCheck >= 0 && o.stateFD < 0 {
+		return o, nil, nil // an older supervisor's check: no snapshot to dry-run
 	}
 	if err := o.check(); err != nil {
 		return nil, nil, err

@@ -29,6 +29,7 @@ type slogLevel = slog.Level
 func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
 
 func run(argv []string, stdout, stderr io.Writer) int {
+	reexec.CloseOnExecInherited() // servers get 0, 1 and 2 only
 	args := argv[1:]
 	o, groups, err := parseCommandLine(args, stdout)
 	if err != nil {
@@ -36,7 +37,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		return respawn.ExitUsage
 	}
 	if o != nil && o.upgradeCheck >= 0 {
-		return upgradeCheck(o.upgradeCheck, stdout)
+		return upgradeCheck(o, groups, argv, stdout)
 	}
 	if groups == nil {
 		return 0
@@ -51,29 +52,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		log.Warn("respawn: pending signals dropped", "err", err)
 	}
-	cfg := respawn.Config{
-		Interval:     time.Duration(o.interval),
-		StopTimeout:  o.stopGrace(),
-		Alarm:        time.Duration(o.alarm),
-		LeaveRunning: o.leaveRunning,
-		Linger:       o.linger,
-		Log:          log,
-		Dump:         stderr,
-		DumpJSON:     o.logFormat == "json",
-		Signals:      earlysig.C,
-		Binary:       binaryPath(argv[0], log),
-		Args:         userArgs(args),
-		Pending:      pending,
-		LogFormat:    o.logFormat,
-		LogLevel:     o.logLevel,
-		Control:      o.control,
-		Version:      version,
-	}
-	specs := make([]respawn.Spec, len(groups))
-	for i, g := range groups {
-		specs[i] = respawn.Spec{Name: g.name, Argv: g.argv}
-	}
-	s := respawn.New(cfg, specs)
+	s := respawn.New(config(o, argv, log, stderr, pending), specsOf(groups))
 	if err := addControl(s, o, log, snap); err != nil {
 		fmt.Fprintf(stderr, "respawn: %v\n", err)
 		if !o.reExec {
@@ -84,6 +63,36 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		restore(s, snap, ahead, snapErr)
 	}
 	return s.Run()
+}
+
+// config is the supervisor's configuration from the command line.
+func config(o *options, argv []string, log *slog.Logger, stderr io.Writer, pending []os.Signal) respawn.Config {
+	return respawn.Config{
+		Interval:     time.Duration(o.interval),
+		StopTimeout:  o.stopGrace(),
+		Alarm:        time.Duration(o.alarm),
+		LeaveRunning: o.leaveRunning,
+		Linger:       o.linger,
+		Log:          log,
+		Dump:         stderr,
+		DumpJSON:     o.logFormat == "json",
+		Signals:      earlysig.C,
+		Binary:       binaryPath(argv[0], log),
+		Args:         userArgs(argv[1:]),
+		Pending:      pending,
+		LogFormat:    o.logFormat,
+		LogLevel:     o.logLevel,
+		Control:      o.control,
+		Version:      version,
+	}
+}
+
+func specsOf(groups []group) []respawn.Spec {
+	specs := make([]respawn.Spec, len(groups))
+	for i, g := range groups {
+		specs[i] = respawn.Spec{Name: g.name, Argv: g.argv}
+	}
+	return specs
 }
 
 // inherited reads the snapshot a live upgrade left, and closes every
@@ -118,15 +127,74 @@ func restore(s *respawn.Supervisor, snap *marshal.Snapshot, ahead *respawn.Child
 	}
 }
 
-// upgradeCheck answers a live upgrade's pre-flight: can this binary read
-// snapshots of version v?
-func upgradeCheck(v int, w io.Writer) int {
+// upgradeCheck answers a live upgrade's pre-flight. Started by a
+// supervisor as "--upgrade-check=V --state-fd=N ARGS..." (ARGS: its flags
+// and groups), it reads the snapshot at N as the new image would, dry-runs
+// the restore, and answers the digest of what it read, which the
+// supervisor compares with its own. The older form without --state-fd
+// (a supervisor of an older release) is answered as it always was: it
+// cannot ask for more, and a binary of this release is the real thing.
+func upgradeCheck(o *options, groups []group, argv []string, w io.Writer) int {
+	v := o.upgradeCheck
 	if !marshal.CanRead(v) {
 		fmt.Fprintf(w, "respawn upgrade-check: cannot read snapshot version %d (reads %d to %d)\n", v, marshal.MinVersion, marshal.Version)
 		return 1
 	}
-	fmt.Fprintf(w, "respawn upgrade-check: ok (reads snapshot versions %d to %d)\n", marshal.MinVersion, marshal.Version)
+	if o.stateFD < 0 {
+		fmt.Fprintf(w, "respawn upgrade-check: ok (reads snapshot versions %d to %d)\n", marshal.MinVersion, marshal.Version)
+		return 0
+	}
+	snap, err := checkSnapshot(o, groups, argv)
+	if err != nil {
+		fmt.Fprintf(w, "respawn upgrade-check: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(w, "respawn upgrade-check: ok (reads snapshot versions %d to %d) records=%d digest=%s\n",
+		marshal.MinVersion, marshal.Version, len(snap.Records), marshal.Digest(snap))
 	return 0
+}
+
+// checkSnapshot is the new image's start after a live upgrade, short of
+// adopting and spawning: read and decode the snapshot, check its flags
+// and kept descriptors, and restore the records into a supervisor built
+// from the same command line.
+func checkSnapshot(o *options, groups []group, argv []string) (*marshal.Snapshot, error) {
+	b, err := reexec.ReadState(o.stateFD)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := marshal.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSnapshotFlags(snap.Flags); err != nil {
+		return nil, err
+	}
+	for _, fd := range snap.FDs {
+		if fd.Role != controlRole {
+			return nil, fmt.Errorf("kept descriptor %d has the role %q, which this binary would not adopt", fd.FD, fd.Role)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := respawn.New(config(o, argv, log, io.Discard, nil), specsOf(groups))
+	if err := s.CheckRestore(snap); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// checkSnapshotFlags refuses recorded flags this binary would not take on
+// its command line.
+func checkSnapshotFlags(f marshal.Flags) error {
+	if f.LogFormat != "" && f.LogFormat != "text" && f.LogFormat != "json" {
+		return fmt.Errorf("snapshot: --log-format %q", f.LogFormat)
+	}
+	if f.LogLevel != "" {
+		if _, err := parseLevel(f.LogLevel); err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+	}
+	return nil
 }
 
 // binaryPath is the absolute path the supervisor was started from, which

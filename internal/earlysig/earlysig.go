@@ -45,10 +45,12 @@ func init() {
 }
 
 // preflight reports whether this process is a live upgrade's pre-flight
-// check ("respawn --upgrade-check=N", exactly as the running supervisor
-// starts it): it handles no signal and exits at once, and the supervisor
-// waits for it, so it skips the routing.
+// check ("respawn --upgrade-check=N --state-fd=3 ARGS...", or the older
+// "respawn --upgrade-check=N", exactly as a running supervisor starts it):
+// it handles no signal and exits once it has answered, and the supervisor
+// kills it if it does not, so it skips the routing.
 func preflight(args []string) bool {
-	const flag = "--upgrade-check="
-	return len(args) == 2 && strings.HasPrefix(args[1], flag)
+	const flag, state = "--upgrade-check=", "--state-fd="
+	return len(args) >= 2 && strings.HasPrefix(args[1], flag) &&
+		(len(args) == 2 || strings.HasPrefix(args[2], state))
 }

@@ -14,6 +14,7 @@ func TestPreflight(t *testing.T) {
 		want bool
 	}{
 		{[]string{"/usr/bin/respawn", "--upgrade-check=1"}, true},
+		{[]string{"/usr/bin/respawn", "--upgrade-check=1", "--state-fd=3", "--interval=1", "{", "sleep", "1", "}"}, true},
 		{[]string{"/usr/bin/respawn", "--upgrade-check=1", "{", "sleep", "1", "}"}, false},
 		{[]string{"/usr/bin/respawn", "{", "sleep", "--upgrade-check=1", "}"}, false},
 		{[]string{"/usr/bin/respawn", "--re-exec", "--upgrade-check=1"}, false},

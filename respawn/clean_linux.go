@@ -1,0 +1,58 @@
+//go:build linux
+
+package respawn
+
+import (
+	"bufio"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// keptIgnored are the signals routeIgnored leaves ignored when respawn
+// inherited them so: with a handler instead, a background respawn writing
+// to (or reading from) a terminal with TOSTOP would be sent SIGTTOU (or
+// SIGTTIN) again on every restart of the write, for ever. Signals 32 and
+// 33 belong to the C library's threads and are never the runtime's.
+var keptIgnored = map[syscall.Signal]bool{unix.SIGTTIN: true, unix.SIGTTOU: true, 32: true, 33: true}
+
+// routeIgnored gives a handler to every signal respawn inherited as
+// ignored (nohup, a parent that ignores SIGPIPE, an upgrade's exec window)
+// and the Go runtime does not handle yet, so that servers start with the
+// default disposition: a fork keeps SIG_IGN across execve, while the
+// runtime resets its own handlers to SIG_DFL in the child. The signals go
+// to a channel nobody reads, so respawn itself still ignores them. It is
+// called once signal.Notify has routed the handled signals.
+func routeIgnored() {
+	ign := ignoredMask()
+	var sigs []os.Signal
+	for sig := syscall.Signal(1); sig <= 64; sig++ {
+		if ign&(1<<(sig-1)) != 0 && !keptIgnored[sig] {
+			sigs = append(sigs, sig)
+		}
+	}
+	if len(sigs) > 0 {
+		signal.Notify(make(chan os.Signal, 1), sigs...)
+	}
+}
+
+// ignoredMask is the SigIgn line of /proc/self/status, or 0.
+func ignoredMask() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "SigIgn:"); ok {
+			m, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return m
+		}
+	}
+	return 0
+}
