@@ -305,12 +305,12 @@ func touch(t *testing.T, path string) {
 // the check ran on the event loop and all of that waited for it.
 func TestUpgradeWindowSignals(t *testing.T) {
 	bin := copyBinary(t)
-	s := startBin(t, bin, "", "--interval=100ms",
+	s := startBin(t, bin, "", "--interval=1s",
 		"{", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "exit", "3", "}")
 	s.waitLog(1, msg("BURIED", "server", 2))
 	pid := s.pidOf(1)
-	waitLived(t, s, 1, 100e6)
+	waitLived(t, s, 1, 1e9)
 	begun, goOn := slowPreflight(t, bin)
 	s.signal(unix.SIGHUP)
 	waitFile(t, begun)
