@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"respawn/internal/earlysig"
+	"respawn/internal/logbuf"
 	"respawn/marshal"
 	"respawn/reexec"
 	"respawn/respawn"
@@ -46,7 +48,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		ahead = respawn.ReadChildStats()
 	}
 	snap, snapErr := inherited(o)
-	log := newLogger(o, stderr)
+	out := logbuf.New(stderr, logBufSize, droppedLine(o))
+	defer out.Flush(flushTimeout)
+	log := newLogger(o, out)
 	pending, err := respawn.ParseSignalList(o.pending)
 	if err != nil {
 		log.Warn("respawn: pending signals dropped", "err", err)
@@ -58,9 +62,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		LeaveRunning: o.leaveRunning,
 		Linger:       o.linger,
 		Log:          log,
-		Dump:         stderr,
+		Dump:         out,
+		Flush:        func() { out.Flush(flushTimeout) },
 		DumpJSON:     o.logFormat == "json",
-		Signals:      earlysig.C,
+		Signals:      earlySignals(),
 		Binary:       binaryPath(argv[0], log),
 		Args:         userArgs(args),
 		Pending:      pending,
@@ -84,6 +89,15 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		restore(s, snap, ahead, snapErr)
 	}
 	return s.Run()
+}
+
+// earlySignals are the channels earlysig routed the signals to in its
+// init, as the supervisor takes them.
+func earlySignals() *respawn.Signals {
+	return &respawn.Signals{
+		Stop: earlysig.Stop, Child: earlysig.Child, Dump: earlysig.Dump, Revive: earlysig.Revive,
+		Upgrade: earlysig.Upgrade, Winch: earlysig.Winch, Pipe: earlysig.Pipe,
+	}
 }
 
 // inherited reads the snapshot a live upgrade left, and closes every
@@ -156,6 +170,24 @@ func userArgs(args []string) []string {
 		args = args[1:]
 	}
 	return args
+}
+
+// The log buffer: what the event loop writes waits there for the writer
+// goroutine, up to logBufSize bytes; at the ends (exit, a live upgrade's
+// execve) it is given flushTimeout to drain.
+const (
+	logBufSize   = 1 << 20
+	flushTimeout = 200 * time.Millisecond
+)
+
+// droppedLine formats the report of n dropped log writes as a log line in
+// the format in use.
+func droppedLine(o *options) func(n uint64) []byte {
+	return func(n uint64) []byte {
+		var b bytes.Buffer
+		newLogger(o, &b).Warn("respawn: log lines dropped", "dropped", n)
+		return b.Bytes()
+	}
 }
 
 func newLogger(o *options, w io.Writer) *slog.Logger {
