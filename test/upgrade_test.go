@@ -331,8 +331,9 @@ func TestUpgradeWindowSignals(t *testing.T) {
 	s.stop()
 }
 
-// A SIGTERM sent during an upgrade stops everything once the new image
-// runs.
+// A SIGTERM sent during an upgrade stops everything: the upgrade gives
+// way to it (there is no exec window left to lose it in) and the running
+// image stops.
 func TestUpgradeWindowTerm(t *testing.T) {
 	bin := copyBinary(t)
 	s := startBin(t, bin, "", "{", selfBin, "helper", "sleep", "}", "{", selfBin, "helper", "sleep", "}")
@@ -342,7 +343,7 @@ func TestUpgradeWindowTerm(t *testing.T) {
 	waitFile(t, begun)
 	s.signal(unix.SIGTERM)
 	touch(t, goOn)
-	s.waitLog(1, msg("respawn upgraded", "generation", 1))
+	s.waitLog(1, msg("shutting down", "signal", "terminated"))
 	if code := s.wait(); code != 0 {
 		t.Errorf("exit status %d after SIGTERM, want 0", code)
 	}
