@@ -235,7 +235,13 @@ func TestSignalFlood(t *testing.T) {
 		args = append(args, "{", "sleep", "1000", "}")
 	}
 	for round := 1; round <= 3; round++ {
-		b := startBare(t, exec.Command(respawnBin, args...))
+		cmd := exec.Command(respawnBin, args...)
+		out, err := cmd.StderrPipe() // a reader that reads, as | logger does
+		if err != nil {
+			t.Fatal(err)
+		}
+		go io.Copy(io.Discard, out)
+		b := startBare(t, cmd)
 		pollEvery(t, 100*time.Millisecond, "every server runs", func() bool { return len(childPids(b.Pid)) == servers })
 		stop := make(chan struct{})
 		flooded := make(chan struct{})
@@ -250,7 +256,9 @@ func TestSignalFlood(t *testing.T) {
 				if b.cmd.Process.Signal(unix.SIGUSR1) != nil {
 					return // exited
 				}
-				time.Sleep(time.Duration(50+i%50) * time.Microsecond)
+				// Spin: a sleep this short would last far longer.
+				for t0 := time.Now(); time.Since(t0) < time.Duration(50+i%50)*time.Microsecond; {
+				}
 			}
 		}()
 		time.Sleep(200 * time.Millisecond) // the flood under way

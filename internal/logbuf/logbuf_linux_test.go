@@ -1,3 +1,5 @@
+//go:build linux
+
 package logbuf
 
 import (
@@ -7,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A reader that does not read never blocks Write: writes beyond the
@@ -19,6 +23,13 @@ func TestStalledReader(t *testing.T) {
 	}
 	defer r.Close()
 	defer pw.Close()
+	// Full before the Writer is made: its every write blocks.
+	if _, err := unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pw.Write(make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
 	w := New(pw, 4096, nil)
 	line := strings.Repeat("x", 99) + "\n"
 	done := make(chan struct{})
@@ -35,6 +46,9 @@ func TestStalledReader(t *testing.T) {
 	}
 	if w.Flush(10 * time.Millisecond) {
 		t.Error("Flush reported success with the reader stalled")
+	}
+	if _, err := io.ReadFull(r, make([]byte, 4096)); err != nil {
+		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
