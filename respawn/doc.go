@@ -6,10 +6,16 @@
 //
 //	UNBORN --start--> ALIVE
 //	ALIVE --exit 0, or killed by SIGTERM/SIGINT--> CREMATED (never again)
-//	ALIVE --abnormal death, lived >= interval--> DEAD --respawn--> ALIVE
+//	ALIVE --abnormal death, lived >= interval and >= 1 s--> DEAD --respawn at once--> ALIVE
+//	ALIVE --abnormal death, lived >= interval but < 1 s--> DEAD --respawn after a delay--> ALIVE
 //	ALIVE --abnormal death, lived < interval--> BURIED
 //	BURIED --revive (SIGUSR2, or an operator)--> ALIVE
-//	spawn failure (fork or exec error) --> BURIED, with the error
+//	spawn failure (exec error) --> BURIED, with the error
+//	spawn failure (fork refused: EAGAIN, ENOMEM) --> DEAD --respawn after a delay--> ALIVE
+//
+// The delay paces a server that keeps dying soon after its start (see
+// pace.go): the (DEAD, respawn) cell then fires from the loop's one
+// respawn timer instead of at once.
 //
 // A task whose function returns an error or panics died abnormally; one that
 // returns nil is cremated. The transitions are the table in states.go.
@@ -17,6 +23,6 @@
 // One goroutine, the event loop of Run, owns every record. Signals, task
 // completions and requests reach it over channels; nothing else touches the
 // records and there are no locks around them. Only the event loop creates
-// processes and only its reaper (wait4(-1, WNOHANG) after each SIGCHLD)
-// collects them.
+// processes and only its reaper (wait4(-1, WNOHANG) after each SIGCHLD,
+// at most reapBatch per turn of the loop) collects them.
 package respawn

@@ -157,6 +157,7 @@ func (s *Supervisor) recordStartTimes(n int) {
 		r := s.unstamped[last]
 		s.unstamped[last] = nil
 		s.unstamped = s.unstamped[:last]
+		r.listed = false
 		r.stampStart()
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// reap collects every child that has ended, in a loop until wait4 says no
-// more (0) or there are no children (ECHILD). It is the only place that
-// waits for processes. Children we did not start (orphans adopted as a
-// subreaper or as PID 1) are collected and logged.
+// reap collects children that have ended, in a loop until wait4 says no
+// more (0), there are no children (ECHILD), or reapBatch were collected;
+// then reapMore tells the loop to come back for the rest. It is the only
+// place that waits for processes. Children we did not start (orphans
+// adopted as a subreaper or as PID 1) are collected and logged.
 func (s *Supervisor) reap() {
-	for {
+	s.reapMore = false
+	for n := 0; n < reapBatch; {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
 		if errors.Is(err, unix.EINTR) {
@@ -24,6 +26,7 @@ func (s *Supervisor) reap() {
 		if err != nil || pid <= 0 {
 			return
 		}
+		n++
 		r := s.byPid[pid]
 		if r == nil && s.preflightReaped(pid, syscall.WaitStatus(ws)) {
 			continue
@@ -35,6 +38,15 @@ func (s *Supervisor) reap() {
 		delete(s.byPid, pid)
 		s.onProcessExit(r, exitOf(syscall.WaitStatus(ws)))
 	}
+	s.reapMore = true
+}
+
+// moreC is ready while the last reap left exits to collect.
+func (s *Supervisor) moreC() <-chan struct{} {
+	if s.reapMore {
+		return ready
+	}
+	return nil
 }
 
 func (s *Supervisor) onProcessExit(r *Server, x Exit) {

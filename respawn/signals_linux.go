@@ -11,14 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// handled are the signals the event loop takes. SIGURG, the Go runtime's
-// preemption signal, is deliberately absent.
-var handled = []os.Signal{
-	unix.SIGCHLD, unix.SIGUSR1, unix.SIGUSR2, unix.SIGHUP,
-	unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGWINCH,
-	unix.SIGPIPE, // routed so that a vanished log reader is EPIPE, not death
-}
-
 // setup prepares the process for supervision, before the first spawn:
 // stdio open, child subreaper (unless PID 1, which reaps anyway), and the
 // signals routed to the event loop.
@@ -33,9 +25,16 @@ func (s *Supervisor) setup() error {
 			return fmt.Errorf("respawn: PR_SET_CHILD_SUBREAPER: %w", os.NewSyscallError("prctl", err))
 		}
 	}
-	signal.Notify(s.sigs, handled...)
+	s.route()
 	routeIgnored()
 	return nil
+}
+
+// route sends every handled signal to its channel.
+func (s *Supervisor) route() {
+	for _, rt := range s.sig.routes() {
+		signal.Notify(rt.c, rt.sigs...)
+	}
 }
 
 // openStdio makes sure descriptors 0, 1 and 2 are open (on /dev/null if

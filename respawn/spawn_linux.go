@@ -33,8 +33,12 @@ func (s *Supervisor) spawn(r *Server) error {
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	if r.path != "" {
-		if pid, err := forkExec(r.path, r.Argv, &attr); err == nil {
+		pid, err := forkExec(r.path, r.Argv, &attr)
+		if err == nil {
 			return s.spawned(r, pid)
+		}
+		if transient(err) {
+			return fmt.Errorf("respawn: cannot start %s: %w", r.path, err)
 		}
 		r.path = "" // gone or changed there: look again
 	}
@@ -47,6 +51,9 @@ func (s *Supervisor) spawn(r *Server) error {
 		return fmt.Errorf("respawn: cannot execute %s: %w", r.Argv[0], err)
 	}
 	pid, err := forkExec(path, r.Argv, &attr)
+	if transient(err) {
+		return fmt.Errorf("respawn: cannot start %s: %w", path, err)
+	}
 	if err != nil {
 		return fmt.Errorf("respawn: cannot execute %s: %w", path, err)
 	}
@@ -57,7 +64,10 @@ func (s *Supervisor) spawn(r *Server) error {
 // spawned records the new process pid of r.
 func (s *Supervisor) spawned(r *Server, pid int) error {
 	r.Pid, r.Pgid, r.procStart = pid, pid, 0
-	s.unstamped = append(s.unstamped, r)
+	if !r.listed { // once: a crash-looper must not grow the list
+		r.listed = true
+		s.unstamped = append(s.unstamped, r)
+	}
 	r.StartNs, r.StartRT = monotonicNs(), realtimeNs()
 	s.byPid[pid] = r
 	s.startupGroup(pid)

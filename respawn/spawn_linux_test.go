@@ -145,6 +145,7 @@ func TestIntegrationInitialSpawn(t *testing.T) {
 	pids := []int{r.Pid}
 	for i := 1; i <= 2; i++ {
 		pid := r.Pid
+		r.StartNs -= int64(paceFree) // a life long enough to respawn at once
 		if err := unix.Kill(pid, unix.SIGKILL); err != nil {
 			t.Fatal(err)
 		}

@@ -17,12 +17,13 @@ const (
 	evRevive                 // SIGUSR2 or an operator's revive
 	evExitClean              // exit 0, SIGTERM/SIGINT, nil task, or asked to stop
 	evExitFast               // abnormal death sooner than the interval
-	evExitLate               // abnormal death after the interval
+	evExitShort              // abnormal death after the interval, within paceFree
+	evExitLate               // abnormal death after the interval and paceFree
 	evStop                   // an operator asks it to stop for good
 	nEvents
 )
 
-var eventNames = [nEvents]string{"start", "respawn", "revive", "exit-clean", "exit-fast", "exit-late", "stop"}
+var eventNames = [nEvents]string{"start", "respawn", "revive", "exit-clean", "exit-fast", "exit-short", "exit-late", "stop"}
 
 func (e event) String() string { return eventNames[e] }
 
@@ -40,6 +41,7 @@ var machine = [nStates][nEvents]handler{
 	Alive: {
 		evExitClean: aliveExitClean,
 		evExitFast:  aliveExitFast,
+		evExitShort: aliveExitShort,
 		evExitLate:  aliveExitLate,
 		evStop:      aliveStop,
 	},
@@ -75,12 +77,24 @@ func buriedRevive(s *Supervisor, r *Server, _ Exit)  { s.launch(r) }
 func crematedStart(s *Supervisor, r *Server, _ Exit) { s.launch(r) }
 
 func aliveExitClean(s *Supervisor, r *Server, x Exit) { s.enter(r, Cremated, x) }
-func aliveExitFast(s *Supervisor, r *Server, x Exit)  { s.enter(r, Buried, x) }
+
+func aliveExitFast(s *Supervisor, r *Server, x Exit) {
+	r.short = 0
+	s.enter(r, Buried, x)
+}
+
+// aliveExitShort paces a server that keeps dying soon after its start:
+// the (DEAD, respawn) cell fires from the loop's timer.
+func aliveExitShort(s *Supervisor, r *Server, x Exit) {
+	r.short++
+	s.enter(r, Dead, x)
+	s.schedule(r, paceDelay(r.short))
+}
 
 func aliveExitLate(s *Supervisor, r *Server, x Exit) {
+	r.short = 0
 	s.enter(r, Dead, x)
 	deadRespawn(s, r, Exit{}) // the (DEAD, respawn) cell, at once
-
 }
 
 func aliveStop(s *Supervisor, r *Server, _ Exit) {
@@ -95,14 +109,19 @@ func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
 	if s.stopping || r.stopping || x.Clean() {
 		return evExitClean
 	}
-	if time.Duration(now-r.StartNs) < s.cfg.Interval {
+	lived := time.Duration(now - r.StartNs)
+	if lived < s.cfg.Interval {
 		return evExitFast
+	}
+	if lived < paceFree {
+		return evExitShort
 	}
 	return evExitLate
 }
 
 // launch starts r, as a process or a goroutine. A failure to start buries
-// r with the error.
+// r with the error, unless it may pass (a fork refused for want of
+// processes or memory): then r is DEAD and tried again, paced.
 func (s *Supervisor) launch(r *Server) {
 	r.stopping = false
 	var err error
@@ -113,6 +132,12 @@ func (s *Supervisor) launch(r *Server) {
 	}
 	if err != nil {
 		r.Pid = 0
+		if transient(err) {
+			r.short++
+			s.enter(r, Dead, Exit{Err: err.Error(), Set: true})
+			s.schedule(r, paceDelay(r.short))
+			return
+		}
 		s.enter(r, Buried, Exit{Err: err.Error(), Set: true})
 		return
 	}

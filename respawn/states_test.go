@@ -84,6 +84,7 @@ func TestStateTable(t *testing.T) {
 		"UNBORN/stop":      {to: Cremated, path: []State{Cremated}},
 		"ALIVE/exit-clean": {to: Cremated, path: []State{Cremated}},
 		"ALIVE/exit-fast":  {to: Buried, path: []State{Buried}},
+		"ALIVE/exit-short": {to: Dead, path: []State{Dead}},
 		"ALIVE/exit-late":  {to: Alive, path: []State{Dead, Alive}, restarts: 1},
 		"ALIVE/stop":       {to: Alive, stopping: true},
 		"DEAD/respawn":     {to: Alive, path: []State{Alive}, restarts: 1},
@@ -105,7 +106,7 @@ func TestStateTable(t *testing.T) {
 				rc := newTaskRecord(t, st)
 				s, r := rc.s, rc.r
 				x := Exit{}
-				if ev == evExitClean || ev == evExitFast || ev == evExitLate {
+				if ev == evExitClean || ev == evExitFast || ev == evExitShort || ev == evExitLate {
 					x = Exit{Err: "boom", Set: true}
 				}
 				applied := s.fire(r, ev, x)
@@ -325,5 +326,89 @@ func TestTasksUnderRun(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after shutdown")
+	}
+}
+
+// TestPacing follows a record that keeps dying soon after its start: the
+// (ALIVE, exit-short) cell leaves it DEAD with a respawn due after a
+// delay that doubles, the loop's timer fires the (DEAD, respawn) cell
+// only once that delay has passed, and a life of paceFree resets it.
+func TestPacing(t *testing.T) {
+	rc := newTaskRecord(t, Alive)
+	s, r := rc.s, rc.r
+	s.cfg.Interval = time.Nanosecond
+	for i, want := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond} {
+		r.StartNs = monotonicNs()
+		x := Exit{Err: "boom", Set: true}
+		if ev := s.classify(r, x, monotonicNs()); ev != evExitShort {
+			t.Fatalf("death %d classified %v, want exit-short", i+1, ev)
+		}
+		before := monotonicNs()
+		s.fire(r, evExitShort, x)
+		if r.State != Dead || len(s.due) != 1 || s.dueC == nil {
+			t.Fatalf("death %d: state %v, %d due, timer armed %v", i+1, r.State, len(s.due), s.dueC != nil)
+		}
+		if got := time.Duration(r.dueNs - before); got < want || got > want+time.Second {
+			t.Fatalf("death %d: respawn due in %v, want %v", i+1, got, want)
+		}
+		s.respawnDue() // too early: stays DEAD, timer armed again
+		if r.State != Dead || s.dueC == nil {
+			t.Fatalf("death %d: respawned before its delay", i+1)
+		}
+		<-s.dueC
+		s.respawnDue()
+		if r.State != Alive || len(s.due) != 0 || s.dueC != nil {
+			t.Fatalf("death %d: after the delay state %v, %d due, timer armed %v", i+1, r.State, len(s.due), s.dueC != nil)
+		}
+	}
+	r.StartNs = monotonicNs() - int64(paceFree)
+	if ev := s.classify(r, Exit{Err: "boom", Set: true}, monotonicNs()); ev != evExitLate {
+		t.Fatalf("a life of paceFree classified %v, want exit-late", ev)
+	}
+	s.fire(r, evExitLate, Exit{Err: "boom", Set: true})
+	if r.short != 0 || r.State != Alive {
+		t.Fatalf("after a long life: short %d, state %v", r.short, r.State)
+	}
+}
+
+// A DEAD record waiting for its respawn is not respawned once the
+// supervisor stops, nor after an operator stopped it.
+func TestPacedRespawnDropped(t *testing.T) {
+	for _, name := range []string{"shutdown", "operator stop"} {
+		t.Run(name, func(t *testing.T) {
+			rc := newTaskRecord(t, Alive)
+			s, r := rc.s, rc.r
+			r.StartNs = monotonicNs()
+			s.fire(r, evExitShort, Exit{Err: "boom", Set: true})
+			if name == "shutdown" {
+				s.stopping = true
+			} else {
+				s.fire(r, evStop, Exit{})
+			}
+			<-s.dueC
+			s.respawnDue()
+			if r.State == Alive || len(s.due) != 0 || s.dueC != nil || r.dueNs != 0 {
+				t.Fatalf("state %v, %d due, timer armed %v", r.State, len(s.due), s.dueC != nil)
+			}
+		})
+	}
+}
+
+func TestPaceDelay(t *testing.T) {
+	tests := []struct {
+		name string
+		n    int
+		want time.Duration
+	}{
+		{"first", 1, 10 * time.Millisecond},
+		{"second", 2, 20 * time.Millisecond},
+		{"seventh", 7, 640 * time.Millisecond},
+		{"eighth caps", 8, time.Second},
+		{"many", 1 << 30, time.Second},
+	}
+	for _, tt := range tests {
+		if got := paceDelay(tt.n); got != tt.want {
+			t.Errorf("%s: paceDelay(%d) = %v, want %v", tt.name, tt.n, got, tt.want)
+		}
 	}
 }

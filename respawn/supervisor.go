@@ -28,10 +28,12 @@ type Config struct {
 	Log          *slog.Logger  // slog.Default() if nil
 	Dump         io.Writer     // where SIGUSR1 writes the info dump; stderr if nil
 	DumpJSON     bool          // write the dump as one JSON line
+	Flush        func()        // if set, drains Log and Dump, bounded in time, before an execve
 
-	// Signals, if set, is a channel already receiving the handled
-	// signals (see internal/earlysig); otherwise Run routes them itself.
-	Signals chan os.Signal
+	// Signals, if set, are the channels already receiving the handled
+	// signals (see internal/earlysig); otherwise New makes them and Run
+	// routes the signals to them.
+	Signals *Signals
 
 	// The live upgrade: the binary to re-execute (its path on disk, not
 	// /proc/self/exe), the arguments after argv[0] that started this
@@ -81,7 +83,7 @@ type Supervisor struct {
 
 	ctx      context.Context // cancelled on shutdown; tasks derive from it
 	cancel   context.CancelFunc
-	sigs     chan os.Signal
+	sig      *Signals
 	taskDone chan taskExit
 	reqs     chan request
 
@@ -91,6 +93,14 @@ type Supervisor struct {
 	stopC      <-chan time.Time // nil unless a stop deadline is armed
 	killed     bool             // SIGKILL already sent to what was left
 	noChildren bool             // the last wait4 said ECHILD
+	reapMore   bool             // the last reap stopped at its batch: wait4 may have more
+
+	// due are DEAD records waiting for their paced respawn; the timer is
+	// armed for the earliest of them (dueAt), and off when there is none.
+	due      []*Server
+	dueTimer *time.Timer
+	dueC     <-chan time.Time
+	dueAt    int64
 
 	subs []*Subscriber
 	view *view // the records as Snapshot shows them; nil after a change
@@ -130,12 +140,12 @@ func New(cfg Config, specs []Spec) *Supervisor {
 		byPid:    make(map[int]*Server, len(specs)),
 		byName:   make(map[string]*Server, len(specs)),
 		suffix:   map[string]int{},
-		sigs:     cfg.Signals,
+		sig:      cfg.Signals,
 		taskDone: make(chan taskExit, 8),
 		reqs:     make(chan request),
 	}
-	if s.sigs == nil {
-		s.sigs = make(chan os.Signal, 128)
+	if s.sig == nil {
+		s.sig = NewSignals()
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, sp := range specs {
@@ -216,12 +226,43 @@ func (s *Supervisor) Run() int {
 	return s.loop()
 }
 
-// loop is the event loop proper: it blocks until something happens.
+// reapBatch bounds the exits one reap handles, and the paced respawns
+// one turn fires. Each may cost a respawn
+// (a fork and exec, a fraction of a millisecond), so a turn of the loop
+// stays in the tens of milliseconds however many children die at once,
+// and a stop signal, a request or a timer is seen between batches.
+const reapBatch = 64
+
+// loop is the event loop proper: it blocks until something happens. Each
+// turn does bounded work (a reap takes at most reapBatch exits), and a
+// stop signal is taken first whenever one is there.
 func (s *Supervisor) loop() int {
 	for !s.finished() {
 		select {
-		case sig := <-s.sigs:
+		case sig := <-s.sig.Stop:
 			s.onSignal(sig)
+			s.flushLogs()
+			continue
+		default:
+		}
+		select {
+		case sig := <-s.sig.Stop:
+			s.onSignal(sig)
+		case <-s.sig.Child:
+			s.reap()
+		case <-s.moreC():
+			s.reap()
+		case <-s.dueC:
+			s.respawnDue()
+		case sig := <-s.sig.Dump:
+			s.onSignal(sig)
+		case sig := <-s.sig.Revive:
+			s.onSignal(sig)
+		case sig := <-s.sig.Upgrade:
+			s.onSignal(sig)
+		case sig := <-s.sig.Winch:
+			s.onSignal(sig)
+		case <-s.sig.Pipe:
 		case te := <-s.taskDone:
 			s.onTaskExit(te)
 		case req := <-s.reqs:

@@ -29,6 +29,7 @@ func (s *Supervisor) terminate(*Server)                         {}
 func (s *Supervisor) shutdown(os.Signal)                        { s.stopping = true; s.cancel() }
 func (s *Supervisor) onStopDeadline()                           {}
 func (s *Supervisor) idleC() <-chan struct{}                    { return nil }
+func (s *Supervisor) moreC() <-chan struct{}                    { return nil }
 func (s *Supervisor) recordStartTimes(int)                      {}
 func (s *Supervisor) resume()                                   {}
 func (r *Server) stampStart()                                   {}

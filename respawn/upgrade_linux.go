@@ -47,12 +47,28 @@ func (s *Supervisor) execUpgrade() error {
 	if err != nil {
 		return fmt.Errorf("respawn: upgrade: %w", err)
 	}
-	pending := s.drainSignals()
 	s.log.Info("upgrading", "binary", s.cfg.Binary, "generation", s.generation+1, "snapshot_bytes", len(state))
-	args := append([]string{FlagPending + "=" + signalList(pending)}, s.cfg.Args...)
+	return s.execWindow(state)
+}
+
+// execWindow is the exec window: logs drained (bounded), stop signals
+// ignored, the last drain of the signal channels, execve. A stop signal
+// found by that drain ends the upgrade here: it is handled by this image,
+// with no exec window to lose it in. On return, nothing changed.
+func (s *Supervisor) execWindow(state []byte) error {
+	if s.cfg.Flush != nil {
+		s.cfg.Flush()
+	}
 	signal.Ignore(ignoredAcross...)
-	err = reexec.Exec(s.cfg.Binary, args, s.env, state, s.keptFDs(), held)
-	signal.Notify(s.sigs, handled...)
+	pending := s.drainSignals()
+	if hasStop(pending) {
+		s.route()
+		s.replay(pending)
+		return errors.New("respawn: upgrade: a stop signal came first")
+	}
+	args := append([]string{FlagPending + "=" + signalList(pending)}, s.cfg.Args...)
+	err := reexec.Exec(s.cfg.Binary, args, s.env, state, s.keptFDs(), held)
+	s.route()
 	s.replay(pending)
 	return fmt.Errorf("respawn: upgrade: %w", err)
 }
@@ -80,21 +96,42 @@ func firstLine(s string) string {
 	return s
 }
 
-// drainSignals takes every signal already queued for the event loop. The
-// upgrade signal itself is dropped; the rest are carried to the new image
-// in order, a signal that came several times in a row once.
+// drainSignals takes every signal waiting on the channels, to carry to
+// the new image. Each kind comes once (its channel is a pending flag),
+// except stop signals, of which two are kept (the second kills at once).
+// They come in a fixed order, stop signals last, so that a dump after a
+// revival shows the revival. The upgrade signal itself and SIGPIPE (which
+// is nothing to act on) are dropped.
 func (s *Supervisor) drainSignals() []os.Signal {
 	var out []os.Signal
+	for _, c := range []chan os.Signal{s.sig.Child, s.sig.Revive, s.sig.Dump, s.sig.Winch, s.sig.Stop} {
+		out = drainChan(out, c)
+	}
+	drainChan(nil, s.sig.Upgrade)
+	drainChan(nil, s.sig.Pipe)
+	return out
+}
+
+// drainChan appends to out what c holds, without waiting.
+func drainChan(out []os.Signal, c chan os.Signal) []os.Signal {
 	for {
 		select {
-		case sig := <-s.sigs:
-			if sig != unix.SIGHUP && (len(out) == 0 || out[len(out)-1] != sig) {
-				out = append(out, sig)
-			}
+		case sig := <-c:
+			out = append(out, sig)
 		default:
 			return out
 		}
 	}
+}
+
+func hasStop(sigs []os.Signal) bool {
+	for _, sig := range sigs {
+		switch sig {
+		case unix.SIGTERM, unix.SIGINT, unix.SIGQUIT:
+			return true
+		}
+	}
+	return false
 }
 
 // replay handles signals carried over an upgrade (or kept back by a
@@ -133,7 +170,7 @@ func ParseSignalList(v string) ([]os.Signal, error) {
 }
 
 func isHandled(sig syscall.Signal) bool {
-	for _, h := range handled {
+	for _, h := range Handled() {
 		if h == sig {
 			return true
 		}

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"respawn/internal/earlysig"
+	"respawn/internal/logbuf"
 	"respawn/marshal"
 	"respawn/reexec"
 	"respawn/respawn"
@@ -47,12 +49,14 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		ahead = respawn.ReadChildStats()
 	}
 	snap, snapErr := inherited(o)
-	log := newLogger(o, stderr)
+	out := logbuf.New(stderr, logBufSize, droppedLine(o))
+	defer out.Flush(flushTimeout)
+	log := newLogger(o, out)
 	pending, err := respawn.ParseSignalList(o.pending)
 	if err != nil {
 		log.Warn("respawn: pending signals dropped", "err", err)
 	}
-	s := respawn.New(config(o, argv, log, stderr, pending), specsOf(groups))
+	s := respawn.New(config(o, argv, log, out, pending), specsOf(groups))
 	if err := addControl(s, o, log, snap); err != nil {
 		fmt.Fprintf(stderr, "respawn: %v\n", err)
 		if !o.reExec {
@@ -66,17 +70,17 @@ func run(argv []string, stdout, stderr io.Writer) int {
 }
 
 // config is the supervisor's configuration from the command line.
-func config(o *options, argv []string, log *slog.Logger, stderr io.Writer, pending []os.Signal) respawn.Config {
-	return respawn.Config{
+func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending []os.Signal) respawn.Config {
+	cfg := respawn.Config{
 		Interval:     time.Duration(o.interval),
 		StopTimeout:  o.stopGrace(),
 		Alarm:        time.Duration(o.alarm),
 		LeaveRunning: o.leaveRunning,
 		Linger:       o.linger,
 		Log:          log,
-		Dump:         stderr,
+		Dump:         out,
 		DumpJSON:     o.logFormat == "json",
-		Signals:      earlysig.C,
+		Signals:      earlySignals(),
 		Binary:       binaryPath(argv[0], log),
 		Args:         userArgs(argv[1:]),
 		Pending:      pending,
@@ -85,6 +89,10 @@ func config(o *options, argv []string, log *slog.Logger, stderr io.Writer, pendi
 		Control:      o.control,
 		Version:      version,
 	}
+	if lb, ok := out.(*logbuf.Writer); ok {
+		cfg.Flush = func() { lb.Flush(flushTimeout) }
+	}
+	return cfg
 }
 
 func specsOf(groups []group) []respawn.Spec {
@@ -93,6 +101,15 @@ func specsOf(groups []group) []respawn.Spec {
 		specs[i] = respawn.Spec{Name: g.name, Argv: g.argv}
 	}
 	return specs
+}
+
+// earlySignals are the channels earlysig routed the signals to in its
+// init, as the supervisor takes them.
+func earlySignals() *respawn.Signals {
+	return &respawn.Signals{
+		Stop: earlysig.Stop, Child: earlysig.Child, Dump: earlysig.Dump, Revive: earlysig.Revive,
+		Upgrade: earlysig.Upgrade, Winch: earlysig.Winch, Pipe: earlysig.Pipe,
+	}
 }
 
 // inherited reads the snapshot a live upgrade left, and closes every
@@ -224,6 +241,24 @@ func userArgs(args []string) []string {
 		args = args[1:]
 	}
 	return args
+}
+
+// The log buffer: what the event loop writes waits there for the writer
+// goroutine, up to logBufSize bytes; at the ends (exit, a live upgrade's
+// execve) it is given flushTimeout to drain.
+const (
+	logBufSize   = 1 << 20
+	flushTimeout = 200 * time.Millisecond
+)
+
+// droppedLine formats the report of n dropped log writes as a log line in
+// the format in use.
+func droppedLine(o *options) func(n uint64) []byte {
+	return func(n uint64) []byte {
+		var b bytes.Buffer
+		newLogger(o, &b).Warn("respawn: log lines dropped", "dropped", n)
+		return b.Bytes()
+	}
 }
 
 func newLogger(o *options, w io.Writer) *slog.Logger {

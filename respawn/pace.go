@@ -1,0 +1,93 @@
+package respawn
+
+import (
+	"errors"
+	"syscall"
+	"time"
+)
+
+// Pacing: a server that dies abnormally after --interval but within
+// paceFree of its start goes to DEAD and comes back after a delay, so a
+// server that dies within milliseconds again and again costs bounded
+// CPU and memory whatever --interval is. The delay is paceFirst after
+// the first such life and doubles with each one in a row, up to paceMax;
+// a life of paceFree or more resets it, and such a death respawns at
+// once. A spawn that fails for a reason that may pass (EAGAIN, ENOMEM:
+// the fork, not the program) is retried on the same schedule.
+const (
+	paceFree  = time.Second
+	paceFirst = 10 * time.Millisecond
+	paceMax   = time.Second
+)
+
+// paceDelay is the delay after n short lives in a row (n >= 1).
+func paceDelay(n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	if n > 8 { // 10 ms << 7 already passes paceMax
+		return paceMax
+	}
+	return min(paceFirst<<(n-1), paceMax)
+}
+
+// transient reports whether a spawn error may pass by itself.
+func transient(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ENOMEM)
+}
+
+// schedule makes DEAD record r respawn after d. A record is in s.due at
+// most once: exactly while its dueNs is set.
+func (s *Supervisor) schedule(r *Server, d time.Duration) {
+	at := monotonicNs() + int64(d)
+	if r.dueNs == 0 {
+		s.due = append(s.due, r)
+	}
+	r.dueNs = at
+	if s.dueC == nil || at < s.dueAt {
+		s.armDue(at)
+	}
+}
+
+// armDue arms the loop's one respawn timer for at (CLOCK_MONOTONIC, ns).
+func (s *Supervisor) armDue(at int64) {
+	d := time.Duration(at - monotonicNs())
+	if s.dueTimer == nil {
+		s.dueTimer = time.NewTimer(d)
+	} else {
+		s.dueTimer.Reset(d) // Go 1.23 timers: no stale value to drain
+	}
+	s.dueC, s.dueAt = s.dueTimer.C, at
+}
+
+// respawnDue fires the (DEAD, respawn) cell of up to reapBatch records
+// whose delay has passed, and arms the timer for the next. A record
+// stopped meanwhile leaves the list; on shutdown they all do.
+func (s *Supervisor) respawnDue() {
+	s.dueC = nil
+	now := monotonicNs()
+	var fire []*Server
+	keep, next := s.due[:0], int64(0)
+	for _, r := range s.due {
+		switch {
+		case r.State != Dead || s.stopping:
+			r.dueNs = 0
+		case r.dueNs <= now && len(fire) < reapBatch:
+			r.dueNs = 0
+			fire = append(fire, r)
+		default:
+			keep = append(keep, r)
+			if next == 0 || r.dueNs < next {
+				next = r.dueNs
+			}
+		}
+	}
+	clear(s.due[len(keep):])
+	s.due = keep
+	if next != 0 {
+		s.armDue(next)
+	}
+	for _, r := range fire {
+		s.fire(r, evRespawn, Exit{})
+	}
+}
