@@ -362,3 +362,30 @@ func TestUpgradeWindowTerm(t *testing.T) {
 		}
 	}
 }
+
+// Two stop signals during an upgrade stay two: the second kills at once,
+// as it does outside an upgrade. Reproduces the defect where the signals
+// queued while the upgrade ran were folded into one, so a server that
+// ignores SIGTERM kept respawn waiting for the whole --stop-timeout.
+func TestUpgradeTwoStops(t *testing.T) {
+	bin := copyBinary(t)
+	ready := tempFile(t, "ready")
+	s := startBin(t, bin, "", "--stop-timeout=1h", "{", selfBin, "helper", "ignoreterm", ready, "}")
+	waitPidFile(t, ready)
+	begun, _ := slowPreflight(t, bin)
+	s.signal(unix.SIGHUP)
+	waitPidFile(t, begun)
+	s.signal(unix.SIGTERM)
+	// Two at once would be one: the kernel and the Go runtime each keep
+	// one pending instance of a signal not yet taken.
+	s.waitLog(1, msg("shutting down"))
+	s.signal(unix.SIGTERM)
+	s.waitLog(1, msg("second shutdown signal: killing what is left"))
+	if code := s.wait(); code != 1 {
+		t.Errorf("exit status %d, want 1 (the server was SIGKILLed)", code)
+	}
+	s.waitLog(1, msg("CREMATED", "server", 1, "exit", "signal SIGKILL"))
+	if n := s.count(msg("respawn upgraded")); n != 0 {
+		t.Error("a new image ran after the stop")
+	}
+}
