@@ -74,6 +74,13 @@ type Snapshot struct {
 	Records       []Record `msgpack:"recs"`    // servers, then tasks, in Index order
 	FDs           []FD     `msgpack:"fds"`     // the descriptors kept across execve
 	DroppedEvents uint64   `msgpack:"dropped"` // process events lost to a full ring so far
+
+	// Logs are the log bytes the old image had taken and not yet written
+	// (its reader was slow or stalled), at most MaxString; the new image
+	// writes them first. LogsDropped counts the log writes the old image
+	// dropped and had not reported yet.
+	Logs        []byte `msgpack:"logs"`
+	LogsDropped uint64 `msgpack:"logs_dropped"`
 }
 
 // Flags are the command-line settings the supervisor runs with.

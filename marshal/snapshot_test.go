@@ -60,7 +60,8 @@ var samples = []struct {
 			alive(2, "b", MaxPid, "/bin/sleep", "infinity"),
 			{Index: 3, Name: "heartbeat", Task: true, State: stateCremated, Started: true, Last: Exit{Set: true}},
 		},
-		FDs: []FD{{Role: "control", FD: MaxFD}, {Role: "proc", FD: MinFD}},
+		FDs:  []FD{{Role: "control", FD: MaxFD}, {Role: "proc", FD: MinFD}},
+		Logs: []byte("{\"msg\":\"upgrading\"}\n"), LogsDropped: 2,
 	}},
 }
 
@@ -351,6 +352,7 @@ func TestEncodeRefuses(t *testing.T) {
 		{"negative restarts", func(s *Snapshot) { s.Records[4].Restarts = -1 }, "negative"},
 		{"long argument", func(s *Snapshot) { s.Records[0].Argv[0] = strings.Repeat("x", MaxString+1) }, "argument is over"},
 		{"long flag", func(s *Snapshot) { s.Flags.Control = strings.Repeat("x", MaxString+1) }, "flag is over"},
+		{"long carried logs", func(s *Snapshot) { s.Logs = make([]byte, MaxString+1) }, "carried logs, over"},
 		{"negative interval", func(s *Snapshot) { s.Flags.IntervalNs = -1 }, "negative interval"},
 		{"negative generation", func(s *Snapshot) { s.Generation = -1 }, "negative generation"},
 		{"generation at the limit", func(s *Snapshot) { s.Generation = MaxGeneration + 1 }, "generation 2147483648"},

@@ -20,6 +20,9 @@ func (s *Snapshot) validate() error {
 	if err := s.Flags.validate(); err != nil {
 		return err
 	}
+	if len(s.Logs) > MaxString {
+		return fmt.Errorf("marshal: %d bytes of carried logs, over the limit of %d", len(s.Logs), MaxString)
+	}
 	if err := validateRecords(s.Records); err != nil {
 		return err
 	}

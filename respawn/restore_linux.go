@@ -169,7 +169,7 @@ func startFromTicks(ticks uint64) (mono, rt int64) {
 // the exec window are reaped, and the signals that arrived then handled.
 func (s *Supervisor) resume() {
 	s.log.Info("respawn upgraded", "version", s.cfg.Version, "pid", os.Getpid(), "generation", s.generation,
-		"servers", s.count(false), "alive", s.countState(Alive), "tasks", s.count(true))
+		"servers", s.count(false), "alive", s.countState(Alive), "tasks", s.count(true), "snapshot_bytes", s.cfg.SnapshotBytes)
 	for _, r := range s.recs {
 		switch {
 		case r.task != nil && r.State == Alive:

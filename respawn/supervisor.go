@@ -28,7 +28,12 @@ type Config struct {
 	Log          *slog.Logger  // slog.Default() if nil
 	Dump         io.Writer     // where SIGUSR1 writes the info dump; stderr if nil
 	DumpJSON     bool          // write the dump as one JSON line
-	Flush        func()        // if set, drains Log and Dump, bounded in time, before an execve
+	Flush        func()        // if set, drains Log and Dump, bounded in time, before an --alarm abort's exit
+
+	// Carry, if set, is the output behind Log and Dump: a live upgrade
+	// takes what it has not written yet into the snapshot, for the new
+	// image to write first, instead of waiting for a slow reader.
+	Carry LogCarrier
 
 	// Signals, if set, are the channels already receiving the handled
 	// signals (see internal/earlysig); otherwise New makes them and Run
@@ -39,10 +44,11 @@ type Config struct {
 	// /proc/self/exe), the arguments after argv[0] that started this
 	// supervisor (flags and groups), the descriptors to keep, and the
 	// signals that arrived during the previous upgrade, to handle first.
-	Binary  string
-	Args    []string
-	Keep    []KeptFD
-	Pending []os.Signal
+	Binary        string
+	Args          []string
+	Keep          []KeptFD
+	Pending       []os.Signal
+	SnapshotBytes int // the size of the snapshot restored from, for the log
 
 	// Version is this binary's version, for logs and the dump.
 	Version string
@@ -55,6 +61,15 @@ type Config struct {
 // once, without SIGTERM or grace (--stop-timeout=0). Any negative value
 // means the same.
 const StopAtOnce time.Duration = -1
+
+// LogCarrier is log output whose unwritten bytes a live upgrade carries
+// across execve. Handover stops its writing and returns those bytes and
+// the count of writes it dropped and has not reported; Resume starts it
+// again when the execve fails.
+type LogCarrier interface {
+	Handover() (pending []byte, dropped uint64)
+	Resume()
+}
 
 // KeptFD is a descriptor kept open across a live upgrade, by role.
 type KeptFD struct {

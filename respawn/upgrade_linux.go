@@ -43,22 +43,29 @@ var ignoredAcross = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGTERM, unix.SIG
 // changed.
 func (s *Supervisor) execUpgrade() error {
 	s.flushLogs() // nothing queued may be lost to execve
-	state, err := marshal.Encode(s.snapshot())
+	snap := s.snapshot()
+	s.log.Info("upgrading", "binary", s.cfg.Binary, "generation", s.generation+1)
+	if c := s.cfg.Carry; c != nil {
+		// Taken last, so that the line above travels with them.
+		snap.Logs, snap.LogsDropped = c.Handover()
+		defer c.Resume() // reached only if the exec did not happen
+		if len(snap.Logs) > marshal.MaxString {
+			snap.Logs = snap.Logs[len(snap.Logs)-marshal.MaxString:]
+			snap.LogsDropped++
+		}
+	}
+	state, err := marshal.Encode(snap)
 	if err != nil {
 		return fmt.Errorf("respawn: upgrade: %w", err)
 	}
-	s.log.Info("upgrading", "binary", s.cfg.Binary, "generation", s.generation+1, "snapshot_bytes", len(state))
 	return s.execWindow(state)
 }
 
-// execWindow is the exec window: logs drained (bounded), stop signals
-// ignored, the last drain of the signal channels, execve. A stop signal
-// found by that drain ends the upgrade here: it is handled by this image,
-// with no exec window to lose it in. On return, nothing changed.
+// execWindow is the exec window: stop signals ignored, the last drain of
+// the signal channels, execve. A stop signal found by that drain ends the
+// upgrade here: it is handled by this image, with no exec window to lose
+// it in. On return, nothing changed.
 func (s *Supervisor) execWindow(state []byte) error {
-	if s.cfg.Flush != nil {
-		s.cfg.Flush()
-	}
 	signal.Ignore(ignoredAcross...)
 	pending := s.drainSignals()
 	if hasStop(pending) {

@@ -48,15 +48,20 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if o.reExec {
 		ahead = respawn.ReadChildStats()
 	}
-	snap, snapErr := inherited(o)
+	snap, snapBytes, snapErr := inherited(o)
 	out := logbuf.New(stderr, logBufSize, droppedLine(o))
 	defer out.Flush(flushTimeout)
+	if snap != nil {
+		out.Carry(snap.Logs, snap.LogsDropped) // the old image's, first
+	}
 	log := newLogger(o, out)
 	pending, err := respawn.ParseSignalList(o.pending)
 	if err != nil {
 		log.Warn("respawn: pending signals dropped", "err", err)
 	}
-	s := respawn.New(config(o, argv, log, out, pending), specsOf(groups))
+	cfg := config(o, argv, log, out, pending)
+	cfg.SnapshotBytes = snapBytes
+	s := respawn.New(cfg, specsOf(groups))
 	if err := addControl(s, o, log, snap); err != nil {
 		fmt.Fprintf(stderr, "respawn: %v\n", err)
 		if !o.reExec {
@@ -91,6 +96,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 	}
 	if lb, ok := out.(*logbuf.Writer); ok {
 		cfg.Flush = func() { lb.Flush(flushTimeout) }
+		cfg.Carry = lb
 	}
 	return cfg
 }
@@ -115,9 +121,9 @@ func earlySignals() *respawn.Signals {
 // inherited reads the snapshot a live upgrade left, and closes every
 // inherited descriptor it does not claim. It returns nil, nil when this
 // is not a re-exec.
-func inherited(o *options) (*marshal.Snapshot, error) {
+func inherited(o *options) (*marshal.Snapshot, int, error) {
 	if !o.reExec {
-		return nil, nil
+		return nil, 0, nil
 	}
 	var snap *marshal.Snapshot
 	b, err := reexec.ReadState(o.stateFD)
@@ -131,7 +137,7 @@ func inherited(o *options) (*marshal.Snapshot, error) {
 		}
 	}
 	reexec.CloseInherited(keep)
-	return snap, err
+	return snap, len(b), err
 }
 
 // restore applies the snapshot, or recovers from /proc without one.
@@ -244,8 +250,9 @@ func userArgs(args []string) []string {
 }
 
 // The log buffer: what the event loop writes waits there for the writer
-// goroutine, up to logBufSize bytes; at the ends (exit, a live upgrade's
-// execve) it is given flushTimeout to drain.
+// goroutine, up to logBufSize bytes (at most marshal.MaxString, as a live
+// upgrade carries what is left in the snapshot); at exit it is given
+// flushTimeout to drain.
 const (
 	logBufSize   = 1 << 20
 	flushTimeout = 200 * time.Millisecond

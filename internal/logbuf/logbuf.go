@@ -4,8 +4,11 @@
 //
 // A Writer's Write never blocks: it copies p into the buffer whole, or,
 // when the buffer cannot take all of p, drops p whole and counts it. One
-// goroutine drains the buffer to the real output. When it has caught up
-// after drops, it writes one line saying how many writes were dropped.
+// goroutine drains the buffer to the real output in chunks of at most
+// PIPE_BUF bytes, which a pipe writes whole or not at all. When it has
+// caught up after drops, it writes one line saying how many writes were
+// dropped. Handover takes what is not written yet, so that a live upgrade
+// can carry it across execve instead of waiting for a stalled reader.
 package logbuf
 
 import (
@@ -14,6 +17,11 @@ import (
 	"time"
 )
 
+// Chunk is the most the drainer writes at once: PIPE_BUF on Linux, so
+// that a write to a pipe is whole or nothing even if the process execs or
+// dies while it is blocked.
+const Chunk = 4096
+
 // Writer is an io.Writer that never blocks. It is safe for concurrent use.
 type Writer struct {
 	out     io.Writer
@@ -21,13 +29,14 @@ type Writer struct {
 	dropped func(n uint64) []byte // formats the "N dropped" line
 
 	mu       sync.Mutex
-	buf      []byte        // taken, not yet handed to the drainer
+	buf      []byte        // buf[off:] is taken and not written yet
+	off      int           // bytes of buf already written
 	lost     uint64        // writes dropped since the last report
-	queued   uint64        // writes taken, ever (reports count as taken)
-	written  uint64        // writes the drainer has finished writing
+	taken    uint64        // bytes taken, ever
+	written  uint64        // bytes written, ever
+	held     bool          // handed over: the drainer starts no write
 	progress chan struct{} // closed and replaced when written grows
 	wake     chan struct{} // cap 1: the drainer has work
-	spare    []byte
 }
 
 // New returns a Writer that buffers up to max bytes for out and starts
@@ -52,18 +61,31 @@ func DroppedLine(n uint64) []byte {
 // counted, not an error of the caller's.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
-	if len(w.buf)+len(p) > w.max {
-		w.lost++
-	} else {
-		w.buf = append(w.buf, p...)
-		w.queued++
-	}
+	w.take(p)
 	w.mu.Unlock()
+	w.kick()
+	return len(p), nil
+}
+
+// take appends p to the buffer, or counts it lost. w.mu is held.
+func (w *Writer) take(p []byte) {
+	if len(w.buf)-w.off+len(p) > w.max {
+		w.lost++
+		return
+	}
+	if w.off > 0 && len(w.buf)+len(p) > w.max {
+		w.buf = w.buf[:copy(w.buf, w.buf[w.off:])] // compact
+		w.off = 0
+	}
+	w.buf = append(w.buf, p...)
+	w.taken += uint64(len(p))
+}
+
+func (w *Writer) kick() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return len(p), nil
 }
 
 // Dropped is the number of writes dropped and not yet reported.
@@ -73,34 +95,43 @@ func (w *Writer) Dropped() uint64 {
 	return w.lost
 }
 
-// drain writes what is buffered, one batch at a time, for ever.
+// drain writes what is buffered, a chunk at a time, for ever.
 func (w *Writer) drain() {
+	var chunk [Chunk]byte
 	for range w.wake {
-		for w.flushOnce() {
+		for w.writeOnce(chunk[:]) {
 		}
 	}
 }
 
-// flushOnce writes the buffered batch, and the drop report once the
-// buffer is empty; it reports whether it wrote anything.
-func (w *Writer) flushOnce() bool {
+// writeOnce writes the next chunk, or the drop report once the buffer is
+// empty; it reports whether it wrote anything. The chunk stays in the
+// buffer until it is written, so that Handover counts a write still
+// blocked as not done.
+func (w *Writer) writeOnce(chunk []byte) bool {
 	w.mu.Lock()
-	batch, upto := w.buf, w.queued
-	if len(batch) == 0 && w.lost > 0 {
-		batch = append(batch, w.dropped(w.lost)...)
+	if w.off == len(w.buf) && w.lost > 0 && !w.held {
+		w.take(w.dropped(w.lost))
 		w.lost = 0
 	}
-	w.buf, w.spare = w.spare[:0], nil
+	n := copy(chunk, w.buf[w.off:])
+	if w.held {
+		n = 0
+	}
 	w.mu.Unlock()
-	if len(batch) == 0 {
+	if n == 0 {
 		return false
 	}
-	_, _ = w.out.Write(batch)
-	w.mu.Lock()
-	if cap(batch) <= w.max { // keep one buffer for the next batch
-		w.spare = batch[:0]
+	k, err := w.out.Write(chunk[:n])
+	if err != nil && k == 0 {
+		k = n // an output that fails is not retried: the bytes are gone
 	}
-	w.written = upto
+	w.mu.Lock()
+	w.off += k
+	w.written += uint64(k)
+	if w.off == len(w.buf) {
+		w.buf, w.off = w.buf[:0], 0
+	}
 	close(w.progress)
 	w.progress = make(chan struct{})
 	w.mu.Unlock()
@@ -108,21 +139,18 @@ func (w *Writer) flushOnce() bool {
 }
 
 // Flush waits until everything taken before the call is written, or until
-// timeout passes, and reports whether it all was. It is for the ends
-// (exit, a live upgrade's execve): a reader that does not read cannot hold
-// them for longer than timeout.
+// timeout passes, and reports whether it all was. It is for the end of
+// the process: a reader that does not read cannot hold it for longer than
+// timeout.
 func (w *Writer) Flush(timeout time.Duration) bool {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	w.mu.Lock()
-	target := w.queued
+	target := w.taken
 	for w.written < target {
 		ch := w.progress
 		w.mu.Unlock()
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
+		w.kick()
 		select {
 		case <-ch:
 		case <-t.C:
@@ -132,6 +160,44 @@ func (w *Writer) Flush(timeout time.Duration) bool {
 	}
 	w.mu.Unlock()
 	return true
+}
+
+// Handover stops the drainer from starting another write and returns a
+// copy of what is not written yet, with the count of dropped writes not
+// yet reported. It is for a live upgrade: the new image writes them first.
+// A chunk whose write is blocked when Handover is called is part of what
+// it returns; if that write completes before execve, those bytes (at most
+// Chunk) appear twice, never zero times. Resume undoes Handover when the
+// execve fails.
+func (w *Writer) Handover() (pending []byte, dropped uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.held = true
+	return append([]byte(nil), w.buf[w.off:]...), w.lost
+}
+
+// Resume lets the drainer write again after Handover.
+func (w *Writer) Resume() {
+	w.mu.Lock()
+	w.held = false
+	w.mu.Unlock()
+	w.kick()
+}
+
+// Carry takes the bytes and the count of dropped writes that the image
+// before a live upgrade handed over. It must be called before the first
+// Write, so that they come out first. Bytes beyond the buffer's size are
+// cut from the front and counted as one dropped write.
+func (w *Writer) Carry(pending []byte, dropped uint64) {
+	w.mu.Lock()
+	w.lost += dropped
+	if len(pending) > w.max {
+		pending = pending[len(pending)-w.max:]
+		w.lost++
+	}
+	w.take(pending)
+	w.mu.Unlock()
+	w.kick()
 }
 
 func itoa(n uint64) string {

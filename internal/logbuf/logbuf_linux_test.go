@@ -80,3 +80,67 @@ func TestFlush(t *testing.T) {
 		t.Fatalf("got %q", b.String())
 	}
 }
+
+// Handover, with the reader stalled, returns every byte not yet written
+// (a chunk blocked in write included) and stops the drainer; Resume lets
+// it go on. Carry puts handed-over bytes before anything written after.
+func TestHandoverCarry(t *testing.T) {
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer pw.Close()
+	if _, err := unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
+		t.Fatal(err)
+	}
+	w := New(pw, 1<<20, nil)
+	var all strings.Builder
+	for i := 0; i < 200; i++ { // 20 kB: the pipe takes 4 kB
+		line := strings.Repeat(string(rune('a'+i%26)), 99) + "\n"
+		all.WriteString(line)
+		w.Write([]byte(line))
+	}
+	w.Flush(50 * time.Millisecond) // the drainer is now blocked on the pipe
+	pending, dropped := w.Handover()
+	if dropped != 0 {
+		t.Errorf("%d dropped, want 0", dropped)
+	}
+	head := make([]byte, 4096)
+	if _, err := io.ReadFull(r, head); err != nil {
+		t.Fatal(err)
+	}
+	// What was written and what was handed over make up everything; a
+	// chunk may be in both (its write completed after the hand-over).
+	written := string(head)
+	if !strings.HasPrefix(all.String(), written) {
+		t.Fatal("the pipe holds bytes out of order")
+	}
+	rest := all.String()[len(written):]
+	if !strings.HasSuffix(string(pending), rest) || len(pending) > len(rest)+Chunk {
+		t.Fatalf("handed over %d bytes, want the %d not written (plus at most one chunk)", len(pending), len(rest))
+	}
+	nr, nw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nr.Close()
+	next := New(nw, 1<<20, nil)
+	next.Carry(pending, 3)
+	next.Write([]byte("after\n"))
+	next.Flush(5 * time.Second)
+	nw.Close()
+	out, _ := io.ReadAll(nr)
+	// The drop report comes once the buffer is empty: before or after
+	// the next image's own line, whichever the drainer meets first.
+	rest2, ok := strings.CutPrefix(string(out), string(pending))
+	if !ok || (rest2 != "after\nrespawn: 3 log lines dropped\n" && rest2 != "respawn: 3 log lines dropped\nafter\n") {
+		t.Errorf("the next image wrote %d bytes ending %q, want the %d handed over first, then its own line and the drop report",
+			len(out), out[max(0, len(out)-60):], len(pending))
+	}
+	w.Resume()
+	go io.Copy(io.Discard, r)
+	if !w.Flush(5 * time.Second) {
+		t.Error("Resume did not let the drainer write again")
+	}
+}
