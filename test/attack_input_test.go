@@ -3,6 +3,8 @@
 package test
 
 import (
+	"bufio"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -50,5 +52,47 @@ func TestLongNumericNameRefused(t *testing.T) {
 	}
 	if l := lines(file); len(l) != 0 {
 		t.Errorf("a server was started: %v", l)
+	}
+}
+
+// Whatever a supervisor answers is shown escaped, in every error line of
+// respawnctl: `respawnctl upgrade` printed the error of its first dump
+// as it came, so that the peer at the socket could write escape
+// sequences to the operator's terminal and forge lines.
+func TestCtlErrorLinesEscaped(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "ctl.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go fakeSupervisor(ln, `{"ok":false,"code":"failed","error":"\u001b]0;owned\u0007\u001b[2J\nrespawnctl: upgraded: pid 1"}`)
+	for _, args := range [][]string{{"upgrade"}, {"dump"}, {"list"}, {"status", "web"}} {
+		_, stderr, code := ctl(t, sock, args...)
+		if code == 0 || strings.ContainsAny(stderr, "\x1b\x07") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("respawnctl %v: exit %d, stderr %q; want a failure on one line without control characters", args, code, stderr)
+		}
+	}
+}
+
+// fakeSupervisor answers every request on ln with the line answer.
+func fakeSupervisor(ln net.Listener, answer string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for {
+				if _, err := r.ReadBytes('\n'); err != nil {
+					return
+				}
+				if _, err := c.Write([]byte(answer + "\n")); err != nil {
+					return
+				}
+			}
+		}()
 	}
 }
