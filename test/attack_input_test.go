@@ -96,3 +96,52 @@ func fakeSupervisor(ln net.Listener, answer string) {
 		}()
 	}
 }
+
+// A control socket below a directory that other users can rename things
+// in (world-writable, not sticky) is refused, naming that directory, and
+// nothing starts: its own directory was checked on a descriptor, but the
+// socket is bound and reached by path, and such a user could swap the
+// directory for one of their own between the check and the bind.
+func TestControlUnsafeParent(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(parent, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(parent, "run")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := tempFile(t, "started")
+	code, _, stderr := runUsage(t, "--control="+filepath.Join(dir, "control.sock"),
+		"{", "sh", "-c", "echo started >> "+file, "}")
+	if code != 2 || !strings.Contains(stderr, parent+": mode 0777") {
+		t.Errorf("exit %d, stderr %q; want 2 and a line naming %s and its mode", code, stderr, parent)
+	}
+	if l := lines(file); len(l) != 0 {
+		t.Errorf("a server was started: %v", l)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("%s holds %d entries, want none", dir, len(ents))
+	}
+}
+
+// A control socket path of the longest length a socket address holds
+// is served: respawn bound a temporary name beside it first, longer than
+// the path, and refused to start with "bind: invalid argument".
+func TestControlLongestPath(t *testing.T) {
+	dir := t.TempDir()
+	sub := strings.Repeat("d", 107-len(dir)-len("/c.sock")-1)
+	sock := filepath.Join(dir, sub, "c.sock")
+	s := start(t, "--control="+sock, "--interval=1h", "{", selfBin, "helper", "sleep", "}")
+	t.Cleanup(func() { stopIfFailed(s) })
+	s.waitLog(1, msg("ALIVE", "name", "control"))
+	if out := ctlOK(t, sock, "status", "1"); !regexp.MustCompile(`(?m)^state: +ALIVE$`).MatchString(out) {
+		t.Errorf("status 1 over a %d-byte socket path said %q", len(sock), out)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
