@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,17 +125,29 @@ type found struct {
 func matchChildren(progs []program, kids []child) []found {
 	out := make([]found, len(progs))
 	claimed := map[int]bool{}
+	byStart := slices.SortedFunc(slices.Values(kids), func(a, b child) int {
+		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.pid, b.pid))
+	})
+	// By command line, a group leader first: a worker that a server
+	// forked keeps its command line, and one left over from an earlier
+	// process of the server may be our child too.
+	leadersFirst := slices.SortedStableFunc(slices.Values(byStart), func(a, b child) int {
+		switch {
+		case a.leader == b.leader:
+			return 0
+		case a.leader:
+			return -1
+		}
+		return 1
+	})
 	for i, p := range progs {
-		for _, k := range kids {
+		for _, k := range leadersFirst {
 			if !claimed[k.pid] && (slices.Equal(k.argv, p.argv) || slices.Equal(k.argv, p.later)) {
 				claimed[k.pid], out[i] = true, found{pid: k.pid, among: 1}
 				break
 			}
 		}
 	}
-	byStart := slices.SortedFunc(slices.Values(kids), func(a, b child) int {
-		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.pid, b.pid))
-	})
 	for i, p := range progs {
 		if out[i].pid > 0 {
 			continue
@@ -173,11 +186,20 @@ func programOf(argv []string) program {
 	return p
 }
 
+// add adds the file at path, by its identity and by its path, as given
+// and resolved: /proc/PID/exe names the file the kernel ran, after every
+// symlink, and a server run through a symlink whose target was replaced
+// since (a package upgrade) is known by that path alone.
 func (p *program) add(path string) {
 	if id, ok := statID(path); ok {
 		p.ids = append(p.ids, id)
 	}
 	p.paths = append(p.paths, path)
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		if real, err = filepath.Abs(real); err == nil && real != path {
+			p.paths = append(p.paths, real)
+		}
+	}
 }
 
 // interpreter is the program named on a script's "#!" line, or "".

@@ -3,7 +3,10 @@
 package respawn
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -76,6 +79,17 @@ func TestMatchChildren(t *testing.T) {
 			want: []found{{pid: 9, among: 1}, {pid: 8, byExe: true, among: 1}},
 		},
 		{
+			// A worker the server forked keeps its command line; one left
+			// from an earlier process of the server is our child too.
+			name:  "by command line, the group leader before a worker",
+			progs: []program{prog(nginx, "/usr/sbin/myd", "-f")},
+			kids: []child{
+				kid(5, 100, nginx, false, "/usr/sbin/myd", "-f"),
+				kid(9, 300, nginx, true, "/usr/sbin/myd", "-f"),
+			},
+			want: []found{{pid: 9, among: 1}},
+		},
+		{
 			name:  "one child for two servers",
 			progs: []program{prog(pg, "/usr/bin/postgres"), prog(pg, "/usr/bin/postgres", "-D", "x")},
 			kids:  []child{kid(4, 1, pg, true, "postgres: main")},
@@ -88,5 +102,26 @@ func TestMatchChildren(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// A program run through a symlink is known by the path the symlink
+// resolves to, which /proc/PID/exe shows: after its file is replaced (a
+// package upgrade: a new inode), that path is all that matches.
+func TestProgramOfSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "real"), filepath.Join(dir, "link")
+	if err := os.WriteFile(real, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", link); err != nil {
+		t.Fatal(err)
+	}
+	p := programOf([]string{link})
+	if !slices.Contains(p.paths, real) || !slices.Contains(p.paths, link) {
+		t.Errorf("paths %q, want %s and %s", p.paths, link, real)
+	}
+	if !p.runs(child{path: real}) {
+		t.Errorf("a child whose exe is %s does not run %s", real, link)
 	}
 }

@@ -4,13 +4,48 @@ package test
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
+
+func init() { moreHelpers["forkworker"] = forkWorker }
+
+// forkWorker plays a forking server whose first process dies and leaves
+// a worker behind: "forkworker FILE" started for the first time (FILE is
+// empty) starts a worker with the same command line in its process group,
+// writes "worker PID" and "server PID" to FILE and exits 1 after 100 ms; the
+// worker, now respawn's child (respawn is a subreaper), sleeps. Later
+// starts write "server PID" and sleep.
+func forkWorker(args []string) int {
+	if os.Getenv("FORKWORKER_WORKER") != "" {
+		return pause()
+	}
+	if len(lines(args[0])) > 0 {
+		appendLine(args[0], "server "+strconv.Itoa(os.Getpid()))
+		return pause()
+	}
+	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	cmd.Args[0] = os.Args[0]
+	cmd.Env = append(os.Environ(), "FORKWORKER_WORKER=1")
+	if cmd.Start() != nil {
+		return 90
+	}
+	appendLine(args[0], "worker "+strconv.Itoa(cmd.Process.Pid))
+	appendLine(args[0], "server "+strconv.Itoa(os.Getpid()))
+	time.Sleep(100 * time.Millisecond) // longer than --interval: respawned, not buried
+	return 1
+}
 
 // A name given with @NAME belongs to that server even when another
 // server's program has the same base name: { .../web } { @web ... } named
@@ -143,5 +178,86 @@ func TestControlLongestPath(t *testing.T) {
 	}
 	if code := s.stop(); code != 0 {
 		t.Errorf("exit status %d", code)
+	}
+}
+
+// A server run through a symlink, whose program file was replaced since
+// (a package upgrade writes a new inode) and whose process rewrote its
+// command line, is adopted by Recover, not started a second time beside
+// the original: /proc/PID/exe names the symlink's target, which the
+// symlink's own path and the new file's inode do not match.
+func TestRecoverReplacedSymlinkedProgram(t *testing.T) {
+	dir := t.TempDir()
+	prog, link, pidFile := filepath.Join(dir, "prog"), filepath.Join(dir, "link"), filepath.Join(dir, "one")
+	copyFile(t, selfBin, prog, 0o755)
+	if err := os.Symlink(prog, link); err != nil {
+		t.Fatal(err)
+	}
+	bin := copyBinary(t)
+	s := startBin(t, bin, "", "--interval=50ms", "--control=none",
+		"{", link, "helper", "rewrite", pidFile, "}",
+		"{", selfBin, "helper", "sleep", "}")
+	p1 := waitPidFile(t, pidFile)
+	s.waitLog(1, msg("ALIVE", "server", 2))
+	copyFile(t, selfBin, prog+".new", 0o755)
+	if err := os.Rename(prog+".new", prog); err != nil {
+		t.Fatal(err)
+	}
+	writeScript(t, bin, fmt.Sprintf(`case "$1" in
+--re-exec) shift 2; exec %s helper corruptexec %s "$@";;
+esac
+exec %s "$@"
+`, selfBin, respawnBin, respawnBin))
+	s.signal(unix.SIGHUP)
+	l := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	if l["adopted"] != float64(2) || l["started_afresh"] != float64(0) {
+		t.Errorf("adopted %v, started afresh %v; want 2 and 0", l["adopted"], l["started_afresh"])
+	}
+	s.waitLog(1, msg("respawn upgraded"))
+	if got := rewrittenPids(s.Pid); !slices.Equal(got, []int{p1}) {
+		t.Errorf("processes of the server run through the symlink: %v, want %d alone", got, p1)
+	}
+	if got := dumpServer(s.dump(1), 1)["pid"]; got != float64(p1) {
+		t.Errorf("server 1 adopted as pid %v, want %d", got, p1)
+	}
+	s.stop()
+}
+
+// When the snapshot is unusable, a server is adopted as the process that
+// leads its group, not as a worker left behind by an earlier process of
+// it, which has the same command line and is respawn's child too: Recover
+// took the first child by command line, the worker, and left the server
+// running unsupervised.
+func TestRecoverPrefersLeaderToWorker(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pids")
+	bin := copyBinary(t)
+	s := startBin(t, bin, "", "--interval=50ms", "--control=none",
+		"{", selfBin, "helper", "forkworker", file, "}")
+	l := waitLines(t, file, 3)
+	var worker, server int
+	fmt.Sscanf(l[0], "worker %d", &worker)
+	fmt.Sscanf(l[2], "server %d", &server)
+	if worker == 0 || server == 0 {
+		t.Fatalf("pid file %q", l)
+	}
+	s.waitLog(1, msg("ALIVE", "server", 1, "pid", server))
+	eventually(t, "the worker to be respawn's child", func() bool { return slices.Contains(children(s.Pid), worker) })
+	writeScript(t, bin, fmt.Sprintf(`case "$1" in
+--re-exec) shift 2; exec %s helper corruptexec %s "$@";;
+esac
+exec %s "$@"
+`, selfBin, respawnBin, respawnBin))
+	s.signal(unix.SIGHUP)
+	rec := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	if rec["adopted"] != float64(1) || rec["started_afresh"] != float64(0) {
+		t.Errorf("adopted %v, started afresh %v; want 1 and 0", rec["adopted"], rec["started_afresh"])
+	}
+	s.waitLog(1, msg("respawn upgraded"))
+	if got := dumpServer(s.dump(1), 1)["pid"]; got != float64(server) {
+		t.Errorf("server adopted as pid %v, want the group leader %d (the worker is %d)", got, server, worker)
+	}
+	s.stop()
+	if !gone(worker) {
+		t.Errorf("the worker %d outlived respawn", worker)
 	}
 }
