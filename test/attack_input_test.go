@@ -4,6 +4,8 @@ package test
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,4 +263,117 @@ exec %s "$@"
 	if !gone(worker) {
 		t.Errorf("the worker %d outlived respawn", worker)
 	}
+}
+
+// `--re-exec --state-fd=N` given by hand, N anything but a snapshot: one
+// error line saying what N is not, the servers started from the command
+// line, and stdout and stderr intact. Without --state-fd the line said
+// "state descriptor -1 is stdio".
+func TestStateFDByHand(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		file       func(t *testing.T) *os.File // given as descriptor 3
+		fd         string
+	}{
+		{name: "none", want: "no state descriptor"},
+		{name: "pipe", want: "descriptor 3 is not a sealed memfd", file: func(t *testing.T) *os.File {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close(); w.Close() })
+			return r
+		}},
+		{name: "regular file", want: "descriptor 3 is not a sealed memfd", file: func(t *testing.T) *os.File {
+			return openT(t, tempFile(t, "state"), os.O_RDWR|os.O_CREATE)
+		}},
+		{name: "directory", want: "descriptor 3 is not a sealed memfd", file: func(t *testing.T) *os.File {
+			return openT(t, t.TempDir(), os.O_RDONLY)
+		}},
+		{name: "socket", want: "descriptor 3 is not a sealed memfd", file: func(t *testing.T) *os.File {
+			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { unix.Close(fds[1]) })
+			f := os.NewFile(uintptr(fds[0]), "socket")
+			t.Cleanup(func() { f.Close() })
+			return f
+		}},
+		{name: "sealed memfd of garbage", want: "marshal", file: func(t *testing.T) *os.File {
+			fd, err := unix.MemfdCreate("garbage", unix.MFD_ALLOW_SEALING)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unix.Write(fd, []byte("\x81\xa1v\xcd\xff\xffgarbage"))
+			if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_WRITE|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW); err != nil {
+				t.Fatal(err)
+			}
+			f := os.NewFile(uintptr(fd), "memfd")
+			t.Cleanup(func() { f.Close() })
+			return f
+		}},
+		{name: "above the limit", want: "descriptor 1048576 is not a sealed memfd", fd: "1048576"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--re-exec"}
+			if tc.file != nil {
+				tc.fd = "3"
+			}
+			if tc.fd != "" {
+				args = append(args, "--state-fd="+tc.fd)
+			}
+			args = append(args, "--log-format=json", "--control=none", "{", "sh", "-c", "echo out; echo err >&2", "}")
+			cmd := exec.Command(respawnBin, args...)
+			if tc.file != nil {
+				cmd.ExtraFiles = []*os.File{tc.file(t)}
+			}
+			code, stdout, stderr := runCmd(t, cmd)
+			if code != 0 || stdout != "out\n" || !strings.Contains(stderr, "\nerr\n") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 0, the server's line on each", code, stdout, stderr)
+			}
+			var errs []string
+			for _, l := range strings.Split(stderr, "\n") {
+				var m map[string]any
+				if json.Unmarshal([]byte(l), &m) == nil && m["level"] == "ERROR" {
+					errs = append(errs, fmt.Sprint(m["reason"]))
+				}
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0], tc.want) || strings.Contains(errs[0], "stdio") {
+				t.Errorf("error lines %q, want one whose reason says %q", errs, tc.want)
+			}
+		})
+	}
+}
+
+func openT(t *testing.T, name string, flag int) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(name, flag, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// runCmd runs cmd, which must end by itself within 10 s, and returns its
+// exit status and output.
+func runCmd(t *testing.T, cmd *exec.Cmd) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+		<-done
+		t.Fatalf("%q did not exit", cmd.Args)
+	}
+	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 }
