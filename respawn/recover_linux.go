@@ -93,8 +93,19 @@ type fileID struct{ dev, ino uint64 }
 // script, its interpreter.
 type program struct {
 	argv, later []string
-	ids         []fileID
-	paths       []string
+	// script are the command lines the kernel gives a script run as
+	// argv or later: its "#!" line's interpreter and argument, the path
+	// it was executed by, then its arguments.
+	script [][]string
+	ids    []fileID
+	paths  []string
+}
+
+// shows reports whether a process whose command line is argv runs p as
+// respawn started it.
+func (p program) shows(argv []string) bool {
+	return slices.Equal(argv, p.argv) || slices.Equal(argv, p.later) ||
+		slices.ContainsFunc(p.script, func(c []string) bool { return slices.Equal(argv, c) })
 }
 
 // child is a child process found in /proc.
@@ -142,7 +153,7 @@ func matchChildren(progs []program, kids []child) []found {
 	})
 	for i, p := range progs {
 		for _, k := range leadersFirst {
-			if !claimed[k.pid] && (slices.Equal(k.argv, p.argv) || slices.Equal(k.argv, p.later)) {
+			if !claimed[k.pid] && p.shows(k.argv) {
 				claimed[k.pid], out[i] = true, found{pid: k.pid, among: 1}
 				break
 			}
@@ -180,8 +191,11 @@ func programOf(argv []string) program {
 		return p
 	}
 	p.add(path)
-	if interp := interpreter(path); interp != "" {
-		p.add(interp)
+	if interp := interpreter(path); len(interp) > 0 {
+		p.add(interp[0])
+		for _, a := range [][]string{p.argv, p.later} {
+			p.script = append(p.script, slices.Concat(interp, []string{path}, a[1:]))
+		}
 	}
 	return p
 }
@@ -202,26 +216,33 @@ func (p *program) add(path string) {
 	}
 }
 
-// interpreter is the program named on a script's "#!" line, or "".
-func interpreter(path string) string {
+// interpreter is a script's "#!" line as the kernel reads it: the
+// interpreter, and the rest of the line, trimmed, as one argument if
+// there is any. It is nil for a file that is not a script.
+func interpreter(path string) []string {
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return nil
 	}
 	defer f.Close()
 	var b [256]byte
 	n, _ := f.Read(b[:])
 	line, ok := bytes.CutPrefix(b[:n], []byte("#!"))
 	if !ok {
-		return ""
+		return nil
 	}
 	if i := bytes.IndexByte(line, '\n'); i >= 0 {
 		line = line[:i]
 	}
-	if f := strings.Fields(string(line)); len(f) > 0 {
-		return f[0]
+	rest := strings.Trim(string(line), " \t")
+	if rest == "" {
+		return nil
 	}
-	return ""
+	i := strings.IndexAny(rest, " \t")
+	if i < 0 {
+		return []string{rest}
+	}
+	return []string{rest[:i], strings.Trim(rest[i:], " \t")}
 }
 
 func statID(path string) (fileID, bool) {

@@ -125,3 +125,35 @@ func TestProgramOfSymlink(t *testing.T) {
 		t.Errorf("a child whose exe is %s does not run %s", real, link)
 	}
 }
+
+// A script's process shows its interpreter, the "#!" line's argument
+// (one word, whatever it holds) and the path it was run by before its
+// arguments; that command line is matched exactly, as respawn started it.
+func TestProgramOfScript(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "s")
+	for _, tt := range []struct {
+		line string
+		want []string
+	}{
+		{"#!/bin/sh\n", []string{"/bin/sh", script, "a"}},
+		{"#! /bin/sh -e\n", []string{"/bin/sh", "-e", script, "a"}},
+		{"#!/usr/bin/env python3 -u \n", []string{"/usr/bin/env", "python3 -u", script, "a"}},
+		{"#!/bin/sh\t-x\n", []string{"/bin/sh", "-x", script, "a"}},
+		{"#!\n", nil},
+	} {
+		if err := os.WriteFile(script, []byte(tt.line+"exit 0\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := programOf([]string{script, "a"})
+		var got []string
+		if len(p.script) > 0 {
+			got = p.script[0]
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%q: script command line %q, want %q", tt.line, got, tt.want)
+		}
+		if tt.want != nil && !p.shows(tt.want) {
+			t.Errorf("%q: %q not matched", tt.line, tt.want)
+		}
+	}
+}

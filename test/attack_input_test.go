@@ -377,3 +377,44 @@ func runCmd(t *testing.T, cmd *exec.Cmd) (int, string, string) {
 	}
 	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 }
+
+// Two script servers that run one interpreter keep their own processes
+// when the snapshot is unusable, whichever started first: a script's
+// process shows "/bin/sh SCRIPT ARGS", which Recover did not take for the
+// command line respawn started, so it matched both by the interpreter's
+// executable, earliest started to the lowest index, and swapped them
+// after the first had been restarted.
+func TestRecoverScriptsKeepTheirOwn(t *testing.T) {
+	dir := t.TempDir()
+	var scripts, files [2]string
+	for i, n := range []string{"a", "b"} {
+		scripts[i], files[i] = filepath.Join(dir, n+".sh"), filepath.Join(dir, n+".pids")
+		writeScript(t, scripts[i], "echo $$ >> \"$1\"\nsleep 1000 &\nwait\n")
+	}
+	bin := copyBinary(t)
+	s := startBin(t, bin, "", "--interval=50ms", "--control=none",
+		"{", scripts[0], files[0], "}", "{", scripts[1], files[1], "}")
+	first, two := waitPidFile(t, files[0]), waitPidFile(t, files[1])
+	waitLived(t, s, 1, 60e6)
+	_ = unix.Kill(first, unix.SIGKILL) // restarted: now it started after server 2
+	s.waitLog(1, msg("ALIVE", "server", 1, "from", "DEAD"))
+	one, _ := strconv.Atoi(waitLines(t, files[0], 2)[1])
+	writeScript(t, bin, fmt.Sprintf(`case "$1" in
+--re-exec) shift 2; exec %s helper corruptexec %s "$@";;
+esac
+exec %s "$@"
+`, selfBin, respawnBin, respawnBin))
+	s.signal(unix.SIGHUP)
+	rec := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	if rec["adopted"] != float64(2) || rec["started_afresh"] != float64(0) {
+		t.Errorf("adopted %v, started afresh %v; want 2 and 0", rec["adopted"], rec["started_afresh"])
+	}
+	s.waitLog(1, msg("respawn upgraded"))
+	d := s.dump(1)
+	for i, want := range []int{one, two} {
+		if got := dumpServer(d, i+1)["pid"]; got != float64(want) {
+			t.Errorf("server %d adopted as pid %v, want %d", i+1, got, want)
+		}
+	}
+	s.stop()
+}
