@@ -139,20 +139,8 @@ func matchChildren(progs []program, kids []child) []found {
 	byStart := slices.SortedFunc(slices.Values(kids), func(a, b child) int {
 		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.pid, b.pid))
 	})
-	// By command line, a group leader first: a worker that a server
-	// forked keeps its command line, and one left over from an earlier
-	// process of the server may be our child too.
-	leadersFirst := slices.SortedStableFunc(slices.Values(byStart), func(a, b child) int {
-		switch {
-		case a.leader == b.leader:
-			return 0
-		case a.leader:
-			return -1
-		}
-		return 1
-	})
 	for i, p := range progs {
-		for _, k := range leadersFirst {
+		for _, k := range leadersFirst(byStart) {
 			if !claimed[k.pid] && p.shows(k.argv) {
 				claimed[k.pid], out[i] = true, found{pid: k.pid, among: 1}
 				break
@@ -174,6 +162,22 @@ func matchChildren(progs []program, kids []child) []found {
 		}
 	}
 	return out
+}
+
+// leadersFirst returns kids with the leaders of their process group
+// first, in order otherwise: a worker that a server forked keeps its
+// command line, and one left over from an earlier process of the server
+// may be our child too, but the server is the leader.
+func leadersFirst(kids []child) []child {
+	return slices.SortedStableFunc(slices.Values(kids), func(a, b child) int {
+		switch {
+		case a.leader == b.leader:
+			return 0
+		case a.leader:
+			return -1
+		}
+		return 1
+	})
 }
 
 // runs reports whether k runs p's executable.
@@ -216,9 +220,8 @@ func (p *program) add(path string) {
 	}
 }
 
-// interpreter is a script's "#!" line as the kernel reads it: the
-// interpreter, and the rest of the line, trimmed, as one argument if
-// there is any. It is nil for a file that is not a script.
+// interpreter is a script's "#!" line as the kernel reads it (see
+// parseShebang), or nil for a file that is not a script.
 func interpreter(path string) []string {
 	f, err := os.Open(path)
 	if err != nil {
@@ -227,7 +230,15 @@ func interpreter(path string) []string {
 	defer f.Close()
 	var b [256]byte
 	n, _ := f.Read(b[:])
-	line, ok := bytes.CutPrefix(b[:n], []byte("#!"))
+	return parseShebang(b[:n])
+}
+
+// parseShebang reads the start of a file as the kernel reads a script's
+// "#!" line: the interpreter, then the rest of the line, trimmed, as one
+// argument if there is any. It is nil if b does not start with "#!" or
+// names no interpreter.
+func parseShebang(b []byte) []string {
+	line, ok := bytes.CutPrefix(b, []byte("#!"))
 	if !ok {
 		return nil
 	}

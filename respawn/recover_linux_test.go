@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -156,4 +157,26 @@ func TestProgramOfScript(t *testing.T) {
 			t.Errorf("%q: %q not matched", tt.line, tt.want)
 		}
 	}
+}
+
+// FuzzParseShebang feeds parseShebang the start of a file. It must never
+// panic; a result is an interpreter without blanks, and at most one
+// argument, trimmed and not empty, both from the first line.
+func FuzzParseShebang(f *testing.F) {
+	for _, s := range []string{"#!/bin/sh\n", "#! /usr/bin/env python3 -u\nx", "#!\n", "#!/bin/sh\t-e \n", "no", "#!", "#!   \t"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := parseShebang(b)
+		if got == nil {
+			return
+		}
+		first, _, _ := strings.Cut(string(b), "\n")
+		if len(got) > 2 || got[0] == "" || strings.ContainsAny(got[0], " \t\n") || !strings.Contains(first, got[0]) {
+			t.Fatalf("parseShebang(%q) = %q", b, got)
+		}
+		if len(got) == 2 && (got[1] == "" || strings.Trim(got[1], " \t") != got[1] || !strings.Contains(first, got[1])) {
+			t.Fatalf("parseShebang(%q) = %q", b, got)
+		}
+	})
 }
