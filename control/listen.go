@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrInUse is returned by Listen when a live process serves the socket.
@@ -30,8 +32,14 @@ func FromFile(f *os.File) (*net.UnixListener, error) { return fromFile(f) }
 
 // FromFD adopts the inherited descriptor fd as the control listener, as
 // FromFile does, and closes fd: the listener holds a duplicate, with
-// close-on-exec set again.
+// close-on-exec set again. A descriptor that is not a socket is refused
+// and left open: the number comes from a snapshot, and may name a file
+// the process has opened since (the snapshot's own memfd was there), which
+// is not FromFD's to close.
 func FromFD(fd int) (*net.UnixListener, error) {
+	if _, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
+		return nil, fmt.Errorf("control: descriptor %d is not a socket: %w", fd, os.NewSyscallError("getsockopt", err))
+	}
 	f := os.NewFile(uintptr(fd), "control")
 	if f == nil {
 		return nil, fmt.Errorf("control: invalid descriptor %d", fd)

@@ -24,38 +24,45 @@ func listen(path string) (*net.UnixListener, error) {
 		return nil, fmt.Errorf("control: socket path %q: longer than %d bytes", path, len(unix.RawSockaddrUnix{}.Path)-1)
 	}
 	dir := filepath.Dir(path)
+	if err := checkPath(dir); err != nil {
+		return nil, err // before MkdirAll makes anything there
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
-	unlock, err := lockDir(dir)
+	dirFD, err := lockDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer unix.Close(dirFD)
 	if err := checkFree(path); err != nil {
 		return nil, err
 	}
-	return bindAt(path)
+	return bindAt(dirFD, path)
 }
 
-// lockDir checks that dir is safe to hold the socket (checkDir) and holds
-// an flock on it until the returned function is called, so that two
-// supervisors starting at once do not both take a stale socket for theirs.
-// It waits at most lockTimeout for a lock another process holds.
-func lockDir(dir string) (func(), error) {
+// lockDir opens dir, checks that it is safe to hold the socket (checkDir,
+// checkResolved) and takes an flock on it, held until the returned
+// descriptor is closed, so that two supervisors starting at once do not
+// both take a stale socket for theirs. It waits at most lockTimeout for a
+// lock another process holds.
+func lockDir(dir string) (int, error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("control: %s: %w", dir, os.NewSyscallError("open", err))
+		return -1, fmt.Errorf("control: %s: %w", dir, os.NewSyscallError("open", err))
 	}
 	err = checkDir(dir, fd)
+	if err == nil {
+		err = checkResolved(dir, fd)
+	}
 	if err == nil {
 		err = flockBounded(dir, fd, lockTimeout)
 	}
 	if err != nil {
 		unix.Close(fd)
-		return nil, err
+		return -1, err
 	}
-	return func() { unix.Close(fd) }, nil
+	return fd, nil
 }
 
 // lockTimeout bounds the wait for the directory's lock: a supervisor
@@ -138,20 +145,24 @@ func probe(path string) (bool, error) {
 	return false, fmt.Errorf("control: cannot tell whether %s is in use: %w", path, err)
 }
 
-// bindAt binds a socket under a temporary name beside path and renames it
-// to path: the socket never appears at path with a wider mode, and a
-// stale one is replaced in one step. The mode is set on the socket before
-// bind, which creates the file with it (Linux's unix_bind takes the
-// socket inode's mode, less the umask): no path is ever chmodded, so a
-// symlink put in the socket's place cannot redirect a chmod, and the
-// process-wide umask is left alone. The temporary name is random, and
-// bind never follows a symlink: it fails on any file already there.
-func bindAt(path string) (*net.UnixListener, error) {
-	tmp, err := tempName(path)
+// bindAt binds a socket under a temporary name in the directory dirFD
+// (path's, as lockDir checked it) and renames it to path: the socket
+// never appears at path with a wider mode, and a stale one is replaced in
+// one step. The mode is set on the socket before bind, which creates the
+// file with it (Linux's unix_bind takes the socket inode's mode, less the
+// umask): no path is ever chmodded, so a symlink put in the socket's
+// place cannot redirect a chmod, and the process-wide umask is left
+// alone. The temporary name is random, and bind never follows a symlink:
+// it fails on any file already there. Bind and rename go through dirFD
+// (bind by /proc/self/fd/N/NAME), never through the directory's path:
+// they act on the directory that was checked, and the temporary name's
+// length does not depend on how deep it is.
+func bindAt(dirFD int, path string) (*net.UnixListener, error) {
+	tmp, err := tempName()
 	if err != nil {
 		return nil, err
 	}
-	ln, err := listenMode(tmp, 0o600)
+	ln, err := listenMode("/proc/self/fd/"+strconv.Itoa(dirFD)+"/"+tmp, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -159,23 +170,23 @@ func bindAt(path string) (*net.UnixListener, error) {
 	defer func() {
 		if !bound {
 			ln.Close()
-			os.Remove(tmp)
+			unix.Unlinkat(dirFD, tmp, 0)
 		}
 	}()
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("control: %w", err)
+	if err := unix.Renameat(dirFD, tmp, dirFD, filepath.Base(path)); err != nil {
+		return nil, fmt.Errorf("control: %s: %w", path, os.NewSyscallError("renameat", err))
 	}
 	bound = true
 	return ln, nil
 }
 
-// tempName is an unpredictable name beside path.
-func tempName(path string) (string, error) {
+// tempName is an unpredictable name for a file beside the socket.
+func tempName() (string, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("control: %w", err)
 	}
-	return filepath.Join(filepath.Dir(path), ".respawn-"+strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(b[:])), nil
+	return ".respawn-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:]), nil
 }
 
 // listenMode creates a listening unix socket at name whose file has the

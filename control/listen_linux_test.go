@@ -231,6 +231,12 @@ func TestFromFDRefuses(t *testing.T) {
 			}
 		})
 	}
+	// Not a socket: not FromFD's to close (the snapshot that named it may
+	// be wrong, and the process may hold a file of its own there).
+	defer unix.Close(p[0])
+	if _, err := unix.FcntlInt(uintptr(p[0]), unix.F_GETFD, 0); err != nil {
+		t.Errorf("FromFD closed the pipe it refused: %v", err)
+	}
 }
 
 func TestDefaultPath(t *testing.T) {
@@ -422,4 +428,97 @@ func TestListenLockHeld(t *testing.T) {
 	if !strings.Contains(err.Error(), "locked by another process") || !errors.Is(err, unix.EWOULDBLOCK) {
 		t.Errorf("error %q, want one saying the directory is locked", err)
 	}
+}
+
+// A socket directory below one that another user can rename things in
+// (writable without the sticky bit, or theirs), or reached through
+// another user's symlink, is refused, and nothing is made there: the
+// directory was checked on a descriptor, but the socket is bound and
+// reached by path, and such a user could swap the directory between the
+// check and the bind, or later, for one of their own.
+func TestListenRefusesUnsafeParent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown to another user needs root")
+	}
+	tests := []struct {
+		name    string
+		mode    os.FileMode
+		uid     int
+		link    bool // reach the socket's directory through a symlink in parent
+		linkUID int
+		want    string // "" for accepted
+	}{
+		{name: "world-writable parent", mode: 0o777, want: "without the sticky bit"},
+		{name: "group-writable parent", mode: 0o775, want: "without the sticky bit"},
+		{name: "another user's parent", mode: 0o755, uid: 65534, want: "owned by uid 65534"},
+		{name: "another user's symlink in a sticky parent", mode: 0o1777, link: true, linkUID: 65534, want: "owned by uid 65534"},
+		{name: "sticky parent", mode: 0o1777},
+		{name: "root's symlink in a sticky parent", mode: 0o1777, link: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := filepath.Join(t.TempDir(), "p")
+			if err := os.Mkdir(parent, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(parent, "run")
+			if tt.link {
+				real := filepath.Join(t.TempDir(), "real")
+				if err := os.Mkdir(real, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(real, dir); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Lchown(dir, tt.linkUID, tt.linkUID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := unix.Chmod(parent, uint32(tt.mode)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(parent, tt.uid, tt.uid); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "control.sock")
+			ln, err := Listen(path)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Listen: %v", err)
+				}
+				roundTrip(t, path, ln)
+				ln.Close()
+				return
+			}
+			if err == nil {
+				ln.Close()
+				t.Fatalf("Listen below a %s succeeded", tt.name)
+			}
+			if !strings.HasPrefix(err.Error(), "control: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want one containing %q", err, tt.want)
+			}
+			if _, err := os.Lstat(path); err == nil {
+				t.Error("a socket was made there all the same")
+			}
+			if _, err := os.Lstat(dir); err == nil && !tt.link {
+				t.Error("the socket's directory was made all the same")
+			}
+		})
+	}
+}
+
+// A socket path of the longest length a sockaddr holds is served: the
+// temporary name bound before the rename was the socket's directory
+// joined with a name longer than "control.sock", which bind refused with
+// EINVAL for any path within 30 bytes of the limit.
+func TestListenLongestPath(t *testing.T) {
+	dir := t.TempDir()
+	max := len(unix.RawSockaddrUnix{}.Path) - 1
+	sub := strings.Repeat("d", max-len(dir)-len("/x.sock")-1)
+	path := filepath.Join(dir, sub, "x.sock")
+	if len(path) != max {
+		t.Fatalf("path of %d bytes, want %d", len(path), max)
+	}
+	ln := listenT(t, path)
+	roundTrip(t, path, ln)
 }

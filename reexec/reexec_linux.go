@@ -127,6 +127,9 @@ func sealedMemfd(b []byte) (int, error) {
 // must not close what the process holds there. Descriptors 0 to 2 are
 // refused outright and never touched.
 func ReadState(fd int) ([]byte, error) {
+	if fd < 0 {
+		return nil, fmt.Errorf("reexec: no state descriptor (--state-fd=%d)", fd)
+	}
 	if fd < 3 {
 		return nil, fmt.Errorf("reexec: state descriptor %d is stdio, not a snapshot", fd)
 	}

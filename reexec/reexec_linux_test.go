@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -75,6 +76,7 @@ func TestReadStateRefuses(t *testing.T) {
 		name string
 		fd   int
 	}{
+		{"none given", -1},
 		{"regular file", dupFD(t, int(f.Fd()))},
 		{"pipe", dupFD(t, int(r.Fd()))},
 		{"unsealed memfd", unsealed},
@@ -84,10 +86,14 @@ func TestReadStateRefuses(t *testing.T) {
 		{"stderr", 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := ReadState(tt.fd); err == nil {
+			_, err := ReadState(tt.fd)
+			if err == nil {
 				t.Error("accepted")
 			}
-			if tt.fd == 1000 {
+			if tt.fd < 0 && !strings.Contains(err.Error(), "no state descriptor") || tt.fd >= 0 && strings.Contains(err.Error(), "no state") {
+				t.Errorf("error %q", err)
+			}
+			if tt.fd < 0 || tt.fd == 1000 {
 				return
 			}
 			if _, err := unix.FcntlInt(uintptr(tt.fd), unix.F_GETFD, 0); err != nil {

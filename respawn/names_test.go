@@ -51,3 +51,24 @@ func TestFindIndexBeforeName(t *testing.T) {
 		}
 	}
 }
+
+// A name given with @NAME is the operator's: a default name never takes
+// it, whichever server comes first. { web } { @web sleep 1 } named the
+// second server web-2 and gave "web" to the first.
+func TestGivenNameBeatsDefaultName(t *testing.T) {
+	s := New(Config{}, []Spec{
+		{Argv: []string{"/usr/bin/web"}},
+		{Name: "web", Argv: []string{"sleep", "1"}},
+		{Argv: []string{"/opt/web"}},
+		{Name: "web-2", Argv: []string{"sleep", "2"}},
+	})
+	want := []string{"web-3", "web", "web-4", "web-2"}
+	for i, w := range want {
+		if got := s.recs[i].Name; got != w {
+			t.Errorf("server %d named %q, want %q", i+1, got, w)
+		}
+		if s.find(w) != s.recs[i] {
+			t.Errorf("%q does not find server %d", w, i+1)
+		}
+	}
+}

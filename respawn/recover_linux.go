@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,8 +93,19 @@ type fileID struct{ dev, ino uint64 }
 // script, its interpreter.
 type program struct {
 	argv, later []string
-	ids         []fileID
-	paths       []string
+	// script are the command lines the kernel gives a script run as
+	// argv or later: its "#!" line's interpreter and argument, the path
+	// it was executed by, then its arguments.
+	script [][]string
+	ids    []fileID
+	paths  []string
+}
+
+// shows reports whether a process whose command line is argv runs p as
+// respawn started it.
+func (p program) shows(argv []string) bool {
+	return slices.Equal(argv, p.argv) || slices.Equal(argv, p.later) ||
+		slices.ContainsFunc(p.script, func(c []string) bool { return slices.Equal(argv, c) })
 }
 
 // child is a child process found in /proc.
@@ -124,17 +136,17 @@ type found struct {
 func matchChildren(progs []program, kids []child) []found {
 	out := make([]found, len(progs))
 	claimed := map[int]bool{}
+	byStart := slices.SortedFunc(slices.Values(kids), func(a, b child) int {
+		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.pid, b.pid))
+	})
 	for i, p := range progs {
-		for _, k := range kids {
-			if !claimed[k.pid] && (slices.Equal(k.argv, p.argv) || slices.Equal(k.argv, p.later)) {
+		for _, k := range leadersFirst(byStart) {
+			if !claimed[k.pid] && p.shows(k.argv) {
 				claimed[k.pid], out[i] = true, found{pid: k.pid, among: 1}
 				break
 			}
 		}
 	}
-	byStart := slices.SortedFunc(slices.Values(kids), func(a, b child) int {
-		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.pid, b.pid))
-	})
 	for i, p := range progs {
 		if out[i].pid > 0 {
 			continue
@@ -152,6 +164,22 @@ func matchChildren(progs []program, kids []child) []found {
 	return out
 }
 
+// leadersFirst returns kids with the leaders of their process group
+// first, in order otherwise: a worker that a server forked keeps its
+// command line, and one left over from an earlier process of the server
+// may be our child too, but the server is the leader.
+func leadersFirst(kids []child) []child {
+	return slices.SortedStableFunc(slices.Values(kids), func(a, b child) int {
+		switch {
+		case a.leader == b.leader:
+			return 0
+		case a.leader:
+			return -1
+		}
+		return 1
+	})
+}
+
 // runs reports whether k runs p's executable.
 func (p program) runs(k child) bool {
 	return k.exe != (fileID{}) && slices.Contains(p.ids, k.exe) || k.path != "" && slices.Contains(p.paths, k.path)
@@ -167,39 +195,65 @@ func programOf(argv []string) program {
 		return p
 	}
 	p.add(path)
-	if interp := interpreter(path); interp != "" {
-		p.add(interp)
+	if interp := interpreter(path); len(interp) > 0 {
+		p.add(interp[0])
+		for _, a := range [][]string{p.argv, p.later} {
+			p.script = append(p.script, slices.Concat(interp, []string{path}, a[1:]))
+		}
 	}
 	return p
 }
 
+// add adds the file at path, by its identity and by its path, as given
+// and resolved: /proc/PID/exe names the file the kernel ran, after every
+// symlink, and a server run through a symlink whose target was replaced
+// since (a package upgrade) is known by that path alone.
 func (p *program) add(path string) {
 	if id, ok := statID(path); ok {
 		p.ids = append(p.ids, id)
 	}
 	p.paths = append(p.paths, path)
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		if real, err = filepath.Abs(real); err == nil && real != path {
+			p.paths = append(p.paths, real)
+		}
+	}
 }
 
-// interpreter is the program named on a script's "#!" line, or "".
-func interpreter(path string) string {
+// interpreter is a script's "#!" line as the kernel reads it (see
+// parseShebang), or nil for a file that is not a script.
+func interpreter(path string) []string {
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return nil
 	}
 	defer f.Close()
 	var b [256]byte
 	n, _ := f.Read(b[:])
-	line, ok := bytes.CutPrefix(b[:n], []byte("#!"))
+	return parseShebang(b[:n])
+}
+
+// parseShebang reads the start of a file as the kernel reads a script's
+// "#!" line: the interpreter, then the rest of the line, trimmed, as one
+// argument if there is any. It is nil if b does not start with "#!" or
+// names no interpreter.
+func parseShebang(b []byte) []string {
+	line, ok := bytes.CutPrefix(b, []byte("#!"))
 	if !ok {
-		return ""
+		return nil
 	}
 	if i := bytes.IndexByte(line, '\n'); i >= 0 {
 		line = line[:i]
 	}
-	if f := strings.Fields(string(line)); len(f) > 0 {
-		return f[0]
+	rest := strings.Trim(string(line), " \t")
+	if rest == "" {
+		return nil
 	}
-	return ""
+	i := strings.IndexAny(rest, " \t")
+	if i < 0 {
+		return []string{rest}
+	}
+	return []string{rest[:i], strings.Trim(rest[i:], " \t")}
 }
 
 func statID(path string) (fileID, bool) {

@@ -163,10 +163,28 @@ func New(cfg Config, specs []Spec) *Supervisor {
 		s.sig = NewSignals()
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	given := givenNames(specs)
 	for _, sp := range specs {
-		s.add(&Server{Name: sp.Name, Argv: sp.Argv})
+		name := sp.Name
+		if name == "" {
+			name = s.uniqueName(DefaultName(sp.Argv[0]), given)
+		}
+		s.add(&Server{Name: name, Argv: sp.Argv})
 	}
 	return s
+}
+
+// givenNames are the names given with @NAME, which default names keep
+// clear of: in { web } { @web sleep 1 }, "web" is the second server's, as
+// the operator wrote it, and the first is named web-2.
+func givenNames(specs []Spec) map[string]bool {
+	given := map[string]bool{}
+	for _, sp := range specs {
+		if sp.Name != "" {
+			given[sp.Name] = true
+		}
+	}
+	return given
 }
 
 // AddTask adds an internal task. A task with keep set keeps the supervisor
@@ -181,20 +199,20 @@ func (s *Supervisor) add(r *Server) {
 	if r.Name == "" {
 		r.Name = DefaultName(r.Argv[0])
 	}
-	r.Name = s.uniqueName(r.Name)
+	r.Name = s.uniqueName(r.Name, nil)
 	s.recs = append(s.recs, r)
 	s.byName[r.Name] = r
 }
 
-// uniqueName returns name, or name-2, name-3... if it is taken. The next
-// suffix to try is kept per name, so that many servers of one program
-// cost no more than one each.
-func (s *Supervisor) uniqueName(name string) string {
-	if s.byName[name] == nil {
+// uniqueName returns name, or name-2, name-3... if it is taken or in
+// given. The next suffix to try is kept per name, so that many servers of
+// one program cost no more than one each.
+func (s *Supervisor) uniqueName(name string, given map[string]bool) string {
+	if s.byName[name] == nil && !given[name] {
 		return name
 	}
 	i := max(s.suffix[name], 2)
-	for s.byName[name+"-"+strconv.Itoa(i)] != nil {
+	for s.byName[name+"-"+strconv.Itoa(i)] != nil || given[name+"-"+strconv.Itoa(i)] {
 		i++
 	}
 	s.suffix[name] = i + 1

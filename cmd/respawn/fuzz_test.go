@@ -9,8 +9,8 @@ import (
 // FuzzParseGroups feeds parseGroups argument lists, one string with the
 // arguments separated by NUL bytes (which no argument can hold). It must
 // never panic; an error must be one line; a success must give non-empty
-// groups that, written back as "{ [@NAME] ARGV... }", parse to the same
-// groups.
+// groups, none named by a number, that, written back as
+// "{ [@NAME] ARGV... }", parse to the same groups.
 func FuzzParseGroups(f *testing.F) {
 	for _, args := range [][]string{
 		{"{", "sleep", "10", "}"},
@@ -27,6 +27,7 @@ func FuzzParseGroups(f *testing.F) {
 		{"{", "", "}"},
 		{"{", "@n", "}"},
 		{"{", "a", "{", "}"},
+		{"{", "@99999999999999999999", "a", "}"},
 	} {
 		f.Add(strings.Join(args, "\x00"))
 	}
@@ -46,6 +47,9 @@ func FuzzParseGroups(f *testing.F) {
 		for i, g := range groups {
 			if len(g.argv) == 0 || g.argv[0] == "" {
 				t.Fatalf("parseGroups(%q): group %d has no program: %#v", args, i+1, g)
+			}
+			if d := strings.TrimLeft(g.name, "+-"); d != "" && strings.Trim(d, "0123456789") == "" && len(g.name)-len(d) <= 1 {
+				t.Fatalf("parseGroups(%q): group %d named %q, which reads as an index", args, i+1, g.name)
 			}
 			again = append(again, "{")
 			if g.name != "" {

@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
+	"strings"
 )
 
 // group is one server as given on the command line: { [@NAME] CMD ARG... }.
@@ -96,10 +96,18 @@ func checkName(name string) error {
 			return fmt.Errorf("name %q: only letters, digits, '-', '_' and '.'", name)
 		}
 	}
-	if _, err := strconv.Atoi(name); err == nil {
+	if numeric(name) {
 		return fmt.Errorf("name %q: a number would read as an index", name)
 	}
 	return nil
+}
+
+// numeric reports whether name is digits, with or without a sign, of any
+// length: respawnctl reads a target of digits as an index even when it is
+// too big for an int.
+func numeric(name string) bool {
+	digits := strings.TrimLeft(name, "+-")
+	return len(name)-len(digits) <= 1 && digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
 func checkNames(groups []group) error {

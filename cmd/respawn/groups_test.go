@@ -81,6 +81,8 @@ func TestParseGroups(t *testing.T) {
 		{name: "numeric name", args: []string{"{", "@12", "a", "}"}, err: "would read as an index"},
 		{name: "negative numeric name", args: []string{"{", "@-3", "a", "}"}, err: "would read as an index"},
 		{name: "numeric name with leading zeros", args: []string{"{", "@007", "a", "}"}, err: "would read as an index"},
+		{name: "numeric name too big for an int", args: []string{"{", "@" + strings.Repeat("9", 20), "a", "}"}, err: "would read as an index"},
+		{name: "negative numeric name too big for an int", args: []string{"{", "@-" + strings.Repeat("9", 20), "a", "}"}, err: "would read as an index"},
 		{name: "name with a newline", args: []string{"{", "@a\n[2] x", "a", "}"}, err: "only letters, digits"},
 		{name: "name with a tab", args: []string{"{", "@a\tb", "a", "}"}, err: "only letters, digits"},
 		{name: "name with a control character", args: []string{"{", "@a\x1bb", "a", "}"}, err: "only letters, digits"},

@@ -120,9 +120,10 @@ func (c *ctl) failed(req control.Request, ans control.Answer) int {
 	return exitFail
 }
 
-// fail prints err as the one error line and returns exitFail.
+// fail prints err as the one error line, escaped as every text that may
+// hold the supervisor's words is, and returns exitFail.
 func (c *ctl) fail(err error) int {
-	fmt.Fprintf(c.err, "respawnctl: %v\n", err)
+	fmt.Fprintf(c.err, "respawnctl: %s\n", esc(err.Error()))
 	return exitFail
 }
 

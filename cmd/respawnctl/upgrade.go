@@ -56,9 +56,9 @@ func (c *ctl) dump() (respawn.Dump, error) {
 	case err != nil:
 		return respawn.Dump{}, err
 	case !ans.OK && ans.Code == control.CodeRefused:
-		return respawn.Dump{}, fmt.Errorf("refused by the supervisor at %s: %s", c.path, ans.Error)
+		return respawn.Dump{}, fmt.Errorf("refused by the supervisor at %s: %s", c.path, esc(ans.Error))
 	case !ans.OK:
-		return respawn.Dump{}, fmt.Errorf("dump: %s", ans.Error)
+		return respawn.Dump{}, fmt.Errorf("dump: %s", esc(ans.Error))
 	case ans.Dump == nil:
 		return respawn.Dump{}, errors.New("dump: answer without a dump")
 	}
