@@ -2,6 +2,7 @@ package respawn
 
 import (
 	"errors"
+	"math/rand/v2"
 	"syscall"
 	"time"
 )
@@ -14,10 +15,17 @@ import (
 // a life of paceFree or more resets it, and such a death respawns at
 // once. A spawn that fails for a reason that may pass (EAGAIN, ENOMEM:
 // the fork, not the program) is retried on the same schedule.
+//
+// Each delay is stretched by a random fraction of up to a half, so that
+// servers that crashed together (a dependency went away) drift apart
+// instead of coming back in one burst of forks; and one turn of the loop
+// starts at most paceBatch of them, so that a death elsewhere waits for
+// at most that many forks.
 const (
 	paceFree  = time.Second
 	paceFirst = 10 * time.Millisecond
 	paceMax   = time.Second
+	paceBatch = 8
 )
 
 // paceDelay is the delay after n short lives in a row (n >= 1).
@@ -39,7 +47,7 @@ func transient(err error) bool {
 // schedule makes DEAD record r respawn after d. A record is in s.due at
 // most once: exactly while its dueNs is set.
 func (s *Supervisor) schedule(r *Server, d time.Duration) {
-	at := monotonicNs() + int64(d)
+	at := monotonicNs() + int64(d) + rand.Int64N(int64(d)/2+1)
 	if r.dueNs == 0 {
 		s.due = append(s.due, r)
 	}
@@ -60,7 +68,7 @@ func (s *Supervisor) armDue(at int64) {
 	s.dueC, s.dueAt = s.dueTimer.C, at
 }
 
-// respawnDue fires the (DEAD, respawn) cell of up to reapBatch records
+// respawnDue fires the (DEAD, respawn) cell of up to paceBatch records
 // whose delay has passed, and arms the timer for the next. A record
 // stopped meanwhile leaves the list; on shutdown they all do.
 func (s *Supervisor) respawnDue() {
@@ -72,7 +80,7 @@ func (s *Supervisor) respawnDue() {
 		switch {
 		case r.State != Dead || s.stopping:
 			r.dueNs = 0
-		case r.dueNs <= now && len(fire) < reapBatch:
+		case r.dueNs <= now && len(fire) < paceBatch:
 			r.dueNs = 0
 			fire = append(fire, r)
 		default:
