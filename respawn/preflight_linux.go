@@ -25,7 +25,8 @@ const (
 	upgradeCheckOK   = "respawn upgrade-check: ok"
 	digestKey        = "digest="
 	preflightTimeout = 5 * time.Second
-	preflightStateFD = 3 // the snapshot's descriptor in the check
+	answerGrace      = 100 * time.Millisecond // reading on once the check is reaped
+	preflightStateFD = 3                      // the snapshot's descriptor in the check
 )
 
 // upgrading is a live upgrade whose pre-flight check runs beside the
@@ -95,8 +96,15 @@ func (u *upgrading) start(state []byte, env, args []string) (*os.File, error) {
 // down, the loop has already cancelled the upgrade and takes nothing.
 func (u *upgrading) watch(s *Supervisor, out *os.File) {
 	deadline := time.Now().Add(preflightTimeout)
-	b, timedOut := readBounded(out, 4096, preflightTimeout)
+	_ = out.SetReadDeadline(deadline)
+	read := make(chan struct{})
+	go u.cutShort(out, read)
+	b, timedOut := readBounded(out, 4096)
+	close(read)
 	out.Close()
+	if timedOut && u.isReaped() {
+		timedOut = false // cut short: the check had exited
+	}
 	if !timedOut {
 		t := time.NewTimer(time.Until(deadline))
 		select {
@@ -107,6 +115,28 @@ func (u *upgrading) watch(s *Supervisor, out *os.File) {
 		t.Stop()
 	}
 	s.Do(s.ctx, func(s *Supervisor) { s.preflightAnswered(u, b, timedOut) })
+}
+
+// cutShort ends the reading of the check's answer answerGrace after the
+// reaper has collected the check, unless it ended before (read closed):
+// what the check printed is in the pipe by then, and a process it left
+// behind that holds the pipe open must not hold the answer up until
+// preflightTimeout.
+func (u *upgrading) cutShort(out *os.File, read <-chan struct{}) {
+	select {
+	case <-u.reaped:
+		_ = out.SetReadDeadline(time.Now().Add(answerGrace))
+	case <-read:
+	}
+}
+
+func (u *upgrading) isReaped() bool {
+	select {
+	case <-u.reaped:
+		return true
+	default:
+		return false
+	}
 }
 
 // preflightAnswered is the watcher's report, on the loop. A check that
@@ -132,6 +162,10 @@ func (s *Supervisor) preflightReaped(pid int, ws syscall.WaitStatus) bool {
 		return false
 	}
 	u.pid, u.status = 0, ws
+	// Whatever the check left in its group goes with it. The group's id
+	// is the check's pid, held by any member left; with none left, kill
+	// finds no group (pids come back only after the counter wraps).
+	_ = unix.Kill(-pid, unix.SIGKILL)
 	close(u.reaped)
 	s.upgradeStep(u)
 	return true

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -73,10 +72,9 @@ func (s *Supervisor) execWindow(state []byte) error {
 	return fmt.Errorf("respawn: upgrade: %w", err)
 }
 
-// readBounded reads r until EOF, n bytes, or the timeout, and reports
-// whether the timeout ended it.
-func readBounded(r *os.File, n int, d time.Duration) ([]byte, bool) {
-	_ = r.SetReadDeadline(time.Now().Add(d))
+// readBounded reads r until EOF, n bytes, or r's read deadline, and
+// reports whether the deadline ended it.
+func readBounded(r *os.File, n int) ([]byte, bool) {
 	var b bytes.Buffer
 	buf := make([]byte, 512)
 	for b.Len() < n {
