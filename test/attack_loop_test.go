@@ -4,7 +4,11 @@ package test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A pre-flight check that answers and exits, but leaves a process behind
@@ -34,4 +38,55 @@ exec %s "$@"
 	grandchild := waitPidFile(t, left)
 	eventually(t, "the check's leftover killed and reaped", func() bool { return gone(grandchild) })
 	s.stop()
+}
+
+// An info dump larger than respawn's whole log buffer (1 MiB: a JSON dump
+// of 5000 servers with 60-byte command lines is 1.2 MB) is written, not
+// dropped every time. Reproduces the defect where such a dump could never
+// be written: every SIGUSR1 was "1 log lines dropped".
+func TestHugeDumpWritten(t *testing.T) {
+	arg := strings.Repeat("x", 110<<10)
+	var args []string
+	for i := 0; i < 11; i++ {
+		args = append(args, "{", selfBin, "helper", "exit", "1", arg, "}")
+	}
+	s := begin(t, append([]string{"--interval=1h"}, args...)...)
+	s.waitLog(1, msg("respawn started")) // a SIGUSR1 before the runtime's handlers would kill it
+	// Their log lines hold the argument too: some may be dropped, so ask
+	// for a dump until one shows every server buried.
+	deadline := time.Now().Add(15 * time.Second)
+	for !allBuried(s.lastLog(msg("info dump")), 11) {
+		if time.Now().After(deadline) {
+			t.Fatal("no info dump showing the 11 servers buried")
+		}
+		s.signal(unix.SIGUSR1)
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.stop()
+}
+
+// lastLog is the latest log line matching m, or nil.
+func (s *Sup) lastLog(m Match) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.logs) - 1; i >= 0; i-- {
+		if m(s.logs[i]) {
+			return s.logs[i]
+		}
+	}
+	return nil
+}
+
+// allBuried reports whether dump d shows n servers, all BURIED.
+func allBuried(d map[string]any, n int) bool {
+	if d == nil {
+		return false
+	}
+	list, _ := d["servers"].([]any)
+	for _, in := range list {
+		if in.(map[string]any)["state"] != "BURIED" {
+			return false
+		}
+	}
+	return len(list) == n
 }

@@ -3,7 +3,8 @@
 // terminal under Ctrl-S, a stuck log driver) can never stall the loop.
 //
 // A Writer's Write never blocks: it copies p into the buffer whole, or,
-// when the buffer cannot take all of p, drops p whole and counts it. One
+// when the buffer cannot take all of p, drops p whole and counts it (an
+// empty buffer takes a write of any size). One
 // goroutine drains the buffer to the real output. When it has caught up
 // after drops, it writes one line saying how many writes were dropped.
 package logbuf
@@ -47,12 +48,15 @@ func DroppedLine(n uint64) []byte {
 	return []byte("respawn: " + itoa(n) + " log lines dropped\n")
 }
 
-// Write takes p whole, or drops it whole if the buffer is full. It never
+// Write takes p whole, or drops it whole if the buffer is full. A write
+// larger than the whole buffer (the info dump of thousands of servers) is
+// taken when the buffer is empty, or it could never be written at all; so
+// the buffer holds at most max bytes, or one such write. Write never
 // blocks on the output and always reports len(p), nil: a dropped write is
 // counted, not an error of the caller's.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
-	if len(w.buf)+len(p) > w.max {
+	if len(w.buf)+len(p) > w.max && len(w.buf) > 0 {
 		w.lost++
 	} else {
 		w.buf = append(w.buf, p...)
