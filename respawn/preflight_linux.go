@@ -35,8 +35,9 @@ const (
 // reaper collects it (see preflightReaped), never the watcher.
 type upgrading struct {
 	bin     string
-	pid     int    // the check's pid until it is reaped, then 0
-	digest  string // what the check must answer
+	exe     binaryID // bin as it was when the check started
+	pid     int      // the check's pid until it is reaped, then 0
+	digest  string   // what the check must answer
 	waiters []func(error)
 	reaped  chan struct{} // closed when the reaper has collected the check
 	status  syscall.WaitStatus
@@ -56,6 +57,9 @@ func (s *Supervisor) startUpgrade() (*upgrading, error) {
 		return nil, fmt.Errorf("respawn: upgrade: %w", err)
 	}
 	u := &upgrading{bin: s.cfg.Binary, digest: marshal.Digest(snap), reaped: make(chan struct{})}
+	if u.exe, err = statBinary(u.bin); err != nil {
+		return nil, fmt.Errorf("respawn: upgrade: %w", err)
+	}
 	out, err := u.start(state, s.env, s.cfg.Args)
 	if err != nil {
 		return nil, err
@@ -185,6 +189,9 @@ func (s *Supervisor) upgradeStep(u *upgrading) {
 	}
 	err := u.verdict()
 	if err == nil {
+		err = u.unchanged()
+	}
+	if err == nil {
 		err = s.execUpgrade() // returns only if the exec failed
 	}
 	s.upgradeDone(u, err)
@@ -254,4 +261,35 @@ func answeredDigest(msg string) string {
 		}
 	}
 	return ""
+}
+
+// binaryID is the binary at a path as stat shows it: which file, and
+// when it was last written.
+type binaryID struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime unix.Timespec
+}
+
+func statBinary(path string) (binaryID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return binaryID{}, os.NewSyscallError("stat "+path, err)
+	}
+	return binaryID{st.Dev, st.Ino, st.Size, st.Mtim, st.Ctim}, nil
+}
+
+// unchanged wants the binary at the path the exec opens again to be the
+// one the check ran: a binary replaced or rewritten while the check ran
+// (a package upgrade under way) has proved nothing. What is left is the
+// microseconds between this stat and the execve.
+func (u *upgrading) unchanged() error {
+	id, err := statBinary(u.bin)
+	if err == nil && id != u.exe {
+		err = errors.New("it changed on disk while its pre-flight check ran; upgrade again to check the new one")
+	}
+	if err != nil {
+		return fmt.Errorf("respawn: upgrade: %s: %w", u.bin, err)
+	}
+	return nil
 }

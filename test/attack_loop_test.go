@@ -90,3 +90,33 @@ func allBuried(d map[string]any, n int) bool {
 	}
 	return len(list) == n
 }
+
+// A binary replaced on disk while its pre-flight check runs (a package
+// upgrade under way) is not executed: the check proved nothing about it.
+// Here the check itself is genuine, but replaces the binary with one that
+// would exit at once and orphan every server. The upgrade is refused, the
+// server stays respawn's child, and the next upgrade checks the binary
+// now there. Reproduces the defect where the path was opened again at the
+// exec, whatever it then held.
+func TestUpgradeBinaryReplacedDuringCheck(t *testing.T) {
+	bin := copyBinary(t)
+	s := startBin(t, bin, "", "{", selfBin, "helper", "sleep", "}")
+	s.waitLog(1, msg("ALIVE", "server", 1))
+	pid := s.pidOf(1)
+	writeScript(t, bin, fmt.Sprintf(`case "$1" in
+--upgrade-check=*) printf '#!/bin/sh\nexit 0\n' > %s.bad; chmod 755 %s.bad; mv %s.bad %s;;
+esac
+exec %s "$@"
+`, bin, bin, bin, bin, respawnBin))
+	s.signal(unix.SIGHUP)
+	l := s.waitLog(1, msg("respawn: upgrade refused, carrying on"))
+	if err, _ := l["err"].(string); !strings.Contains(err, "changed on disk") {
+		t.Errorf("refused for %q, want the binary changed on disk", err)
+	}
+	if ppid, _ := procStat(pid); ppid != s.Pid || s.exited() {
+		t.Fatalf("server pid %d has parent %d, want respawn %d, still running", pid, ppid, s.Pid)
+	}
+	s.signal(unix.SIGHUP) // the binary now there answers nothing
+	s.waitLog(2, msg("respawn: upgrade refused, carrying on"))
+	s.stop()
+}
