@@ -120,3 +120,56 @@ exec %s "$@"
 	s.waitLog(2, msg("respawn: upgrade refused, carrying on"))
 	s.stop()
 }
+
+// A crash-looper waiting in DEAD for its paced respawn is started at once
+// by respawnctl start, as an operator asks; stop while it waits cremates
+// it for good (the timer does not bring it back); SIGTERM while it waits
+// stops respawn without waiting for the timer. Reproduces the defect
+// where start refused a DEAD server ("only a CREMATED or BURIED one").
+func TestPacedDeadOperator(t *testing.T) {
+	s, sock := startCtl(t, "--interval=50ms", "{", "@loop", "sh", "-c", "sleep 0.2; exit 1", "}",
+		"{", selfBin, "helper", "sleep", "}")
+	waitPaced(t, s, sock, 6)
+	out := ctlOK(t, sock, "start", "loop")
+	if !strings.Contains(out, "loop ALIVE") {
+		t.Errorf("start of a paced DEAD server said %q", out)
+	}
+	waitPaced(t, s, sock, 1) // the pace goes on: 1 s from now on
+	ctlOK(t, sock, "stop", "loop")
+	n := s.count(msg("ALIVE", "name", "loop"))
+	// Nothing to poll for: give the timer time past the longest delay.
+	time.Sleep(1200 * time.Millisecond)
+	if in := list(t, sock)["loop"]; in.State != "CREMATED" || s.count(msg("ALIVE", "name", "loop")) != n {
+		t.Fatalf("stopped while DEAD, then %s after its delay", in.State)
+	}
+	ctlOK(t, sock, "start", "loop")
+	waitPaced(t, s, sock, 1)
+	s.stop()
+	if s.after(msg("shutting down"), msg("ALIVE", "name", "loop")) {
+		t.Error("a paced DEAD server was respawned after SIGTERM")
+	}
+}
+
+// after reports whether a line matching m comes after the first matching
+// first.
+func (s *Sup) after(first, m Match) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := false
+	for _, l := range s.logs {
+		if seen && m(l) {
+			return true
+		}
+		seen = seen || first(l)
+	}
+	return false
+}
+
+// waitPaced waits for deaths more short lives of loop (6 from the start:
+// then it waits at least 320 ms in DEAD), and then until it is DEAD.
+func waitPaced(t *testing.T, s *Sup, sock string, deaths int) {
+	t.Helper()
+	n := s.count(msg("DEAD", "name", "loop"))
+	s.waitLog(n+deaths, msg("DEAD", "name", "loop"))
+	eventually(t, "loop DEAD", func() bool { return list(t, sock)["loop"].State == "DEAD" })
+}
