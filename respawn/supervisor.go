@@ -217,13 +217,36 @@ func (s *Supervisor) Run() int {
 	s.log.Info("respawn started", "version", s.cfg.Version, "pid", os.Getpid(), "servers", s.count(false), "tasks", s.count(true),
 		"interval", s.cfg.Interval.String(), "pid1", s.pid1)
 	alarm := s.armAlarm()
-	for _, r := range s.recs {
-		s.fire(r, evStart, Exit{})
-	}
+	s.startAll()
 	s.disarm(alarm)
 	s.reap()
 	s.flushLogs()
 	return s.loop()
+}
+
+// startAll fires the start of every record, in order. After every
+// reapBatch starts it reaps what has ended and takes a stop signal, so
+// that thousands of servers starting keep neither a SIGTERM waiting nor
+// a server that died at once unseen (its life would be counted to its
+// reap); once a stop is taken, the records not started are cremated.
+func (s *Supervisor) startAll() {
+	for i, r := range s.recs {
+		if s.stopping {
+			s.fire(r, evStop, Exit{})
+			continue
+		}
+		s.fire(r, evStart, Exit{})
+		if (i+1)%reapBatch != 0 {
+			continue
+		}
+		s.reap()
+		select {
+		case sig := <-s.sig.Stop:
+			s.onSignal(sig)
+		default:
+		}
+		s.flushLogs()
+	}
 }
 
 // reapBatch bounds the exits one reap handles, and the paced respawns

@@ -173,3 +173,28 @@ func waitPaced(t *testing.T, s *Sup, sock string, deaths int) {
 	s.waitLog(n+deaths, msg("DEAD", "name", "loop"))
 	eventually(t, "loop DEAD", func() bool { return list(t, sock)["loop"].State == "DEAD" })
 }
+
+// A SIGTERM that comes while a thousand servers are being started is taken
+// within the next 64 starts, not after all of them: the servers not
+// started yet are cremated without a start, and respawn exits 0.
+// Reproduces the defect where start-up ran every spawn (3.4 s for 1000
+// here) before it looked at a signal.
+func TestStopDuringStartup(t *testing.T) {
+	const n = 1000
+	var args []string
+	for i := 0; i < n; i++ {
+		args = append(args, "{", "sleep", "1000", "}")
+	}
+	s := begin(t, args...)
+	s.waitLog(1, msg("respawn started"))
+	s.signal(unix.SIGTERM)
+	if c := s.wait(); c != 0 {
+		t.Errorf("exit status %d, want 0", c)
+	}
+	if started := s.count(msg("ALIVE")); started == n {
+		t.Errorf("all %d servers were started after a SIGTERM that came during start-up", n)
+	}
+	if got := s.count(msg("CREMATED")); got != n {
+		t.Errorf("%d servers cremated, want %d", got, n)
+	}
+}
