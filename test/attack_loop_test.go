@@ -198,3 +198,24 @@ func TestStopDuringStartup(t *testing.T) {
 		t.Errorf("%d servers cremated, want %d", got, n)
 	}
 }
+
+// A SIGTERM that comes while SIGUSR2 revives a thousand buried servers is
+// taken within the next 64 revivals, not after all of them. Reproduces the
+// defect where the revival of every buried server was one turn of the
+// loop, seconds long, that kept a stop waiting.
+func TestStopDuringRevival(t *testing.T) {
+	const n = 1000
+	var args []string
+	for i := 0; i < n; i++ {
+		args = append(args, "{", "false", "}")
+	}
+	s := begin(t, append([]string{"--interval=1h"}, args...)...)
+	s.waitLog(n, msg("BURIED"))
+	s.signal(unix.SIGUSR2)
+	s.waitLog(1, msg("ALIVE", "from", "BURIED"))
+	s.signal(unix.SIGTERM)
+	s.wait()
+	if revived := s.count(msg("ALIVE", "from", "BURIED")); revived == n {
+		t.Errorf("all %d servers were revived after a SIGTERM that came during the revival", n)
+	}
+}
