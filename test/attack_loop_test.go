@@ -3,8 +3,15 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -218,4 +225,93 @@ func TestStopDuringRevival(t *testing.T) {
 	if revived := s.count(msg("ALIVE", "from", "BURIED")); revived == n {
 		t.Errorf("all %d servers were revived after a SIGTERM that came during the revival", n)
 	}
+}
+
+// respawn's output read slowly (a log driver under back-pressure) across
+// a live upgrade: the 200 ms flush before execve runs out while the writer
+// waits for the reader, and what it had not written is lost, but no line
+// is torn: every line read is whole JSON. Reproduces the defect where a
+// batch was one write, cut wherever execve found it, and the new image's
+// first line was glued to half a line.
+func TestSlowReaderUpgradeNoTornLine(t *testing.T) {
+	bin := copyBinary(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--control=none", "--log-format=json"}
+	for i := 0; i < 10; i++ { // dumps of 2.7 KB: under PIPE_BUF, written whole
+		args = append(args, "{", "sleep", "1000", "}")
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	pid := cmd.Process.Pid
+	defer func() {
+		for _, p := range descendants(pid) {
+			unix.Kill(p, unix.SIGKILL)
+		}
+		unix.Kill(pid, unix.SIGKILL)
+		checkNoChildren(t)
+	}()
+	sr := &slowReader{}
+	done := make(chan struct{})
+	go func() { sr.read(r); close(done) }()
+	eventually(t, "respawn started", func() bool { return len(children(pid)) == 10 })
+	for i := 0; i < 500; i++ { // 1.3 MB of dumps: far more than the pipe holds
+		unix.Kill(pid, unix.SIGUSR1)
+		time.Sleep(time.Millisecond)
+	}
+	unix.Kill(pid, unix.SIGHUP)
+	eventually(t, "the new image runs", func() bool { return strings.Contains(cmdlineOf(pid), "--re-exec") })
+	sr.fast.Store(true)
+	eventually(t, "the new image serves", func() bool { return strings.Contains(sr.text(), `"msg":"respawn upgraded"`) })
+	unix.Kill(pid, unix.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("respawn: %v", err)
+	}
+	<-done
+	for i, line := range strings.Split(strings.TrimSuffix(sr.text(), "\n"), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Fatalf("line %d is not whole JSON: %.200q", i+1, line)
+		}
+	}
+}
+
+// slowReader reads 256 bytes every 2 ms until fast is set.
+type slowReader struct {
+	fast atomic.Bool
+	mu   sync.Mutex
+	all  []byte
+}
+
+func (sr *slowReader) read(r *os.File) {
+	buf := make([]byte, 256)
+	for {
+		if !sr.fast.Load() {
+			time.Sleep(2 * time.Millisecond)
+		}
+		n, err := r.Read(buf)
+		sr.mu.Lock()
+		sr.all = append(sr.all, buf[:n]...)
+		sr.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (sr *slowReader) text() string {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	return string(sr.all)
+}
+
+func cmdlineOf(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return string(b)
 }

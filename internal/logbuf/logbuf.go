@@ -10,6 +10,7 @@
 package logbuf
 
 import (
+	"bytes"
 	"io"
 	"sync"
 	"time"
@@ -99,7 +100,7 @@ func (w *Writer) flushOnce() bool {
 	if len(batch) == 0 {
 		return false
 	}
-	_, _ = w.out.Write(batch)
+	writeLines(w.out, batch)
 	w.mu.Lock()
 	if cap(batch) <= w.max { // keep one buffer for the next batch
 		w.spare = batch[:0]
@@ -109,6 +110,37 @@ func (w *Writer) flushOnce() bool {
 	w.progress = make(chan struct{})
 	w.mu.Unlock()
 	return true
+}
+
+// pipeAtomic is PIPE_BUF: a write of up to this many bytes to a pipe is
+// all or nothing. A batch is written in whole lines of up to that size, so
+// that when the process ends (an exit, a live upgrade's execve) while the
+// drainer waits for a slow reader, the output holds no half line for the
+// next line to be glued to. A longer line is written alone.
+const pipeAtomic = 4096
+
+func writeLines(out io.Writer, b []byte) {
+	for len(b) > 0 {
+		n := chunk(b)
+		if _, err := out.Write(b[:n]); err != nil {
+			return // the reader is gone: the rest would fail alike
+		}
+		b = b[n:]
+	}
+}
+
+// chunk is how much of b to write at once.
+func chunk(b []byte) int {
+	if len(b) <= pipeAtomic {
+		return len(b)
+	}
+	if i := bytes.LastIndexByte(b[:pipeAtomic], '\n'); i >= 0 {
+		return i + 1
+	}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(b)
 }
 
 // Flush waits until everything taken before the call is written, or until
