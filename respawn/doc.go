@@ -10,6 +10,7 @@
 //	ALIVE --abnormal death, lived >= interval but < 1 s--> DEAD --respawn after a delay--> ALIVE
 //	ALIVE --abnormal death, lived < interval--> BURIED
 //	BURIED --revive (SIGUSR2, or an operator)--> ALIVE
+//	DEAD --an operator's start--> ALIVE, without waiting for the delay
 //	spawn failure (exec error) --> BURIED, with the error
 //	spawn failure (fork refused: EAGAIN, ENOMEM) --> DEAD --respawn after a delay--> ALIVE
 //

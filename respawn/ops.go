@@ -56,7 +56,8 @@ func (s *Supervisor) Stop(target string) error {
 	return nil
 }
 
-// Start starts target again if it is cremated or buried.
+// Start starts target again if it is cremated or buried, or at once if it
+// is DEAD and waiting for its paced respawn.
 func (s *Supervisor) Start(target string) error {
 	r := s.find(target)
 	if r == nil {
@@ -66,7 +67,7 @@ func (s *Supervisor) Start(target string) error {
 		return errors.New("respawn: shutting down")
 	}
 	if !s.fire(r, evStart, Exit{}) {
-		return fmt.Errorf("respawn: %s is %s: only a CREMATED or BURIED one can be started", r.Name, r.State)
+		return fmt.Errorf("respawn: %s is %s: only a CREMATED, BURIED or DEAD one can be started", r.Name, r.State)
 	}
 	return nil
 }

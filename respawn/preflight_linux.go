@@ -25,7 +25,8 @@ const (
 	upgradeCheckOK   = "respawn upgrade-check: ok"
 	digestKey        = "digest="
 	preflightTimeout = 5 * time.Second
-	preflightStateFD = 3 // the snapshot's descriptor in the check
+	answerGrace      = 100 * time.Millisecond // reading on once the check is reaped
+	preflightStateFD = 3                      // the snapshot's descriptor in the check
 )
 
 // upgrading is a live upgrade whose pre-flight check runs beside the
@@ -34,8 +35,9 @@ const (
 // reaper collects it (see preflightReaped), never the watcher.
 type upgrading struct {
 	bin     string
-	pid     int    // the check's pid until it is reaped, then 0
-	digest  string // what the check must answer
+	exe     binaryID // bin as it was when the check started
+	pid     int      // the check's pid until it is reaped, then 0
+	digest  string   // what the check must answer
 	waiters []func(error)
 	reaped  chan struct{} // closed when the reaper has collected the check
 	status  syscall.WaitStatus
@@ -55,6 +57,9 @@ func (s *Supervisor) startUpgrade() (*upgrading, error) {
 		return nil, fmt.Errorf("respawn: upgrade: %w", err)
 	}
 	u := &upgrading{bin: s.cfg.Binary, digest: marshal.Digest(snap), reaped: make(chan struct{})}
+	if u.exe, err = statBinary(u.bin); err != nil {
+		return nil, fmt.Errorf("respawn: upgrade: %w", err)
+	}
 	out, err := u.start(state, s.env, s.cfg.Args)
 	if err != nil {
 		return nil, err
@@ -95,8 +100,15 @@ func (u *upgrading) start(state []byte, env, args []string) (*os.File, error) {
 // down, the loop has already cancelled the upgrade and takes nothing.
 func (u *upgrading) watch(s *Supervisor, out *os.File) {
 	deadline := time.Now().Add(preflightTimeout)
-	b, timedOut := readBounded(out, 4096, preflightTimeout)
+	_ = out.SetReadDeadline(deadline)
+	read := make(chan struct{})
+	go u.cutShort(out, read)
+	b, timedOut := readBounded(out, 4096)
+	close(read)
 	out.Close()
+	if timedOut && u.isReaped() {
+		timedOut = false // cut short: the check had exited
+	}
 	if !timedOut {
 		t := time.NewTimer(time.Until(deadline))
 		select {
@@ -107,6 +119,28 @@ func (u *upgrading) watch(s *Supervisor, out *os.File) {
 		t.Stop()
 	}
 	s.Do(s.ctx, func(s *Supervisor) { s.preflightAnswered(u, b, timedOut) })
+}
+
+// cutShort ends the reading of the check's answer answerGrace after the
+// reaper has collected the check, unless it ended before (read closed):
+// what the check printed is in the pipe by then, and a process it left
+// behind that holds the pipe open must not hold the answer up until
+// preflightTimeout.
+func (u *upgrading) cutShort(out *os.File, read <-chan struct{}) {
+	select {
+	case <-u.reaped:
+		_ = out.SetReadDeadline(time.Now().Add(answerGrace))
+	case <-read:
+	}
+}
+
+func (u *upgrading) isReaped() bool {
+	select {
+	case <-u.reaped:
+		return true
+	default:
+		return false
+	}
 }
 
 // preflightAnswered is the watcher's report, on the loop. A check that
@@ -132,6 +166,10 @@ func (s *Supervisor) preflightReaped(pid int, ws syscall.WaitStatus) bool {
 		return false
 	}
 	u.pid, u.status = 0, ws
+	// Whatever the check left in its group goes with it. The group's id
+	// is the check's pid, held by any member left; with none left, kill
+	// finds no group (pids come back only after the counter wraps).
+	_ = unix.Kill(-pid, unix.SIGKILL)
 	close(u.reaped)
 	s.upgradeStep(u)
 	return true
@@ -150,6 +188,9 @@ func (s *Supervisor) upgradeStep(u *upgrading) {
 		return // cancelled: the waiters were told
 	}
 	err := u.verdict()
+	if err == nil {
+		err = u.unchanged()
+	}
 	if err == nil {
 		err = s.execUpgrade() // returns only if the exec failed
 	}
@@ -220,4 +261,35 @@ func answeredDigest(msg string) string {
 		}
 	}
 	return ""
+}
+
+// binaryID is the binary at a path as stat shows it: which file, and
+// when it was last written.
+type binaryID struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime unix.Timespec
+}
+
+func statBinary(path string) (binaryID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return binaryID{}, os.NewSyscallError("stat "+path, err)
+	}
+	return binaryID{st.Dev, st.Ino, st.Size, st.Mtim, st.Ctim}, nil
+}
+
+// unchanged wants the binary at the path the exec opens again to be the
+// one the check ran: a binary replaced or rewritten while the check ran
+// (a package upgrade under way) has proved nothing. What is left is the
+// microseconds between this stat and the execve.
+func (u *upgrading) unchanged() error {
+	id, err := statBinary(u.bin)
+	if err == nil && id != u.exe {
+		err = errors.New("it changed on disk while its pre-flight check ran; upgrade again to check the new one")
+	}
+	if err != nil {
+		return fmt.Errorf("respawn: upgrade: %s: %w", u.bin, err)
+	}
+	return nil
 }

@@ -46,6 +46,7 @@ var machine = [nStates][nEvents]handler{
 		evStop:      aliveStop,
 	},
 	Dead: {
+		evStart:   deadRespawn, // an operator's start does not wait for the pace
 		evRespawn: deadRespawn,
 		evStop:    idleStop,
 	},

@@ -87,6 +87,7 @@ func TestStateTable(t *testing.T) {
 		"ALIVE/exit-short": {to: Dead, path: []State{Dead}},
 		"ALIVE/exit-late":  {to: Alive, path: []State{Dead, Alive}, restarts: 1},
 		"ALIVE/stop":       {to: Alive, stopping: true},
+		"DEAD/start":       {to: Alive, path: []State{Alive}, restarts: 1},
 		"DEAD/respawn":     {to: Alive, path: []State{Alive}, restarts: 1},
 		"DEAD/stop":        {to: Cremated, path: []State{Cremated}},
 		"BURIED/start":     {to: Alive, path: []State{Alive}, restarts: 1},

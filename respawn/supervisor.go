@@ -250,13 +250,43 @@ func (s *Supervisor) Run() int {
 	s.log.Info("respawn started", "version", s.cfg.Version, "pid", os.Getpid(), "servers", s.count(false), "tasks", s.count(true),
 		"interval", s.cfg.Interval.String(), "pid1", s.pid1)
 	alarm := s.armAlarm()
-	for _, r := range s.recs {
-		s.fire(r, evStart, Exit{})
-	}
+	s.startAll()
 	s.disarm(alarm)
 	s.reap()
 	s.flushLogs()
 	return s.loop()
+}
+
+// startAll fires the start of every record, in order; once a stop is
+// taken (see breathe), the records not started are cremated.
+func (s *Supervisor) startAll() {
+	for i, r := range s.recs {
+		if s.stopping {
+			s.fire(r, evStop, Exit{})
+			continue
+		}
+		s.fire(r, evStart, Exit{})
+		s.breathe(i)
+	}
+}
+
+// breathe is called after the i-th start (from 0) of a long run of them
+// in one turn (start-up, a revival of every buried server): after every
+// reapBatch starts it reaps what has ended and takes a stop signal, so
+// that thousands of starts keep neither a SIGTERM waiting nor a server
+// that died at once unseen (its life would be counted to its reap). The
+// run stops starting once the supervisor is stopping.
+func (s *Supervisor) breathe(i int) {
+	if (i+1)%reapBatch != 0 {
+		return
+	}
+	s.reap()
+	select {
+	case sig := <-s.sig.Stop:
+		s.onSignal(sig)
+	default:
+	}
+	s.flushLogs()
 }
 
 // reapBatch bounds the exits one reap handles, and the paced respawns
@@ -407,8 +437,12 @@ func (s *Supervisor) reviveAll() int {
 	}
 	n := 0
 	for _, r := range s.recs {
+		if s.stopping {
+			break // taken by breathe: the rest stay buried
+		}
 		if r.State == Buried {
 			s.fire(r, evRevive, Exit{})
+			s.breathe(n)
 			n++
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -49,8 +48,9 @@ func (s *Supervisor) execUpgrade() error {
 		// Taken last, so that the line above travels with them.
 		snap.Logs, snap.LogsDropped = c.Handover()
 		defer c.Resume() // reached only if the exec did not happen
-		if len(snap.Logs) > marshal.MaxString {
-			snap.Logs = snap.Logs[len(snap.Logs)-marshal.MaxString:]
+		if len(snap.Logs) > marshal.MaxString { // one huge dump: keep the newest whole lines
+			cut := snap.Logs[len(snap.Logs)-marshal.MaxString:]
+			snap.Logs = cut[bytes.IndexByte(cut, '\n')+1:]
 			snap.LogsDropped++
 		}
 	}
@@ -80,10 +80,9 @@ func (s *Supervisor) execWindow(state []byte) error {
 	return fmt.Errorf("respawn: upgrade: %w", err)
 }
 
-// readBounded reads r until EOF, n bytes, or the timeout, and reports
-// whether the timeout ended it.
-func readBounded(r *os.File, n int, d time.Duration) ([]byte, bool) {
-	_ = r.SetReadDeadline(time.Now().Add(d))
+// readBounded reads r until EOF, n bytes, or r's read deadline, and
+// reports whether the deadline ended it.
+func readBounded(r *os.File, n int) ([]byte, bool) {
 	var b bytes.Buffer
 	buf := make([]byte, 512)
 	for b.Len() < n {

@@ -115,7 +115,7 @@ func TestControlStopStart(t *testing.T) {
 	if !strings.Contains(out, "[1] web ALIVE pid "+strconv.Itoa(int(again["pid"].(float64)))) {
 		t.Errorf("start said %q", out)
 	}
-	ctlFails(t, sock, "only a CREMATED or BURIED one can be started", "start", "web")
+	ctlFails(t, sock, "only a CREMATED, BURIED or DEAD one can be started", "start", "web")
 
 	ans, code := ctlJSON(t, sock, "stop", "control")
 	if code != 1 {

@@ -39,7 +39,8 @@ commands:
   revive [TARGET]    start TARGET again if it is buried; every buried one
                      without TARGET
   stop TARGET        SIGTERM to its process group; it is cremated when it ends
-  start TARGET       start a cremated or buried server or task again
+  start TARGET       start a cremated or buried server or task again, or a
+                     dead one without waiting for its delay
   signal TARGET SIG  send SIG (HUP, SIGUSR1, 10, ...) to its process group
   upgrade            live upgrade: respawn re-executes its binary; waits for
                      the new image to answer

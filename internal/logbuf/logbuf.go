@@ -3,15 +3,19 @@
 // terminal under Ctrl-S, a stuck log driver) can never stall the loop.
 //
 // A Writer's Write never blocks: it copies p into the buffer whole, or,
-// when the buffer cannot take all of p, drops p whole and counts it. One
-// goroutine drains the buffer to the real output in chunks of at most
-// PIPE_BUF bytes, which a pipe writes whole or not at all. When it has
+// when the buffer cannot take all of p, drops p whole and counts it (an
+// empty buffer takes one write of any size, so that the info dump of
+// thousands of servers is written, not dropped for ever). One goroutine
+// drains the buffer to the real output in whole lines of up to PIPE_BUF
+// bytes, which a pipe writes whole or not at all, so that an execve or an
+// exit never leaves half a line; a longer line is one write of its own. When it has
 // caught up after drops, it writes one line saying how many writes were
 // dropped. Handover takes what is not written yet, so that a live upgrade
 // can carry it across execve instead of waiting for a stalled reader.
 package logbuf
 
 import (
+	"bytes"
 	"io"
 	"sync"
 	"time"
@@ -69,7 +73,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 
 // take appends p to the buffer, or counts it lost. w.mu is held.
 func (w *Writer) take(p []byte) {
-	if len(w.buf)-w.off+len(p) > w.max {
+	if n := len(w.buf) - w.off; n > 0 && n+len(p) > w.max {
 		w.lost++
 		return
 	}
@@ -95,11 +99,16 @@ func (w *Writer) Dropped() uint64 {
 	return w.lost
 }
 
-// drain writes what is buffered, a chunk at a time, for ever.
+// drain writes what is buffered, a chunk at a time, for ever. The chunk
+// is copied out of the buffer, which Write may move meanwhile.
 func (w *Writer) drain() {
-	var chunk [Chunk]byte
+	scratch := make([]byte, 0, Chunk)
 	for range w.wake {
-		for w.writeOnce(chunk[:]) {
+		for {
+			var ok bool
+			if scratch, ok = w.writeOnce(scratch[:0]); !ok {
+				break
+			}
 		}
 	}
 }
@@ -108,23 +117,23 @@ func (w *Writer) drain() {
 // empty; it reports whether it wrote anything. The chunk stays in the
 // buffer until it is written, so that Handover counts a write still
 // blocked as not done.
-func (w *Writer) writeOnce(chunk []byte) bool {
+func (w *Writer) writeOnce(scratch []byte) ([]byte, bool) {
 	w.mu.Lock()
 	if w.off == len(w.buf) && w.lost > 0 && !w.held {
 		w.take(w.dropped(w.lost))
 		w.lost = 0
 	}
-	n := copy(chunk, w.buf[w.off:])
-	if w.held {
-		n = 0
+	if !w.held {
+		rest := w.buf[w.off:]
+		scratch = append(scratch, rest[:chunk(rest)]...)
 	}
 	w.mu.Unlock()
-	if n == 0 {
-		return false
+	if len(scratch) == 0 {
+		return scratch, false
 	}
-	k, err := w.out.Write(chunk[:n])
+	k, err := w.out.Write(scratch)
 	if err != nil && k == 0 {
-		k = n // an output that fails is not retried: the bytes are gone
+		k = len(scratch) // an output that fails is not retried: the bytes are gone
 	}
 	w.mu.Lock()
 	w.off += k
@@ -135,7 +144,22 @@ func (w *Writer) writeOnce(chunk []byte) bool {
 	close(w.progress)
 	w.progress = make(chan struct{})
 	w.mu.Unlock()
-	return true
+	return scratch, true
+}
+
+// chunk is how much of b to write at once: whole lines up to Chunk bytes,
+// or one longer line by itself, or what is left.
+func chunk(b []byte) int {
+	if len(b) <= Chunk {
+		return len(b)
+	}
+	if i := bytes.LastIndexByte(b[:Chunk], '\n'); i >= 0 {
+		return i + 1
+	}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(b)
 }
 
 // Flush waits until everything taken before the call is written, or until
@@ -166,8 +190,9 @@ func (w *Writer) Flush(timeout time.Duration) bool {
 // copy of what is not written yet, with the count of dropped writes not
 // yet reported. It is for a live upgrade: the new image writes them first.
 // A chunk whose write is blocked when Handover is called is part of what
-// it returns; if that write completes before execve, those bytes (at most
-// Chunk) appear twice, never zero times. Resume undoes Handover when the
+// it returns; if that write completes before execve, those bytes (whole
+// lines, at most Chunk unless one line is longer) appear twice, never
+// zero times. Resume undoes Handover when the
 // execve fails.
 func (w *Writer) Handover() (pending []byte, dropped uint64) {
 	w.mu.Lock()

@@ -144,3 +144,24 @@ func TestHandoverCarry(t *testing.T) {
 		t.Error("Resume did not let the drainer write again")
 	}
 }
+
+// A write larger than the whole buffer (the info dump of thousands of
+// servers) is written when the buffer is empty, not dropped for ever.
+func TestOversizeWrite(t *testing.T) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	w := New(pw, 16, nil)
+	big := strings.Repeat("y", 100) + "\n"
+	w.Write([]byte(big))
+	if !w.Flush(5 * time.Second) {
+		t.Fatal("Flush timed out")
+	}
+	pw.Close()
+	all, _ := io.ReadAll(pr)
+	if string(all) != big {
+		t.Fatalf("got %q, want the whole write", all)
+	}
+}
