@@ -38,7 +38,7 @@ func (d digester) record(r *Record) {
 	d.strs(r.Name)
 	d.strs(r.Argv...)
 	d.bools(r.Task, r.Started, r.Stopping, r.Last.Set, r.Last.Core)
-	d.ints(int64(r.Last.Code), int64(r.Last.Signal))
+	d.ints(int64(r.Last.Code), int64(r.Last.Signal), int64(r.Short), r.DueNs)
 	d.strs(r.Last.Err)
 }
 

@@ -37,6 +37,7 @@ const (
 	MaxFD      = 65535    // the highest kept descriptor
 	MaxPid     = 1<<22 - 1
 	MaxSignal  = 64
+	MaxShort   = 1 << 16 // short lives in a row carried; more means as many
 	// MaxGeneration bounds Snapshot.Generation: a new image counts one
 	// more, up to this value and no further.
 	MaxGeneration = 1<<31 - 1
@@ -125,6 +126,11 @@ type Record struct {
 	Started   bool   `msgpack:"started"`
 	Last      Exit   `msgpack:"last"`
 	Stopping  bool   `msgpack:"stopping"` // an operator asked it to stop
+	// Short counts the lives in a row shorter than the pacing threshold
+	// (and fork retries): the next paced delay follows from it. DueNs is
+	// the raw CLOCK_MONOTONIC at which a paced DEAD server respawns, or 0.
+	Short int   `msgpack:"short"`
+	DueNs int64 `msgpack:"due"`
 }
 
 // Exit is how a record last ended, as respawn.Exit holds it. The zero Exit

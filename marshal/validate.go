@@ -81,6 +81,10 @@ func (r *Record) validate(i int) error {
 		return fmt.Errorf("state %d", r.State)
 	case r.StartNs < 0 || r.StartRTNs < 0 || r.Restarts < 0:
 		return errors.New("negative start time or restart count")
+	case r.Short < 0 || r.Short > MaxShort || r.DueNs < 0:
+		return fmt.Errorf("pacing %d, due %d", r.Short, r.DueNs)
+	case r.DueNs != 0 && r.State != stateDead:
+		return fmt.Errorf("a respawn due in state %d", r.State)
 	case r.Restarts > MaxRestarts:
 		return fmt.Errorf("%d restarts, over the limit of %d", r.Restarts, MaxRestarts)
 	case r.ProcStart > math.MaxInt64:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -176,9 +177,14 @@ func (s *Supervisor) resume() {
 			s.startTask(r)
 		case r.State == Unborn:
 			s.fire(r, evStart, Exit{})
+		case r.State == Dead && r.carriedDue > monotonicNs():
+			// Paced before the upgrade: keep its place, or an upgrade
+			// would set every crash-looper going at once.
+			s.schedule(r, time.Duration(r.carriedDue-monotonicNs()))
 		case r.State == Dead:
 			s.fire(r, evRespawn, Exit{})
 		}
+		r.carriedDue = 0
 	}
 	s.reap()
 	s.replay(s.cfg.Pending)

@@ -105,11 +105,12 @@ type Server struct {
 	Last     Exit  // the last ending
 	Started  bool  // started at least once
 
-	procStart uint64 // /proc/PID/stat start time of Pid, 0 if not read yet
-	listed    bool   // in the supervisor's unstamped list
-	short     int    // consecutive lives shorter than paceFree, and spawn retries
-	dueNs     int64  // CLOCK_MONOTONIC when a paced DEAD record respawns; 0 if not waiting
-	path      string // Argv[0] as found in $PATH by the last start
+	procStart  uint64 // /proc/PID/stat start time of Pid, 0 if not read yet
+	listed     bool   // in the supervisor's unstamped list
+	short      int    // consecutive lives shorter than paceFree, and spawn retries
+	dueNs      int64  // CLOCK_MONOTONIC when a paced DEAD record respawns; 0 if not waiting
+	carriedDue int64  // the dueNs a live upgrade's snapshot held, until resume schedules it
+	path       string // Argv[0] as found in $PATH by the last start
 
 	task     TaskFunc
 	keep     bool // a task that keeps the supervisor running
