@@ -38,7 +38,7 @@ func recordOf(r *Server) marshal.Record {
 		State: int(r.State), Pid: r.Pid, Pgid: r.Pgid,
 		StartNs: r.StartNs, StartRTNs: r.StartRT, Restarts: r.Restarts, Started: r.Started,
 		Stopping: r.stopping, Short: min(r.short, marshal.MaxShort), DueNs: r.dueNs,
-		Last:     marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},
+		Last: marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},
 	}
 	r.stampStart()
 	rec.ProcStart = r.procStart

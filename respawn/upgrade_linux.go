@@ -47,7 +47,7 @@ func (s *Supervisor) execUpgrade() error {
 	if c := s.cfg.Carry; c != nil {
 		// Taken last, so that the line above travels with them.
 		snap.Logs, snap.LogsDropped = c.Handover()
-		defer c.Resume() // reached only if the exec did not happen
+		defer c.Resume()                        // reached only if the exec did not happen
 		if len(snap.Logs) > marshal.MaxString { // one huge dump: keep the newest whole lines
 			cut := snap.Logs[len(snap.Logs)-marshal.MaxString:]
 			snap.Logs = cut[bytes.IndexByte(cut, '\n')+1:]
