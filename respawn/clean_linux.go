@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,8 +18,36 @@ import (
 // inherited them so: with a handler instead, a background respawn writing
 // to (or reading from) a terminal with TOSTOP would be sent SIGTTOU (or
 // SIGTTIN) again on every restart of the write, for ever. Signals 32 and
-// 33 belong to the C library's threads and are never the runtime's.
+// 33 belong to the C library's threads and are never the runtime's: see
+// defaultUnrouted.
 var keptIgnored = map[syscall.Signal]bool{unix.SIGTTIN: true, unix.SIGTTOU: true, 32: true, 33: true}
+
+// unroutable are the signals the Go runtime never takes a handler for in
+// a program without cgo: an inherited SIG_IGN on one would reach every
+// server. GNU make, for one, starts its commands with 32 and 33 ignored.
+var unroutable = []syscall.Signal{32}
+
+// defaultUnrouted sets each unroutable signal that respawn inherited as
+// ignored back to SIG_DFL, so that servers start with it default. Nothing
+// sends those signals from outside a process (the C library uses them
+// between its own threads), so respawn loses nothing by not ignoring them.
+func defaultUnrouted() {
+	ign := ignoredMask()
+	for _, sig := range unroutable {
+		if ign&(1<<(sig-1)) == 0 {
+			continue
+		}
+		var act kernelSigaction // SIG_DFL, no flags, empty mask
+		_, _, _ = unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+	}
+}
+
+// kernelSigaction is struct sigaction as rt_sigaction(2) takes it on the
+// architectures with a restorer field (amd64, arm64, 386).
+type kernelSigaction struct {
+	handler, flags, restorer uintptr
+	mask                     uint64
+}
 
 // routeIgnored gives a handler to every signal respawn inherited as
 // ignored (nohup, a parent that ignores SIGPIPE, an upgrade's exec window)

@@ -47,7 +47,12 @@ func transient(err error) bool {
 // schedule makes DEAD record r respawn after d. A record is in s.due at
 // most once: exactly while its dueNs is set.
 func (s *Supervisor) schedule(r *Server, d time.Duration) {
-	at := monotonicNs() + int64(d) + rand.Int64N(int64(d)/2+1)
+	s.scheduleAt(r, monotonicNs()+int64(d)+rand.Int64N(int64(d)/2+1))
+}
+
+// scheduleAt makes DEAD record r respawn at at (CLOCK_MONOTONIC, ns), as
+// it is: a time carried across an upgrade is not stretched again.
+func (s *Supervisor) scheduleAt(r *Server, at int64) {
 	if r.dueNs == 0 {
 		s.due = append(s.due, r)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -180,7 +179,7 @@ func (s *Supervisor) resume() {
 		case r.State == Dead && r.carriedDue > monotonicNs():
 			// Paced before the upgrade: keep its place, or an upgrade
 			// would set every crash-looper going at once.
-			s.schedule(r, time.Duration(r.carriedDue-monotonicNs()))
+			s.scheduleAt(r, r.carriedDue)
 		case r.State == Dead:
 			s.fire(r, evRespawn, Exit{})
 		}

@@ -27,6 +27,7 @@ func (s *Supervisor) setup() error {
 	}
 	s.route()
 	routeIgnored()
+	defaultUnrouted()
 	return nil
 }
 

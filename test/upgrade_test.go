@@ -103,6 +103,9 @@ func TestUpgradeHundredTimes(t *testing.T) {
 	kills := 0
 	for gen := 1; gen <= 100; gen++ {
 		if gen%10 == 0 {
+			// Killed after less than 1 s, server 1 is paced: its
+			// respawn may still be due, across the upgrades since.
+			s.waitLog(kills+1, msg("ALIVE", "server", 1))
 			pid := s.pidOf(1)
 			waitLived(t, s, 1, 100e6)
 			if err := unix.Kill(pid, unix.SIGKILL); err != nil {
@@ -113,6 +116,7 @@ func TestUpgradeHundredTimes(t *testing.T) {
 		}
 		s.upgrade(gen)
 	}
+	s.waitLog(kills+1, msg("ALIVE", "server", 1)) // back from its last, paced, death
 	d := s.dump(1)
 	if d["generation"] != float64(100) {
 		t.Errorf("generation %v after 100 upgrades", d["generation"])

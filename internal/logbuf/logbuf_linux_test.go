@@ -128,6 +128,11 @@ func TestHandoverCarry(t *testing.T) {
 	next := New(nw, 1<<20, nil)
 	next.Carry(pending, 3)
 	next.Write([]byte("after\n"))
+	// The drop report is taken once the buffer is empty, after what
+	// Flush waits for: wait for it to be taken, then flush it too.
+	for deadline := time.Now().Add(5 * time.Second); next.Dropped() != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	next.Flush(5 * time.Second)
 	nw.Close()
 	out, _ := io.ReadAll(nr)
