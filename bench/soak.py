@@ -178,7 +178,10 @@ def control_client(sock_path, until, out_fd):
     os.write(out_fd, (json.dumps(counts) + "\n").encode())
 
 
-DROPPED_RE = re.compile(rb"(\d+)\D{0,20}log lines? dropped|dropped\D{0,3}(\d+)\D{0,10}log lines?")
+# "respawn: N log lines dropped", or respawn's log line with a dropped=N
+# (text) or "dropped":N (json) attribute after the message.
+DROPPED_RE = re.compile(rb"(\d+)\D{0,20}log lines? dropped|dropped\D{0,3}(\d+)\D{0,10}log lines?"
+                        rb"|log lines? dropped\D{1,20}dropped\D{1,3}(\d+)")
 
 
 def reader(rfd, until, out_fd, hard_end):
@@ -203,7 +206,7 @@ def reader(rfd, until, out_fd, hard_end):
                 st["drop_notices"] += 1
                 m = DROPPED_RE.search(line)
                 if m:
-                    st["dropped"] += int(m.group(1) or m.group(2))
+                    st["dropped"] += int(m.group(1) or m.group(2) or m.group(3))
 
     def drain(until_t):
         while time.monotonic() < until_t:
