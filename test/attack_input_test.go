@@ -206,13 +206,7 @@ func TestRecoverReplacedSymlinkedProgram(t *testing.T) {
 	if err := os.Rename(prog+".new", prog); err != nil {
 		t.Fatal(err)
 	}
-	writeScript(t, bin, fmt.Sprintf(`case "$1" in
---re-exec) shift 2; exec %s helper corruptexec %s "$@";;
-esac
-exec %s "$@"
-`, selfBin, respawnBin, respawnBin))
-	s.signal(unix.SIGHUP)
-	l := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	l := upgradeUnusable(s, bin)
 	if l["adopted"] != float64(2) || l["started_afresh"] != float64(0) {
 		t.Errorf("adopted %v, started afresh %v; want 2 and 0", l["adopted"], l["started_afresh"])
 	}
@@ -245,13 +239,7 @@ func TestRecoverPrefersLeaderToWorker(t *testing.T) {
 	}
 	s.waitLog(1, msg("ALIVE", "server", 1, "pid", server))
 	eventually(t, "the worker to be respawn's child", func() bool { return slices.Contains(children(s.Pid), worker) })
-	writeScript(t, bin, fmt.Sprintf(`case "$1" in
---re-exec) shift 2; exec %s helper corruptexec %s "$@";;
-esac
-exec %s "$@"
-`, selfBin, respawnBin, respawnBin))
-	s.signal(unix.SIGHUP)
-	rec := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	rec := upgradeUnusable(s, bin)
 	if rec["adopted"] != float64(1) || rec["started_afresh"] != float64(0) {
 		t.Errorf("adopted %v, started afresh %v; want 1 and 0", rec["adopted"], rec["started_afresh"])
 	}
@@ -399,13 +387,7 @@ func TestRecoverScriptsKeepTheirOwn(t *testing.T) {
 	_ = unix.Kill(first, unix.SIGKILL) // restarted: now it started after server 2
 	s.waitLog(1, msg("ALIVE", "server", 1, "from", "DEAD"))
 	one, _ := strconv.Atoi(waitLines(t, files[0], 2)[1])
-	writeScript(t, bin, fmt.Sprintf(`case "$1" in
---re-exec) shift 2; exec %s helper corruptexec %s "$@";;
-esac
-exec %s "$@"
-`, selfBin, respawnBin, respawnBin))
-	s.signal(unix.SIGHUP)
-	rec := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	rec := upgradeUnusable(s, bin)
 	if rec["adopted"] != float64(2) || rec["started_afresh"] != float64(0) {
 		t.Errorf("adopted %v, started afresh %v; want 2 and 0", rec["adopted"], rec["started_afresh"])
 	}

@@ -3,7 +3,6 @@
 package test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,13 +65,7 @@ func TestRecoverRewrittenArgv(t *testing.T) {
 	if !slices.Equal(before, []int{p1, p2}) && !slices.Equal(before, []int{p2, p1}) {
 		t.Fatalf("rewritten servers %v, want %d and %d", before, p1, p2)
 	}
-	writeScript(t, bin, fmt.Sprintf(`case "$1" in
---re-exec) shift 2; exec %s helper corruptexec %s "$@";;
-esac
-exec %s "$@"
-`, selfBin, respawnBin, respawnBin))
-	s.signal(unix.SIGHUP)
-	l := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	l := upgradeUnusable(s, bin)
 	if l["adopted"] != float64(3) || l["started_afresh"] != float64(0) {
 		t.Errorf("adopted %v, started afresh %v; want 3 and 0", l["adopted"], l["started_afresh"])
 	}

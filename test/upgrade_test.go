@@ -72,6 +72,20 @@ func writeScript(t *testing.T, path, body string) {
 	}
 }
 
+// upgradeUnusable makes the next live upgrade of s, which runs bin, hand
+// the new image a snapshot it cannot use, sends SIGHUP, and returns the new
+// image's log line saying it recovered from the command line and /proc.
+func upgradeUnusable(s *Sup, bin string) map[string]any {
+	s.t.Helper()
+	writeScript(s.t, bin, fmt.Sprintf(`case "$1" in
+--re-exec) shift 2; exec %s helper corruptexec %s "$@";;
+esac
+exec %s "$@"
+`, selfBin, respawnBin, respawnBin))
+	s.signal(unix.SIGHUP)
+	return s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+}
+
 // upgrade sends SIGHUP and waits for the new image to say it runs as
 // generation gen.
 func (s *Sup) upgrade(gen int) {
@@ -255,13 +269,7 @@ func TestUpgradeCorruptSnapshot(t *testing.T) {
 		"{", selfBin, "helper", "record", filepath.Join(t.TempDir(), "rec"), "--initial-spawn", "}")
 	p1 := s.waitLog(1, msg("ALIVE", "server", 1))["pid"]
 	p2 := s.waitLog(1, msg("ALIVE", "server", 2))["pid"]
-	writeScript(t, bin, fmt.Sprintf(`case "$1" in
---re-exec) shift 2; exec %s helper corruptexec %s "$@";;
-esac
-exec %s "$@"
-`, selfBin, respawnBin, respawnBin))
-	s.signal(unix.SIGHUP)
-	l := s.waitLog(1, msg("respawn: upgrade snapshot unusable; recovered from the command line and /proc"))
+	l := upgradeUnusable(s, bin)
 	if l["adopted"] != float64(2) {
 		t.Errorf("adopted %v servers, want 2", l["adopted"])
 	}
