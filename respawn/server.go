@@ -97,13 +97,14 @@ type Server struct {
 	Name     string   // unique among servers and tasks
 	Argv     []string // the command line (servers); nil for tasks
 	State    State
-	Pid      int   // while ALIVE (servers); 0 otherwise
-	Pgid     int   // the process group of the current or last process
-	StartNs  int64 // CLOCK_MONOTONIC of the last start, ns
-	StartRT  int64 // CLOCK_REALTIME of the last start, ns
-	Restarts int   // starts after the first
-	Last     Exit  // the last ending
-	Started  bool  // started at least once
+	Pid      int      // while ALIVE (servers); 0 otherwise
+	Pgid     int      // the process group of the current or last process
+	StartNs  int64    // CLOCK_MONOTONIC of the last start, ns
+	StartRT  int64    // CLOCK_REALTIME of the last start, ns
+	Restarts int      // starts after the first
+	Last     Exit     // the last ending
+	Started  bool     // started at least once
+	Set      Settings // the server's own settings (servers only)
 
 	procStart  uint64 // /proc/PID/stat start time of Pid, 0 if not read yet
 	listed     bool   // in the supervisor's unstamped list

@@ -81,6 +81,8 @@ type KeptFD struct {
 type Spec struct {
 	Name string   // explicit name, or "" for the program's base name
 	Argv []string // the command line; Argv[0] is looked up in $PATH
+
+	Settings Settings // the server's own settings, from its group
 }
 
 // Supervisor runs servers and tasks. Build it with New, add tasks with
@@ -169,7 +171,7 @@ func New(cfg Config, specs []Spec) *Supervisor {
 		if name == "" {
 			name = s.uniqueName(DefaultName(sp.Argv[0]), given)
 		}
-		s.add(&Server{Name: name, Argv: sp.Argv})
+		s.add(&Server{Name: name, Argv: sp.Argv, Set: sp.Settings})
 	}
 	return s
 }

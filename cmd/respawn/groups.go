@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"respawn/respawn"
 )
 
-// group is one server as given on the command line: { [@NAME] CMD ARG... }.
+// group is one server as given on the command line:
+// { [@NAME] [--KEY=VALUE...] [--] CMD ARG... }.
 type group struct {
-	name string
-	argv []string
+	name     string
+	settings respawn.Settings
+	argv     []string
 }
 
 // maxGroupArgs bounds one command line; execve refuses far less anyway.
@@ -75,6 +79,11 @@ func newGroup(words []string, n int) (group, error) {
 		}
 		words = words[1:]
 	}
+	st, words, err := parseSettings(words)
+	if err != nil {
+		return g, fmt.Errorf("server %d: %w", n, err)
+	}
+	g.settings = st
 	if len(words) == 0 {
 		return g, fmt.Errorf("server %d: empty group { }", n)
 	}

@@ -104,7 +104,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 func specsOf(groups []group) []respawn.Spec {
 	specs := make([]respawn.Spec, len(groups))
 	for i, g := range groups {
-		specs[i] = respawn.Spec{Name: g.name, Argv: g.argv}
+		specs[i] = respawn.Spec{Name: g.name, Argv: g.argv, Settings: g.settings}
 	}
 	return specs
 }
