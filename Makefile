@@ -39,11 +39,14 @@ build: deps
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 # The man pages are written for scdoc (doc/*.scd) and rendered to roff.
+# scdoc's .nh (no hyphenation) comes before .TH, which turns hyphenation
+# back on in groff's man macros and would cut $XDG_RUNTIME_DIR in two at
+# a line's end: .nh is said again after .TH.
 man: $(MANS)
 
 $(BIN)/man/%.8: doc/%.8.scd | need-scdoc
 	@mkdir -p $(@D)
-	scdoc < $< > $@.tmp && mv $@.tmp $@
+	scdoc < $< > $@.tmp && sed -i '/^\.TH /a .nh' $@.tmp && mv $@.tmp $@
 
 # scdoc is Debian's package of that name: installed when missing, as root.
 need-scdoc:

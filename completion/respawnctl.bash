@@ -4,8 +4,8 @@
 # Needs nothing but bash; installed as
 # /usr/share/bash-completion/completions/respawnctl.
 
-_respawnctl_commands='list status revive stop start signal upgrade dump events'
-_respawnctl_flags='--socket --json --timeout --help --version'
+_respawnctl_commands='list status revive stop restart reload shutdown start signal upgrade dump events'
+_respawnctl_flags='--socket --json --timeout --wait --help --version'
 
 # _respawnctl_targets prints the name of every server and task, one a
 # line. A name is letters, digits, '-', '_' and '.': it needs no JSON
@@ -59,7 +59,7 @@ _respawnctl() {
 		return
 	fi
 	case $cmd:${#args[@]} in
-	status:0 | stop:0 | start:0 | revive:0 | signal:0)
+	status:0 | stop:0 | restart:0 | reload:0 | start:0 | revive:0 | signal:0)
 		mapfile -t COMPREPLY < <(compgen -W "$(_respawnctl_targets "${sock[@]}")" -- "$cur")
 		;;
 	signal:1)

@@ -29,6 +29,9 @@ _respawnctl_commands() {
 		'status:one server or task'
 		'revive:start the buried again'
 		'stop:stop a server; cremated when it ends'
+		'restart:stop a server, wait for its end, start it'
+		'reload:send a server its reload signal'
+		'shutdown:stop everything and exit'
 		'start:start a cremated, buried or dead one now'
 		'signal:send a signal to a server'\''s process group'
 		'upgrade:live upgrade of respawn'
@@ -45,13 +48,14 @@ _respawnctl() {
 		'(-s --socket)'{-s+,--socket=}'[the control socket]:socket:_files' \
 		'--json[print the supervisor'\''s JSON answers]' \
 		'--timeout=[how long to wait for the answer]:duration (like 10s)' \
+		'--wait[stop: return once the server has ended]' \
 		'(- *)'{-h,--help}'[print the help and exit]' \
 		'(- *)--version[print the version and exit]' \
 		'1:command:_respawnctl_commands' \
 		'*::argument:->args' && return 0
 	[[ $state == args ]] || return 1
 	case $words[1]:$CURRENT in
-	(status:2|stop:2|start:2|revive:2|signal:2) _respawnctl_targets ;;
+	(status:2|stop:2|restart:2|reload:2|start:2|revive:2|signal:2) _respawnctl_targets ;;
 	(signal:3) _wanted signals expl signal compadd -- ${signals[2,-1]:#(ZERR|DEBUG|EXIT)} ;;
 	(*) return 1 ;;
 	esac

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,11 @@ comp() {
 	printf '%s\n' "${COMPREPLY[*]}"
 }
 `
+	// Every command and flag of respawnctl --help is offered, in any order.
+	cmds, flags := helpCommands(t), helpFlags(t, respawnctlBin)
+	cases = append(cases,
+		completionCase{"every command", []string{"respawnctl", ""}, strings.Join(cmds, " ")},
+		completionCase{"every flag", []string{"respawnctl", "--"}, strings.Join(flags, " ")})
 	for _, c := range cases {
 		script += "comp " + shellWords(c.words) + "\n"
 	}
@@ -67,7 +73,16 @@ comp() {
 	if lines[0] != "complete -F _respawnctl respawnctl" {
 		t.Errorf("complete -p respawnctl says %q", lines[0])
 	}
-	checkCompletions(t, cases, lines[1:])
+	n := len(cases) - 2
+	checkCompletions(t, cases[:n], lines[1:len(lines)-2])
+	for i, c := range cases[n:] {
+		offered := strings.Fields(lines[len(lines)-2+i])
+		for _, w := range strings.Fields(c.want) {
+			if !slices.Contains(offered, w) {
+				t.Errorf("%s: %q is not offered (%q)", c.name, w, offered)
+			}
+		}
+	}
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d, want 0", code)
 	}
@@ -87,6 +102,16 @@ func TestCompletionZsh(t *testing.T) {
 		{"-s path", []string{"respawnctl -s " + sock + " revive co"}, "respawnctl -s " + sock + " revive control "},
 		{"signal", []string{"respawnctl -s " + sock + " signal webfront HU"}, "respawnctl -s " + sock + " signal webfront HUP "},
 		{"no supervisor", []string{"respawnctl -s " + sock + ".gone stop w"}, "respawnctl -s " + sock + ".gone stop w"},
+	}
+	// Every command and flag of respawnctl --help completes from all of
+	// it but its last letter (a flag that takes a value may end in '=').
+	flagsFrom := len(cases)
+	for _, c := range helpCommands(t) {
+		cases = append(cases, completionCase{"command " + c, []string{"respawnctl " + c[:len(c)-1]}, "respawnctl " + c + " "})
+		flagsFrom++
+	}
+	for _, f := range helpFlags(t, respawnctlBin) {
+		cases = append(cases, completionCase{"flag " + f, []string{"respawnctl " + f[:len(f)-1]}, "respawnctl " + f + " "})
 	}
 	dir := t.TempDir()
 	fp := filepath.Join(dir, "functions")
@@ -117,8 +142,12 @@ func TestCompletionZsh(t *testing.T) {
 		t.Fatalf("the zsh on the pty did not start: %q", got)
 	}
 	var bufs []string
-	for _, l := range got[1:] {
-		bufs = append(bufs, strings.TrimSuffix(strings.TrimPrefix(l, "<"), ">"))
+	for i, l := range got[1:] {
+		b := strings.TrimSuffix(strings.TrimPrefix(l, "<"), ">")
+		if i >= flagsFrom && strings.HasSuffix(b, "=") {
+			b = strings.TrimSuffix(b, "=") + " "
+		}
+		bufs = append(bufs, b)
 	}
 	checkCompletions(t, cases, bufs)
 	if code := s.stop(); code != 0 {
