@@ -55,11 +55,15 @@ need-scdoc:
 		{ echo 'make: the man pages need scdoc: apt-get install scdoc' >&2; exit 1; }
 
 install: build man
+	$(install-files)
+
+define install-files
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 completion/respawnctl.bash $(DESTDIR)$(BASHCOMPDIR)/respawnctl
 	install -m 0644 completion/respawnctl.zsh $(DESTDIR)$(ZSHCOMPDIR)/_respawnctl
+endef
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/respawn $(DESTDIR)$(BINDIR)/respawnctl \
@@ -67,13 +71,20 @@ uninstall:
 		$(DESTDIR)$(BASHCOMPDIR)/respawnctl $(DESTDIR)$(ZSHCOMPDIR)/_respawnctl
 
 # A Debian package of this build in $(BIN)/, made with dpkg-deb alone
-# (dist/mkdeb): make install into a staging root with Debian's paths.
+# (dist/mkdeb) from the files make install puts under a staging root, at
+# Debian's paths whatever PREFIX says. DEB_COMPRESSION=gzip is faster
+# than xz (dpkg-deb's default), and the package bigger.
+DEB_COMPRESSION ?= xz
+deb: override DESTDIR = $(abspath $(BIN))/deb
+deb: override BINDIR = /usr/bin
+deb: override MANDIR = /usr/share/man
+deb: override BASHCOMPDIR = /usr/share/bash-completion/completions
+deb: override ZSHCOMPDIR = /usr/share/zsh/vendor-completions
 deb: build man
-	rm -rf $(BIN)/deb
-	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BIN))/deb PREFIX=/usr \
-		ZSHCOMPDIR=/usr/share/zsh/vendor-completions VERSION=$(VERSION)
-	./dist/mkdeb $(BIN)/deb $(VERSION) $(BIN)
-	rm -rf $(BIN)/deb
+	rm -rf $(DESTDIR)
+	$(install-files)
+	DEB_COMPRESSION=$(DEB_COMPRESSION) ./dist/mkdeb $(DESTDIR) $(VERSION) $(BIN)
+	rm -rf $(DESTDIR)
 
 # The one test command: vet, then every test under the race detector.
 # End-to-end tests in test/ build the binaries themselves.

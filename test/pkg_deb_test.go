@@ -4,6 +4,7 @@ package test
 
 import (
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,10 +25,15 @@ func TestDebInstallRemove(t *testing.T) {
 	}
 	want := gitDescribe(t)
 	dir := t.TempDir()
-	runMake(t, "deb", "BIN="+dir)
+	runMake(t, "deb", "BIN="+dir, "DEB_COMPRESSION=gzip") // xz takes half a minute more on a busy machine
 	debs, _ := filepath.Glob(filepath.Join(dir, "respawn_*.deb"))
 	if len(debs) != 1 {
 		t.Fatalf("make deb made %q, want one respawn_*.deb", debs)
+	}
+	arch := strings.TrimSpace(runIn(t, "/", "dpkg", "--print-architecture"))
+	fields := runIn(t, "/", "dpkg-deb", "--field", debs[0], "Package", "Architecture", "Depends", "Pre-Depends")
+	if fields != "Package: respawn\nArchitecture: "+arch+"\n" {
+		t.Errorf("the package's control fields:\n%s\nwant Package respawn, Architecture %s and no Depends", fields, arch)
 	}
 	paths := debPaths(t, debs[0])
 	existed := map[string]bool{}
@@ -41,6 +47,9 @@ func TestDebInstallRemove(t *testing.T) {
 	dpkg(t, "--install", debs[0])
 	if got := runIn(t, "/", "/usr/bin/respawn", "--version"); got != "respawn "+want+"\n" {
 		t.Errorf("installed /usr/bin/respawn --version says %q, want version %s", got, want)
+	}
+	for _, bin := range []string{"/usr/bin/respawn", "/usr/bin/respawnctl"} {
+		checkStatic(t, bin)
 	}
 	for _, page := range []string{"respawn", "respawnctl"} {
 		if got := strings.TrimSpace(man(t, "-w", page).stdout); got != "/usr/share/man/man8/"+page+".8.gz" {
@@ -101,5 +110,21 @@ func dpkg(t *testing.T, args ...string) {
 			t.Fatalf("dpkg %q: %v\n%s", args, err, out)
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// checkStatic fails t unless the ELF file bin asks for no interpreter and
+// no shared library: what lets the package depend on nothing.
+func checkStatic(t *testing.T, bin string) {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("%s is dynamically linked (%v)", bin, p.Type)
+		}
 	}
 }
