@@ -13,7 +13,7 @@ _respawnctl_targets() {
 	local answer
 	[[ -n ${opt_args[--socket]:-${opt_args[-s]}} ]] &&
 		sock=(--socket ${(Q)${opt_args[--socket]:-${opt_args[-s]}}})
-	answer=$(_call_program targets respawnctl $sock --timeout 2s --json list 2>/dev/null) || return 1
+	answer=$(_call_program targets respawnctl ${(q)sock} --timeout 2s --json list 2>/dev/null) || return 1
 	while [[ $answer == *'"name":"'* ]]; do
 		answer=${answer#*'"name":"'}
 		names+=(${answer%%'"'*})

@@ -159,14 +159,17 @@ func TestCompletionZsh(t *testing.T) {
 // starts an interactive zsh on a pty with FPATHDIR in $fpath and BINDIR
 // in $PATH, runs compinit, then for each LINE types it and a Tab, and
 // Ctrl-T, bound to a widget that appends the edit buffer, as completion
-// left it, to OUT as "<BUFFER>". It waits for each line in OUT before
-// typing the next, so no keystroke is read ahead of the completion.
+// left it, to OUT as "<BUFFER>". It waits for each line in OUT (up to
+// 3000 polls, half a minute or more) before typing the next, so no
+// keystroke is read ahead of the completion, and none is cut off by the
+// end.
 const zshDriver = `zmodload zsh/zpty || exit 1
 fp=$1 bindir=$2 out=$3; shift 3
 waitlines() {
 	local i
-	for i in {1..1000}; do
-		[[ -f $out ]] && (( ${#${(f)"$(<$out)"}} >= $1 )) && return 0
+	local -a got
+	for i in {1..3000}; do
+		[[ -f $out ]] && got=(${(f)"$(<$out)"}) && (( $#got >= $1 )) && return 0
 		sleep 0.01
 	done
 	return 1
