@@ -64,9 +64,9 @@ const usageHead = `usage: respawn [flags] { CMD ARG... } [{ CMD ARG... } ...]
 
 Starts each CMD, restarts the ones that die abnormally, buries the ones that
 die sooner than --interval after their start more than --retries times in a
-row. A group may start with @NAME to
-name its server. SIGUSR1: info dump; SIGUSR2: revive the buried;
-SIGTERM/SIGINT: stop everything; SIGHUP: live upgrade.
+row. A group may start with @NAME to name its server. SIGUSR1: info dump;
+SIGUSR2: revive the buried; SIGTERM/SIGINT: stop everything; SIGHUP: live
+upgrade.
 
 flags:
 `
