@@ -78,7 +78,7 @@ wait_log 'msg=BURIED server=2 '
 wait_log 'msg=BURIED server=4 '
 show
 say "oneshot exited 0: CREMATED, never started again."
-say "crasher and flaky died abnormally within ${INTERVAL}s of their start: BURIED, not restarted."
+say "crasher and flaky died abnormally within ${INTERVAL}s of their start, then at each of their 3 retries (100, 200, 400 ms apart): BURIED."
 pace
 
 STEADY=$(pid_of 1)
@@ -99,7 +99,7 @@ kill -USR2 "$SUP"
 wait_log 'msg=ALIVE server=4 .*from=BURIED'
 wait_log 'msg=BURIED server=2 ' 2
 show
-say "flaky runs now; crasher still crashes at once and is buried again."
+say "flaky runs now; crasher still crashes at once and is buried again after 3 fresh retries."
 pace
 
 say "SIGUSR1: the info dump."

@@ -56,6 +56,7 @@ func FuzzDecode(f *testing.F) {
 		func(r map[string]any) { r["restarts"] = int64(1<<63 - 1) },
 		func(r map[string]any) { r["pgid"] = 1 },
 		func(r map[string]any) { r["proc_start"] = uint64(1<<64 - 1) },
+		func(r map[string]any) { r["fast"] = MaxFast + 1 },
 	} {
 		m := rawMap(f, sample(f, "servers"))
 		edit(m["recs"].([]any)[0].(map[string]any))

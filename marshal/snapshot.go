@@ -38,6 +38,7 @@ const (
 	MaxPid     = 1<<22 - 1
 	MaxSignal  = 64
 	MaxShort   = 1 << 16 // short lives in a row carried; more means as many
+	MaxFast    = 1 << 16 // fast deaths in a row carried (retries used)
 	// MaxGeneration bounds Snapshot.Generation: a new image counts one
 	// more, up to this value and no further.
 	MaxGeneration = 1<<31 - 1
@@ -131,6 +132,10 @@ type Record struct {
 	// the raw CLOCK_MONOTONIC at which a paced DEAD server respawns, or 0.
 	Short int   `msgpack:"short"`
 	DueNs int64 `msgpack:"due"`
+	// Fast counts the deaths in a row sooner than the interval: the
+	// retries used of the server's restart policy. A DEAD record with it
+	// set and DueNs is waiting for its retry; a BURIED one spent them.
+	Fast int `msgpack:"fast"`
 }
 
 // Exit is how a record last ended, as respawn.Exit holds it. The zero Exit

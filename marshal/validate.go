@@ -83,6 +83,8 @@ func (r *Record) validate(i int) error {
 		return errors.New("negative start time or restart count")
 	case r.Short < 0 || r.Short > MaxShort || r.DueNs < 0:
 		return fmt.Errorf("pacing %d, due %d", r.Short, r.DueNs)
+	case r.Fast < 0 || r.Fast > MaxFast:
+		return fmt.Errorf("retries used %d", r.Fast)
 	case r.DueNs != 0 && r.State != stateDead:
 		return fmt.Errorf("a respawn due in state %d", r.State)
 	case r.Restarts > MaxRestarts:

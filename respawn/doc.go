@@ -8,15 +8,17 @@
 //	ALIVE --exit 0, or killed by SIGTERM/SIGINT--> CREMATED (never again)
 //	ALIVE --abnormal death, lived >= interval and >= 1 s--> DEAD --respawn at once--> ALIVE
 //	ALIVE --abnormal death, lived >= interval but < 1 s--> DEAD --respawn after a delay--> ALIVE
-//	ALIVE --abnormal death, lived < interval--> BURIED
-//	BURIED --revive (SIGUSR2, or an operator)--> ALIVE
+//	ALIVE --abnormal death, lived < interval, a retry left--> DEAD --retry after a backoff--> ALIVE
+//	ALIVE --abnormal death, lived < interval, no retry left--> BURIED
+//	BURIED --revive (SIGUSR2, or an operator)--> ALIVE, with a fresh count of retries
 //	DEAD --an operator's start--> ALIVE, without waiting for the delay
 //	spawn failure (exec error) --> BURIED, with the error
 //	spawn failure (fork refused: EAGAIN, ENOMEM) --> DEAD --respawn after a delay--> ALIVE
 //
 // The delay paces a server that keeps dying soon after its start (see
-// pace.go): the (DEAD, respawn) cell then fires from the loop's one
-// respawn timer instead of at once.
+// pace.go), and the backoff spaces the retries of one that dies sooner
+// than the interval (the restart policy, retry.go): the (DEAD, respawn)
+// cell then fires from the loop's one respawn timer instead of at once.
 //
 // A task whose function returns an error or panics died abnormally; one that
 // returns nil is cremated. The transitions are the table in states.go.

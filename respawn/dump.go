@@ -27,6 +27,17 @@ type Info struct {
 	ExitSignal string   `json:"exit_signal,omitempty"`
 	Argv       []string `json:"argv,omitempty"`
 
+	// The restart policy (see README, States): Retries is the server's
+	// --retries; Retry is the retry its current life is, or its next
+	// start will be (deaths in a row sooner than the interval), 0 once a
+	// life reaches the interval. NextStart is when a DEAD record waiting
+	// (a retry or a paced respawn) starts again, RFC 3339. Revive is, for
+	// a BURIED record, what starts it again.
+	Retry     int    `json:"retry,omitempty"`
+	Retries   int    `json:"retries"`
+	NextStart string `json:"next_start,omitempty"`
+	Revive    string `json:"revive,omitempty"`
+
 	startNs int64 // CLOCK_MONOTONIC of the start, for UptimeSec
 }
 
@@ -68,6 +79,7 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 			in.UptimeSec = float64(now-r.StartNs) / 1e9
 		}
 	}
+	s.infoRetry(&in, r)
 	if r.Last.Set && r.Last.Err == "" {
 		if r.Last.Signal != 0 {
 			in.ExitSignal = signalName(r.Last.Signal)
@@ -97,8 +109,12 @@ func (s *Supervisor) Snapshot() Dump {
 	}
 	for _, list := range [][]Info{d.Servers, d.Tasks} {
 		for i := range list {
-			if list[i].startNs != 0 {
-				list[i].UptimeSec = float64(now-list[i].startNs) / 1e9
+			if list[i].startNs == 0 {
+				continue
+			}
+			list[i].UptimeSec = float64(now-list[i].startNs) / 1e9
+			if now-list[i].startNs >= int64(s.cfg.Interval) {
+				list[i].Retry = 0 // past the interval: its retries are whole again
 			}
 		}
 	}
@@ -171,7 +187,7 @@ func (d Dump) WriteText(w io.Writer) error {
 
 // appendInfoLine appends one record's line of the dump:
 //
-//	[INDEX] NAME pid=PID state=STATE started=TIME restarts=N last="EXIT" cmd: ARGV
+//	[INDEX] NAME pid=PID state=STATE started=TIME restarts=N [retry=K/N] [next=TIME] last="EXIT" cmd: ARGV
 //
 // It is written without fmt: a dump holds a line per server. The name and
 // the command line are escaped: a newline in either cannot forge a line.
@@ -192,6 +208,14 @@ func appendInfoLine(b []byte, in Info) []byte {
 	}
 	b = append(b, " restarts="...)
 	b = strconv.AppendInt(b, int64(in.Restarts), 10)
+	if in.Retry > 0 {
+		b = append(b, " retry="...)
+		b = append(b, retryOf(in.Retry, in.Retries)...)
+	}
+	if in.NextStart != "" {
+		b = append(b, " next="...)
+		b = append(b, in.NextStart...)
+	}
 	b = append(b, " last="...)
 	b = strconv.AppendQuote(b, in.LastExit)
 	b = append(b, " cmd: "...)
@@ -201,4 +225,17 @@ func appendInfoLine(b []byte, in Info) []byte {
 		b = appendQuoted(b, in.Argv)
 	}
 	return append(b, '\n')
+}
+
+// infoRetry fills in's restart policy fields from r.
+func (s *Supervisor) infoRetry(in *Info, r *Server) {
+	in.Retry, in.Retries = r.fast, s.retries(r)
+	switch r.State {
+	case Dead:
+		if r.dueNs != 0 {
+			in.NextStart = rfc3339(realtimeNs() + r.dueNs - monotonicNs())
+		}
+	case Buried:
+		in.Revive = reviveHint(r)
+	}
 }

@@ -3,6 +3,7 @@ package respawn
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -57,9 +58,22 @@ func (s *Supervisor) scheduleAt(r *Server, at int64) {
 		s.due = append(s.due, r)
 	}
 	r.dueNs = at
+	s.view = nil // Snapshot shows when
 	if s.dueC == nil || at < s.dueAt {
 		s.armDue(at)
 	}
+}
+
+// unschedule takes r off the respawn list: it is started or stopped
+// before its delay ran out, and a DEAD record alone may wait (a snapshot
+// refuses a respawn due in any other state). The timer may then fire
+// for nothing.
+func (s *Supervisor) unschedule(r *Server) {
+	if r.dueNs == 0 {
+		return
+	}
+	r.dueNs = 0
+	s.due = slices.DeleteFunc(s.due, func(o *Server) bool { return o == r })
 }
 
 // armDue arms the loop's one respawn timer for at (CLOCK_MONOTONIC, ns).

@@ -109,7 +109,8 @@ type Server struct {
 	procStart  uint64 // /proc/PID/stat start time of Pid, 0 if not read yet
 	listed     bool   // in the supervisor's unstamped list
 	short      int    // consecutive lives shorter than paceFree, and spawn retries
-	dueNs      int64  // CLOCK_MONOTONIC when a paced DEAD record respawns; 0 if not waiting
+	fast       int    // deaths in a row sooner than the interval: the retries used (retry.go)
+	dueNs      int64  // CLOCK_MONOTONIC when a paced or retried DEAD record respawns; 0 if not waiting
 	carriedDue int64  // the dueNs a live upgrade's snapshot held, until resume schedules it
 	path       string // Argv[0] as found in $PATH by the last start
 

@@ -12,18 +12,19 @@ import (
 type event uint8
 
 const (
-	evStart     event = iota // first start, or an operator's start
-	evRespawn                // a DEAD record comes back
-	evRevive                 // SIGUSR2 or an operator's revive
-	evExitClean              // exit 0, SIGTERM/SIGINT, nil task, or asked to stop
-	evExitFast               // abnormal death sooner than the interval
-	evExitShort              // abnormal death after the interval, within paceFree
-	evExitLate               // abnormal death after the interval and paceFree
-	evStop                   // an operator asks it to stop for good
+	evStart        event = iota // first start, or an operator's start
+	evRespawn                   // a DEAD record comes back
+	evRevive                    // SIGUSR2 or an operator's revive
+	evExitClean                 // exit 0, SIGTERM/SIGINT, nil task, or asked to stop
+	evExitFast                  // abnormal death sooner than the interval, a retry left
+	evExitFastLast              // abnormal death sooner than the interval, no retry left
+	evExitShort                 // abnormal death after the interval, within paceFree
+	evExitLate                  // abnormal death after the interval and paceFree
+	evStop                      // an operator asks it to stop for good
 	nEvents
 )
 
-var eventNames = [nEvents]string{"start", "respawn", "revive", "exit-clean", "exit-fast", "exit-short", "exit-late", "stop"}
+var eventNames = [nEvents]string{"start", "respawn", "revive", "exit-clean", "exit-fast", "exit-fast-last", "exit-short", "exit-late", "stop"}
 
 func (e event) String() string { return eventNames[e] }
 
@@ -39,11 +40,12 @@ var machine = [nStates][nEvents]handler{
 		evStop:  idleStop,
 	},
 	Alive: {
-		evExitClean: aliveExitClean,
-		evExitFast:  aliveExitFast,
-		evExitShort: aliveExitShort,
-		evExitLate:  aliveExitLate,
-		evStop:      aliveStop,
+		evExitClean:    aliveExitClean,
+		evExitFast:     aliveExitFast,
+		evExitFastLast: aliveExitFastLast,
+		evExitShort:    aliveExitShort,
+		evExitLate:     aliveExitLate,
+		evStop:         aliveStop,
 	},
 	Dead: {
 		evStart:   deadRespawn, // an operator's start does not wait for the pace
@@ -74,26 +76,48 @@ func (s *Supervisor) fire(r *Server, ev event, x Exit) bool {
 
 func unbornStart(s *Supervisor, r *Server, _ Exit)   { s.launch(r) }
 func deadRespawn(s *Supervisor, r *Server, _ Exit)   { s.launch(r) }
-func buriedRevive(s *Supervisor, r *Server, _ Exit)  { s.launch(r) }
 func crematedStart(s *Supervisor, r *Server, _ Exit) { s.launch(r) }
 
-func aliveExitClean(s *Supervisor, r *Server, x Exit) { s.enter(r, Cremated, x) }
+// buriedRevive starts a buried record again, with a fresh count of
+// retries.
+func buriedRevive(s *Supervisor, r *Server, _ Exit) {
+	r.fast = 0
+	s.launch(r)
+}
 
+func aliveExitClean(s *Supervisor, r *Server, x Exit) {
+	r.fast = 0
+	s.enter(r, Cremated, x)
+}
+
+// aliveExitFast retries a server that died sooner than the interval
+// (retry.go): the (DEAD, respawn) cell fires from the loop's timer.
 func aliveExitFast(s *Supervisor, r *Server, x Exit) {
+	r.short = 0
+	r.fast++
+	s.schedule(r, retryDelay(r.fast)) // first, for the DEAD log line to say when
+	s.enter(r, Dead, x)
+}
+
+// aliveExitFastLast buries a server whose retries are spent: the fast
+// count stays, to show, until a revive.
+func aliveExitFastLast(s *Supervisor, r *Server, x Exit) {
 	r.short = 0
 	s.enter(r, Buried, x)
 }
 
 // aliveExitShort paces a server that keeps dying soon after its start:
-// the (DEAD, respawn) cell fires from the loop's timer.
+// the (DEAD, respawn) cell fires from the loop's timer. It lived past
+// the interval: its retries are whole again.
 func aliveExitShort(s *Supervisor, r *Server, x Exit) {
 	r.short++
-	s.enter(r, Dead, x)
+	r.fast = 0
 	s.schedule(r, paceDelay(r.short))
+	s.enter(r, Dead, x)
 }
 
 func aliveExitLate(s *Supervisor, r *Server, x Exit) {
-	r.short = 0
+	r.short, r.fast = 0, 0
 	s.enter(r, Dead, x)
 	deadRespawn(s, r, Exit{}) // the (DEAD, respawn) cell, at once
 }
@@ -103,7 +127,11 @@ func aliveStop(s *Supervisor, r *Server, _ Exit) {
 	s.terminate(r)
 }
 
-func idleStop(s *Supervisor, r *Server, _ Exit) { s.enter(r, Cremated, Exit{}) }
+func idleStop(s *Supervisor, r *Server, _ Exit) {
+	s.unschedule(r)
+	r.fast = 0
+	s.enter(r, Cremated, Exit{})
+}
 
 // classify turns an ending of an ALIVE record into its event.
 func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
@@ -112,7 +140,10 @@ func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
 	}
 	lived := time.Duration(now - r.StartNs)
 	if lived < s.cfg.Interval {
-		return evExitFast
+		if r.fast < s.retries(r) {
+			return evExitFast
+		}
+		return evExitFastLast
 	}
 	if lived < paceFree {
 		return evExitShort
@@ -124,6 +155,7 @@ func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
 // r with the error, unless it may pass (a fork refused for want of
 // processes or memory): then r is DEAD and tried again, paced.
 func (s *Supervisor) launch(r *Server) {
+	s.unschedule(r) // an operator's start does not wait
 	r.stopping = false
 	var err error
 	if r.task != nil {
@@ -188,6 +220,10 @@ func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
 	if to == Alive && r.Restarts > 0 {
 		attrs = append(attrs, "restarts", r.Restarts)
 	}
+	if to == Alive && r.fast > 0 {
+		attrs = append(attrs, "retry", retryOf(r.fast, s.retries(r)))
+	}
+	attrs = append(attrs, s.retryAttrs(r, to)...)
 	s.logq = append(s.logq, pendingLog{level, to.String(), attrs})
 }
 

@@ -80,20 +80,21 @@ func TestStateTable(t *testing.T) {
 		stopping bool
 	}
 	cells := map[string]outcome{
-		"UNBORN/start":     {to: Alive, path: []State{Alive}},
-		"UNBORN/stop":      {to: Cremated, path: []State{Cremated}},
-		"ALIVE/exit-clean": {to: Cremated, path: []State{Cremated}},
-		"ALIVE/exit-fast":  {to: Buried, path: []State{Buried}},
-		"ALIVE/exit-short": {to: Dead, path: []State{Dead}},
-		"ALIVE/exit-late":  {to: Alive, path: []State{Dead, Alive}, restarts: 1},
-		"ALIVE/stop":       {to: Alive, stopping: true},
-		"DEAD/start":       {to: Alive, path: []State{Alive}, restarts: 1},
-		"DEAD/respawn":     {to: Alive, path: []State{Alive}, restarts: 1},
-		"DEAD/stop":        {to: Cremated, path: []State{Cremated}},
-		"BURIED/start":     {to: Alive, path: []State{Alive}, restarts: 1},
-		"BURIED/revive":    {to: Alive, path: []State{Alive}, restarts: 1},
-		"BURIED/stop":      {to: Cremated, path: []State{Cremated}},
-		"CREMATED/start":   {to: Alive, path: []State{Alive}, restarts: 1},
+		"UNBORN/start":         {to: Alive, path: []State{Alive}},
+		"UNBORN/stop":          {to: Cremated, path: []State{Cremated}},
+		"ALIVE/exit-clean":     {to: Cremated, path: []State{Cremated}},
+		"ALIVE/exit-fast":      {to: Dead, path: []State{Dead}},
+		"ALIVE/exit-fast-last": {to: Buried, path: []State{Buried}},
+		"ALIVE/exit-short":     {to: Dead, path: []State{Dead}},
+		"ALIVE/exit-late":      {to: Alive, path: []State{Dead, Alive}, restarts: 1},
+		"ALIVE/stop":           {to: Alive, stopping: true},
+		"DEAD/start":           {to: Alive, path: []State{Alive}, restarts: 1},
+		"DEAD/respawn":         {to: Alive, path: []State{Alive}, restarts: 1},
+		"DEAD/stop":            {to: Cremated, path: []State{Cremated}},
+		"BURIED/start":         {to: Alive, path: []State{Alive}, restarts: 1},
+		"BURIED/revive":        {to: Alive, path: []State{Alive}, restarts: 1},
+		"BURIED/stop":          {to: Cremated, path: []State{Cremated}},
+		"CREMATED/start":       {to: Alive, path: []State{Alive}, restarts: 1},
 	}
 	used := 0
 	for st := Unborn; st < nStates; st++ {
@@ -107,7 +108,7 @@ func TestStateTable(t *testing.T) {
 				rc := newTaskRecord(t, st)
 				s, r := rc.s, rc.r
 				x := Exit{}
-				if ev == evExitClean || ev == evExitFast || ev == evExitShort || ev == evExitLate {
+				if ev == evExitClean || ev == evExitFast || ev == evExitFastLast || ev == evExitShort || ev == evExitLate {
 					x = Exit{Err: "boom", Set: true}
 				}
 				applied := s.fire(r, ev, x)
@@ -178,34 +179,54 @@ func TestClassify(t *testing.T) {
 		now         int64
 		supStopping bool
 		rStopping   bool
+		retries     int  // the global --retries
+		own         *int // the server's own --retries
+		fast        int  // retries used
+		task        bool
 		want        event
 	}{
 		{name: "exit 0 early", x: Exit{Code: 0, Set: true}, now: early, want: evExitClean},
 		{name: "exit 0 late", x: Exit{Code: 0, Set: true}, now: late, want: evExitClean},
 		{name: "SIGTERM early", x: Exit{Signal: syscall.SIGTERM, Set: true}, now: early, want: evExitClean},
 		{name: "SIGINT late", x: Exit{Signal: syscall.SIGINT, Set: true}, now: late, want: evExitClean},
-		{name: "SIGKILL early", x: Exit{Signal: syscall.SIGKILL, Set: true}, now: early, want: evExitFast},
+		{name: "SIGKILL early, no retries", x: Exit{Signal: syscall.SIGKILL, Set: true}, now: early, want: evExitFastLast},
 		{name: "SIGKILL late", x: Exit{Signal: syscall.SIGKILL, Set: true}, now: late, want: evExitLate},
-		{name: "SIGSEGV with core early", x: Exit{Signal: syscall.SIGSEGV, Core: true, Set: true}, now: early, want: evExitFast},
-		{name: "exit 1 early", x: Exit{Code: 1, Set: true}, now: early, want: evExitFast},
+		{name: "SIGSEGV with core early", x: Exit{Signal: syscall.SIGSEGV, Core: true, Set: true}, now: early, want: evExitFastLast},
+		{name: "exit 1 early", x: Exit{Code: 1, Set: true}, now: early, want: evExitFastLast},
 		{name: "exit 1 late", x: Exit{Code: 1, Set: true}, now: late + 1, want: evExitLate},
-		{name: "task error early", x: Exit{Err: "e", Set: true}, now: early, want: evExitFast},
+		{name: "task error early", x: Exit{Err: "e", Set: true}, now: early, want: evExitFastLast},
 		{name: "task error late", x: Exit{Err: "e", Set: true}, now: late, want: evExitLate},
 		{name: "SIGKILL while the supervisor stops", x: Exit{Signal: syscall.SIGKILL, Set: true}, now: early, supStopping: true, want: evExitClean},
 		{name: "exit 3 while the supervisor stops", x: Exit{Code: 3, Set: true}, now: late, supStopping: true, want: evExitClean},
 		{name: "SIGKILL of a server asked to stop", x: Exit{Signal: syscall.SIGKILL, Set: true}, now: early, rStopping: true, want: evExitClean},
+		{name: "first fast death of 3 retries", x: Exit{Code: 1, Set: true}, now: early, retries: 3, want: evExitFast},
+		{name: "third retry dies fast", x: Exit{Code: 1, Set: true}, now: early, retries: 3, fast: 2, want: evExitFast},
+		{name: "fourth fast death in a row", x: Exit{Code: 1, Set: true}, now: early, retries: 3, fast: 3, want: evExitFastLast},
+		{name: "late death with retries spent", x: Exit{Code: 1, Set: true}, now: late, retries: 3, fast: 3, want: evExitLate},
+		{name: "clean exit with retries", x: Exit{Set: true}, now: early, retries: 3, want: evExitClean},
+		{name: "own --retries=0 beats the global", x: Exit{Code: 1, Set: true}, now: early, retries: 3, own: ptr(0), want: evExitFastLast},
+		{name: "own --retries=5 beats the global", x: Exit{Code: 1, Set: true}, now: early, retries: 3, own: ptr(5), fast: 4, want: evExitFast},
+		{name: "a task has no retries", x: Exit{Err: "e", Set: true}, now: early, retries: 3, task: true, want: evExitFastLast},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := New(Config{Interval: interval}, nil)
+			s := New(Config{Interval: interval, Retries: tt.retries}, nil)
 			s.stopping = tt.supStopping
-			r := &Server{StartNs: start, stopping: tt.rStopping}
+			r := &Server{StartNs: start, stopping: tt.rStopping, fast: tt.fast}
+			if tt.own != nil {
+				r.Set.Retries, r.Set.RetriesSet = *tt.own, true
+			}
+			if tt.task {
+				r.task = func(context.Context) error { return nil }
+			}
 			if got := s.classify(r, tt.x, tt.now); got != tt.want {
 				t.Errorf("classify = %v, want %v", got, tt.want)
 			}
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestExit(t *testing.T) {
 	tests := []struct {

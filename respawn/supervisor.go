@@ -21,6 +21,7 @@ const (
 // its default.
 type Config struct {
 	Interval     time.Duration // do-not-resuscitate period; 5 s if zero
+	Retries      int           // restarts after a death sooner than Interval before burial; 0: bury at once (the command line's default is 3)
 	StopTimeout  time.Duration // SIGTERM to SIGKILL on shutdown; 10 s if zero; StopAtOnce: no SIGTERM
 	Alarm        time.Duration // abort if start-up takes longer; off if zero
 	LeaveRunning bool          // on shutdown, leave servers running

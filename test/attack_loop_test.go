@@ -57,7 +57,7 @@ func TestHugeDumpWritten(t *testing.T) {
 	for i := 0; i < 11; i++ {
 		args = append(args, "{", selfBin, "helper", "exit", "1", arg, "}")
 	}
-	s := begin(t, append([]string{"--interval=1h"}, args...)...)
+	s := begin(t, append([]string{"--retries=0", "--interval=1h"}, args...)...)
 	s.waitLog(1, msg("respawn started")) // a SIGUSR1 before the runtime's handlers would kill it
 	// Their log lines hold the argument too: some may be dropped, so ask
 	// for a dump until one shows every server buried.
@@ -216,7 +216,7 @@ func TestStopDuringRevival(t *testing.T) {
 	for i := 0; i < n; i++ {
 		args = append(args, "{", "false", "}")
 	}
-	s := begin(t, append([]string{"--interval=1h"}, args...)...)
+	s := begin(t, append([]string{"--retries=0", "--interval=1h"}, args...)...)
 	s.waitLog(n, msg("BURIED"))
 	s.signal(unix.SIGUSR2)
 	s.waitLog(1, msg("ALIVE", "from", "BURIED"))

@@ -19,7 +19,7 @@ import (
 // base name made unique), state, pid, restarts, last exit and argv, as a
 // table and as JSON.
 func TestControlList(t *testing.T) {
-	s, sock := startCtl(t, "--interval=1h",
+	s, sock := startCtl(t, "--retries=0", "--interval=1h",
 		"{", "@web", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "sleep", "}",
@@ -48,15 +48,15 @@ func TestControlList(t *testing.T) {
 
 	out := ctlOK(t, sock, "list")
 	rows := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if len(rows) != 6 || !regexp.MustCompile(`^INDEX +NAME +STATE +PID +UPTIME +RESTARTS +LAST-EXIT +COMMAND$`).MatchString(rows[0]) {
+	if len(rows) != 6 || !regexp.MustCompile(`^INDEX +NAME +STATE +PID +UPTIME +RESTARTS +RETRY +LAST-EXIT +COMMAND$`).MatchString(rows[0]) {
 		t.Fatalf("table:\n%s", out)
 	}
 	for i, re := range []string{
-		`^1 +web +ALIVE +` + strconv.Itoa(s.pidOf(1)) + ` +\d+s +0 +- +` + regexp.QuoteMeta(selfBin) + ` helper sleep$`,
+		`^1 +web +ALIVE +` + strconv.Itoa(s.pidOf(1)) + ` +\d+s +0 +- +- +` + regexp.QuoteMeta(selfBin) + ` helper sleep$`,
 		`^2 +` + regexp.QuoteMeta(base) + ` +ALIVE +\d+ `,
 		`^3 +` + regexp.QuoteMeta(base) + `-2 +ALIVE +\d+ `,
-		`^4 +` + regexp.QuoteMeta(base) + `-3 +BURIED +- +- +0 +exit 3 +`,
-		`^5 +control +ALIVE +- +\d+s +0 +- +\(task\)$`,
+		`^4 +` + regexp.QuoteMeta(base) + `-3 +BURIED +- +- +0 +- +exit 3 +`,
+		`^5 +control +ALIVE +- +\d+s +0 +- +- +\(task\)$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(rows[i+1]) {
 			t.Errorf("row %d %q does not match %s", i+1, rows[i+1], re)
@@ -134,7 +134,7 @@ func TestControlStopStart(t *testing.T) {
 // signal reaches the server's process group; names, SIG names and numbers
 // work; a bad signal or a server not running is an error.
 func TestControlSignal(t *testing.T) {
-	s, sock := startCtl(t, "--interval=1h",
+	s, sock := startCtl(t, "--retries=0", "--interval=1h",
 		"{", "@a", selfBin, "helper", "sleep", "}",
 		"{", "@b", selfBin, "helper", "sleep", "}",
 		"{", "@c", selfBin, "helper", "sleep", "}")
@@ -161,7 +161,7 @@ func TestControlSignal(t *testing.T) {
 // revive TARGET revives one buried server; revive alone revives them all
 // and says how many.
 func TestControlRevive(t *testing.T) {
-	s, sock := startCtl(t, "--interval=1h", "--linger",
+	s, sock := startCtl(t, "--retries=0", "--interval=1h", "--linger",
 		"{", "@x", selfBin, "helper", "exit", "3", "}",
 		"{", "@y", selfBin, "helper", "exit", "4", "}")
 	s.waitLog(1, msg("BURIED", "server", 1))

@@ -92,7 +92,7 @@ func (e *eventsClient) leave() {
 // death, respawn), a burial (early death), a revival and a stop, in order,
 // with the pids and exits; the text form says the same.
 func TestControlEventsSequence(t *testing.T) {
-	s, sock := startCtl(t, "--interval=1s", "--log-level=debug",
+	s, sock := startCtl(t, "--retries=0", "--interval=1s", "--log-level=debug",
 		"{", "@a", selfBin, "helper", "sleep", "}",
 		"{", "@keep", selfBin, "helper", "sleep", "}")
 	js := startEvents(t, s, sock, true)
@@ -157,7 +157,7 @@ func TestControlEventsSequence(t *testing.T) {
 // transition made meanwhile, and the dump counts the drops too.
 func TestControlEventsSlowClient(t *testing.T) {
 	const n = 20
-	args := []string{"--interval=1h", "--linger", "{", "@steady", selfBin, "helper", "sleep", "}"}
+	args := []string{"--retries=0", "--interval=1h", "--linger", "{", "@steady", selfBin, "helper", "sleep", "}"}
 	for range n {
 		args = append(args, "{", "false", "}")
 	}

@@ -176,7 +176,7 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 // is answered by the new image. A build that cannot upgrade says so: one
 // line, exit 1.
 func TestControlUpgrade(t *testing.T) {
-	s, sock := startCtl(t, "--interval=1h",
+	s, sock := startCtl(t, "--retries=0", "--interval=1h",
 		"{", "@web", selfBin, "helper", "sleep", "}",
 		"{", "@x", selfBin, "helper", "exit", "3", "}")
 	s.waitLog(1, msg("BURIED", "server", 2))

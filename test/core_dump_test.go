@@ -19,7 +19,7 @@ import (
 // words, start time, restarts, last exit and argv.
 func TestInfoDumpJSON(t *testing.T) {
 	before := time.Now()
-	s := begin(t, "--interval=1s", // a race-built helper that exits at once is buried even on a loaded machine
+	s := begin(t, "--retries=0", "--interval=1s", // a race-built helper that exits at once is buried even on a loaded machine
 		"{", "@web", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "exit", "3", "}",
 		"{", selfBin, "helper", "exit", "0", "}")
@@ -79,7 +79,7 @@ func checkTime(t *testing.T, what string, v any, after time.Time) {
 
 // Without --log-format, SIGUSR1 writes the info dump as text.
 func TestInfoDumpText(t *testing.T) {
-	s := beginText(t, "--interval=1h",
+	s := beginText(t, "--retries=0", "--interval=1h",
 		"{", "@web", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "exit", "3", "}")
 	s.waitText(regexp.MustCompile(`msg=BURIED server=2 .*exit="exit 3"`))

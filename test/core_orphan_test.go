@@ -17,7 +17,7 @@ import (
 // is ended with the servers.
 func TestOrphansReaped(t *testing.T) {
 	f1, f2 := tempFile(t, "orphan1"), tempFile(t, "orphan2")
-	s := begin(t, "--interval=1h",
+	s := begin(t, "--retries=0", "--interval=1h",
 		"{", selfBin, "helper", "orphan", f1, "}",
 		"{", selfBin, "helper", "orphan", f2, "}")
 	s.waitLog(1, msg("BURIED", "server", 1, "exit", "exit 1"))
@@ -58,7 +58,7 @@ func TestIntegrationPID1(t *testing.T) {
 	}
 	file := tempFile(t, "orphan")
 	s := launch(t, exec.Command(unshare, "--fork", "--pid", "--mount-proc",
-		respawnBin, "--log-format=json", "--control=none", "--interval=1h",
+		respawnBin, "--log-format=json", "--control=none", "--retries=0", "--interval=1h",
 		"{", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "orphan", file, "}"))
 	var init int // respawn's pid outside the namespace

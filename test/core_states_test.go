@@ -35,9 +35,10 @@ func TestCleanEndingsCremate(t *testing.T) {
 	}
 }
 
-// An abnormal death sooner than --interval buries: no restart follows.
+// With --retries=0, an abnormal death sooner than --interval buries at
+// once: no restart follows (mds-respawn's burial, kept exactly).
 func TestEarlyDeathBuries(t *testing.T) {
-	s := begin(t, "--interval=1h",
+	s := begin(t, "--retries=0", "--interval=1h",
 		"{", selfBin, "helper", "exit", "3", "}",
 		"{", selfBin, "helper", "sleep", "}")
 	s.waitLog(1, msg("BURIED", "server", 1, "exit", "exit 3", "from", "ALIVE"))
@@ -165,7 +166,7 @@ func TestInitialSpawnBecomesRespawn(t *testing.T) {
 
 // SIGUSR2 revives every buried server, and only those.
 func TestRevive(t *testing.T) {
-	s := begin(t, "--interval=1h",
+	s := begin(t, "--retries=0", "--interval=1h",
 		"{", selfBin, "helper", "exit", "3", "}",
 		"{", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "exit", "4", "100ms", "}")

@@ -186,7 +186,7 @@ func TestWinchForwarded(t *testing.T) {
 // after the SIGTERM went out would never hear it.
 func TestNoReviveWhileStopping(t *testing.T) {
 	file := tempFile(t, "ready")
-	s := begin(t, "--stop-timeout=1h", "--interval=1h",
+	s := begin(t, "--stop-timeout=1h", "--retries=0", "--interval=1h",
 		"{", selfBin, "helper", "ignoreterm", file, "}",
 		"{", selfBin, "helper", "exit", "3", "}")
 	waitPidFile(t, file)

@@ -109,7 +109,7 @@ func dumpServer(d map[string]any, index int) map[string]any {
 // server's pid, state and restart count then match what happened, and no
 // child is orphaned or left a zombie (the harness checks that).
 func TestUpgradeHundredTimes(t *testing.T) {
-	s := start(t, "--interval=100ms",
+	s := start(t, "--retries=0", "--interval=100ms",
 		"{", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "exit", "1", "250ms", "}",
 		"{", "false", "}") // starts in a millisecond: buried under any load
@@ -317,7 +317,7 @@ func touch(t *testing.T, path string) {
 // the check ran on the event loop and all of that waited for it.
 func TestUpgradeWindowSignals(t *testing.T) {
 	bin := copyBinary(t)
-	s := startBin(t, bin, "", "--interval=1s",
+	s := startBin(t, bin, "", "--retries=0", "--interval=1s",
 		"{", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "exit", "3", "}")
 	s.waitLog(1, msg("BURIED", "server", 2))

@@ -18,6 +18,7 @@ type options struct {
 	interval     seconds
 	alarm        seconds
 	stopTimeout  seconds
+	retries      int
 	leaveRunning bool
 	linger       bool
 	logFormat    string
@@ -62,9 +63,10 @@ func (s *seconds) Set(v string) error {
 const usageHead = `usage: respawn [flags] { CMD ARG... } [{ CMD ARG... } ...]
 
 Starts each CMD, restarts the ones that die abnormally, buries the ones that
-die sooner than --interval after their start. A group may start with @NAME to
-name its server. SIGUSR1: info dump; SIGUSR2: revive the buried;
-SIGTERM/SIGINT: stop everything; SIGHUP: live upgrade.
+die sooner than --interval after their start more than --retries times in a
+row. A group may start with @NAME to name its server. SIGUSR1: info dump;
+SIGUSR2: revive the buried; SIGTERM/SIGINT: stop everything; SIGHUP: live
+upgrade.
 
 flags:
 `
@@ -77,6 +79,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	o.interval = seconds(5 * time.Second)
 	o.stopTimeout = seconds(10 * time.Second)
 	fs.Var(&o.interval, "interval", "do-not-resuscitate period: a server that dies abnormally sooner than this after its start is buried (seconds, or a duration like 200ms)")
+	fs.IntVar(&o.retries, "retries", 3, "restarts after a death sooner than --interval, 100ms apart then doubling, before burial (0: bury at once; a group's --retries= overrides it)")
 	fs.Var(&o.alarm, "alarm", "abort if start-up has not finished within this time (at most 60s; 0: off)")
 	fs.Var(&o.stopTimeout, "stop-timeout", "on SIGTERM/SIGINT, wait this long after SIGTERM before SIGKILL (0: SIGKILL at once, no SIGTERM)")
 	fs.BoolVar(&o.leaveRunning, "leave-running", false, "on SIGTERM/SIGINT, exit and leave the servers running")
@@ -142,6 +145,8 @@ func (o *options) check() error {
 	switch {
 	case time.Duration(o.interval) == 0:
 		return errors.New("--interval must be more than 0")
+	case o.retries < 0 || o.retries > maxRetries:
+		return fmt.Errorf("--retries=%d: want a number from 0 to %d", o.retries, maxRetries)
 	case time.Duration(o.alarm) > 60*time.Second:
 		return errors.New("--alarm is at most 60s")
 	case o.logFormat != "text" && o.logFormat != "json":

@@ -32,7 +32,14 @@ func TestParseCommandLine(t *testing.T) {
 				want(t, "log-format", o.logFormat, "text")
 				want(t, "leave-running", o.leaveRunning, false)
 				want(t, "linger", o.linger, false)
+				want(t, "retries", o.retries, 3)
 			},
+		},
+		{
+			name:   "--retries=0 buries at once",
+			args:   []string{"--retries=0", "{", "a", "}"},
+			groups: one,
+			check:  func(t *testing.T, o *options) { want(t, "retries", o.retries, 0) },
 		},
 		{
 			name:   "--stop-timeout=0 is no grace, not the default",
@@ -106,6 +113,9 @@ func TestParseCommandLine(t *testing.T) {
 		{name: "missing value", args: []string{"--interval"}, err: "needs an argument"},
 		{name: "unknown flag", args: []string{"--bogus", "{", "a", "}"}, err: "unknown flag: --bogus"},
 		{name: "unknown shorthand", args: []string{"-z", "{", "a", "}"}, err: "unknown shorthand flag: 'z'"},
+		{name: "negative retries", args: []string{"--retries=-1", "{", "a", "}"}, err: "--retries=-1: want a number from 0 to 1000"},
+		{name: "retries over the limit", args: []string{"--retries=1001", "{", "a", "}"}, err: "--retries=1001: want a number from 0 to 1000"},
+		{name: "retries not a number", args: []string{"--retries=x", "{", "a", "}"}, err: "invalid argument"},
 		{name: "alarm over 60s", args: []string{"--alarm=61", "{", "a", "}"}, err: "--alarm is at most 60s"},
 		{name: "alarm over 60s as a duration", args: []string{"--alarm=2m", "{", "a", "}"}, err: "--alarm is at most 60s"},
 		{name: "bad log format", args: []string{"--log-format=xml", "{", "a", "}"}, err: `--log-format "xml": want text or json`},

@@ -78,6 +78,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending []os.Signal) respawn.Config {
 	cfg := respawn.Config{
 		Interval:     time.Duration(o.interval),
+		Retries:      o.retries,
 		StopTimeout:  o.stopGrace(),
 		Alarm:        time.Duration(o.alarm),
 		LeaveRunning: o.leaveRunning,

@@ -33,10 +33,11 @@ func (c *ctl) print(req control.Request, ans control.Answer) {
 // column or forge a row.
 func writeList(w io.Writer, list []respawn.Info) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tNAME\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST-EXIT\tCOMMAND")
+	fmt.Fprintln(tw, "INDEX\tNAME\tSTATE\tPID\tUPTIME\tRESTARTS\tRETRY\tLAST-EXIT\tCOMMAND")
+	now := time.Now()
 	for _, in := range list {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			in.Index, esc(in.Name), esc(in.State), pid(in.Pid), uptime(in), in.Restarts, clip(esc(in.LastExit), 40), command(in))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n",
+			in.Index, esc(in.Name), esc(in.State), pid(in.Pid), uptime(in), in.Restarts, retry(in, now), clip(esc(in.LastExit), 40), command(in))
 	}
 	tw.Flush()
 }
@@ -48,14 +49,56 @@ func writeStatus(w io.Writer, in respawn.Info) {
 	if started == "" {
 		started = "-"
 	}
-	for _, f := range [][2]string{
+	fields := [][2]string{
 		{"index", strconv.Itoa(in.Index)}, {"name", esc(in.Name)}, {"state", esc(in.State)}, {"pid", pid(in.Pid)},
 		{"started", esc(started)}, {"uptime", uptime(in)}, {"restarts", strconv.Itoa(in.Restarts)},
-		{"last exit", esc(in.LastExit)}, {"command", command(in)},
-	} {
+		{"retry", retryOf(in.Retry, in.Retries)},
+	}
+	if in.NextStart != "" {
+		fields = append(fields, [2]string{"next start", nextStart(in, time.Now()) + " (" + esc(in.NextStart) + ")"})
+	}
+	if in.Revive != "" {
+		fields = append(fields, [2]string{"revive", esc(in.Revive)})
+	}
+	fields = append(fields, [2]string{"last exit", esc(in.LastExit)}, [2]string{"command", command(in)})
+	for _, f := range fields {
 		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
 	}
 	tw.Flush()
+}
+
+// retry is the list's RETRY column: the retry a record is at (k/n) and,
+// for one waiting in DEAD, when it starts again; "-" for neither.
+func retry(in respawn.Info, now time.Time) string {
+	var parts []string
+	if in.Retry > 0 {
+		parts = append(parts, retryOf(in.Retry, in.Retries))
+	}
+	if in.NextStart != "" {
+		parts = append(parts, nextStart(in, now))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
+
+func retryOf(k, n int) string { return strconv.Itoa(k) + "/" + strconv.Itoa(n) }
+
+// nextStart is "in D": how long until a DEAD record starts again, to the
+// tenth of a second ("in 0s" once due).
+func nextStart(in respawn.Info, now time.Time) string {
+	at, err := time.Parse(time.RFC3339Nano, in.NextStart)
+	if err != nil {
+		return "at " + esc(in.NextStart)
+	}
+	d := max(at.Sub(now), 0)
+	if d < time.Minute {
+		d = d.Round(100 * time.Millisecond)
+	} else {
+		d = d.Round(time.Second)
+	}
+	return "in " + d.String()
 }
 
 // summary is one line on the target of stop, start, signal or revive.
