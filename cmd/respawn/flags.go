@@ -123,6 +123,9 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 		return nil, nil, err
 	}
 	groups, err := parseGroups(fs.Args())
+	if err == nil {
+		err = checkStartable(groups, o.reExec || o.upgradeCheck >= 0)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
