@@ -166,6 +166,16 @@ func startOnFreshThread(path string, argv []string, attr *syscall.ProcAttr, st *
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if unix.Gettid() == unix.Getpid() {
+			// The main thread is never ended, only parked for good, and
+			// /proc/PID shows its attributes as respawn's: keep it
+			// clean, and locked here so that the next goroutine lands
+			// on another thread.
+			pid, err := startOnFreshThread(path, argv, attr, st)
+			runtime.UnlockOSThread()
+			done <- result{pid, err}
+			return
+		}
 		if err := takeThreadAttrs(st); err != nil {
 			done <- result{err: err}
 			return

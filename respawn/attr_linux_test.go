@@ -1,0 +1,86 @@
+//go:build linux
+
+package respawn
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The thread a server with a umask and a niceness is forked from takes
+// them, and no thread of respawn keeps them once the child has started:
+// the child has them, respawn never does.
+func TestIntegrationFreshThreadLeavesNoTrace(t *testing.T) {
+	ownUmask := syscall.Umask(0o22)
+	syscall.Umask(ownUmask)
+	st := Settings{Umask: 0o077, UmaskSet: true, Nice: 3, NiceSet: true}
+	attr := &syscall.ProcAttr{Files: stdio, Sys: &syscall.SysProcAttr{Setpgid: true}}
+	for i := 0; i < 5; i++ {
+		pid, err := startOnFreshThread("/bin/sleep", []string{"sleep", "10"}, attr, &st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u := statusField(t, pid, "Umask"); u != "0077" {
+			t.Errorf("child umask %s, want 0077", u)
+		}
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+	}
+	want := fmt.Sprintf("%04o", ownUmask)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tainted := taintedThreads(t, want)
+		if len(tainted) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("threads %v of respawn kept a server's umask or niceness", tainted)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// taintedThreads lists this process's threads whose umask is not umask or
+// whose niceness is not 0.
+func taintedThreads(t *testing.T, umask string) []string {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		dir := filepath.Join("/proc/self/task", e.Name())
+		b, err1 := os.ReadFile(dir + "/status")
+		s, err2 := os.ReadFile(dir + "/stat")
+		if err1 != nil || err2 != nil {
+			continue // ended meanwhile
+		}
+		f := strings.Fields(string(s[strings.LastIndexByte(string(s), ')')+1:]))
+		if !strings.Contains(string(b), "Umask:\t"+umask+"\n") || f[19-3] != "0" {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func statusField(t *testing.T, pid int, field string) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
