@@ -84,3 +84,19 @@ func statusField(t *testing.T, pid int, field string) string {
 	}
 	return ""
 }
+
+// LimitNames holds the Linux RLIMIT_* numbers.
+func TestLimitNamesAreLinuxNumbers(t *testing.T) {
+	want := map[string]int{"cpu": unix.RLIMIT_CPU, "fsize": unix.RLIMIT_FSIZE, "data": unix.RLIMIT_DATA,
+		"core": unix.RLIMIT_CORE, "nproc": unix.RLIMIT_NPROC, "nofile": unix.RLIMIT_NOFILE,
+		"memlock": unix.RLIMIT_MEMLOCK, "as": unix.RLIMIT_AS, "sigpending": unix.RLIMIT_SIGPENDING,
+		"msgqueue": unix.RLIMIT_MSGQUEUE, "rtprio": unix.RLIMIT_RTPRIO}
+	if len(want) != len(LimitNames) {
+		t.Errorf("%d limits, %d checked", len(LimitNames), len(want))
+	}
+	for name, res := range want {
+		if LimitNames[name] != res {
+			t.Errorf("%s: %d, want %d", name, LimitNames[name], res)
+		}
+	}
+}

@@ -139,19 +139,3 @@ func killTraced(pid int) {
 		}
 	}
 }
-
-// limitNames are the resource limit settings by RLIMIT_* constant.
-var limitNames = map[int]string{
-	unix.RLIMIT_NOFILE:  "nofile",
-	unix.RLIMIT_NPROC:   "nproc",
-	unix.RLIMIT_CORE:    "core",
-	unix.RLIMIT_AS:      "as",
-	unix.RLIMIT_MEMLOCK: "memlock",
-}
-
-func limitName(res int) string {
-	if n, ok := limitNames[res]; ok {
-		return n
-	}
-	return fmt.Sprintf("rlimit %d", res)
-}

@@ -55,13 +55,7 @@ func init() {
 }
 
 // limitNames are the resource limit settings, as setrlimit names them.
-var limitNames = map[string]int{
-	"nofile":  unix.RLIMIT_NOFILE,
-	"nproc":   unix.RLIMIT_NPROC,
-	"core":    unix.RLIMIT_CORE,
-	"as":      unix.RLIMIT_AS,
-	"memlock": unix.RLIMIT_MEMLOCK,
-}
+var limitNames = respawn.LimitNames
 
 // parseSettings parses the settings at the start of words and returns the
 // words that remain: the program and its arguments.
