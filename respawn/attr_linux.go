@@ -3,6 +3,7 @@
 package respawn
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -229,6 +230,9 @@ func startLimitedAs(path string, argv []string, attr *syscall.ProcAttr, st *Sett
 	a := *attr
 	a.Sys = &sys
 	pid, err := forkExec(path, argv, &a)
+	if errors.Is(err, syscall.EPERM) {
+		err = fmt.Errorf("%w (a server with limits is traced through its exec: is respawn itself traced?)", err)
+	}
 	if err != nil {
 		return 0, err
 	}
