@@ -55,8 +55,9 @@ func (st *Settings) inChild() bool { return st.UmaskSet || st.NiceSet || len(st.
 
 // credential is setpriv's semantics: --user sets the uid and, unless
 // --group or --groups say otherwise, the user's group and supplementary
-// groups (none for a uid without a passwd entry); --group alone changes
-// the group and keeps the supplementary groups; --groups alone sets them.
+// groups (its own group only, for a uid without a passwd entry); --group
+// alone changes the group and keeps the supplementary groups; --groups
+// alone sets them.
 func credential(st *Settings) *syscall.Credential {
 	if !st.hasCredential() {
 		return nil
