@@ -32,8 +32,13 @@ func (s *Supervisor) spawn(r *Server) error {
 		Files: stdio,
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
+	if r.Set.hasSettings() {
+		if err := applySettings(r, s.env, &attr); err != nil {
+			return err
+		}
+	}
 	if r.path != "" {
-		pid, err := forkExec(r.path, r.Argv, &attr)
+		pid, err := start(r, r.path, &attr)
 		if err == nil {
 			return s.spawned(r, pid)
 		}
@@ -42,7 +47,7 @@ func (s *Supervisor) spawn(r *Server) error {
 		}
 		r.path = "" // gone or changed there: look again
 	}
-	path, err := exec.LookPath(r.Argv[0])
+	path, err := lookPath(r, attr.Env)
 	if err != nil {
 		var ee *exec.Error
 		if errors.As(err, &ee) {
@@ -50,7 +55,7 @@ func (s *Supervisor) spawn(r *Server) error {
 		}
 		return fmt.Errorf("respawn: cannot execute %s: %w", r.Argv[0], err)
 	}
-	pid, err := forkExec(path, r.Argv, &attr)
+	pid, err := start(r, path, &attr)
 	if transient(err) {
 		return fmt.Errorf("respawn: cannot start %s: %w", path, err)
 	}
@@ -59,6 +64,14 @@ func (s *Supervisor) spawn(r *Server) error {
 	}
 	r.path = path
 	return s.spawned(r, pid)
+}
+
+// start forks and execs path for r: with its settings when it has any.
+func start(r *Server, path string, attr *syscall.ProcAttr) (int, error) {
+	if r.Set.hasSettings() {
+		return startWith(r, path, attr)
+	}
+	return forkExec(path, r.Argv, attr)
 }
 
 // spawned records the new process pid of r.

@@ -68,6 +68,15 @@ row. A group may start with @NAME to name its server. SIGUSR1: info dump;
 SIGUSR2: revive the buried; SIGTERM/SIGINT: stop everything; SIGHUP: live
 upgrade.
 
+A group may then give its server settings, --KEY=VALUE words before CMD
+('--' ends them, and must come before a CMD that starts with '-'):
+  { @web --user=www-data --cwd=/srv/www --env=KEY=VALUE --umask=027 nginx }
+  --user --group --groups --cwd --env --unset-env --env-file --umask --nice,
+  the limits --nofile --nproc --core --as --memlock --data --fsize --cpu
+  --sigpending --msgqueue --rtprio, --stop-signal --stop-timeout --kill-mode
+  --reload-signal --retries --output --log-file --log-max --log-keep.
+  See README, "Per-server settings".
+
 flags:
 `
 
@@ -126,6 +135,9 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 		return nil, nil, err
 	}
 	groups, err := parseGroups(fs.Args())
+	if err == nil {
+		err = checkStartable(groups, o.reExec || o.upgradeCheck >= 0)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

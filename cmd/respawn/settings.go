@@ -55,13 +55,7 @@ func init() {
 }
 
 // limitNames are the resource limit settings, as setrlimit names them.
-var limitNames = map[string]int{
-	"nofile":  unix.RLIMIT_NOFILE,
-	"nproc":   unix.RLIMIT_NPROC,
-	"core":    unix.RLIMIT_CORE,
-	"as":      unix.RLIMIT_AS,
-	"memlock": unix.RLIMIT_MEMLOCK,
-}
+var limitNames = respawn.LimitNames
 
 // parseSettings parses the settings at the start of words and returns the
 // words that remain: the program and its arguments.
@@ -298,18 +292,7 @@ func parseUnsetEnv(st *respawn.Settings, v string) error {
 }
 
 // envKey reports whether k is a name a shell would take for a variable.
-func envKey(k string) bool {
-	if k == "" || k[0] >= '0' && k[0] <= '9' {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
+func envKey(k string) bool { return respawn.EnvKey(k) }
 
 func parseEnvFileSetting(st *respawn.Settings, v string) error {
 	if !strings.HasPrefix(v, "/") {
