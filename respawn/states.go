@@ -12,18 +12,19 @@ import (
 type event uint8
 
 const (
-	evStart     event = iota // first start, or an operator's start
-	evRespawn                // a DEAD record comes back
-	evRevive                 // SIGUSR2 or an operator's revive
-	evExitClean              // exit 0, SIGTERM/SIGINT, nil task, or asked to stop
-	evExitFast               // abnormal death sooner than the interval
-	evExitShort              // abnormal death after the interval, within paceFree
-	evExitLate               // abnormal death after the interval and paceFree
-	evStop                   // an operator asks it to stop for good
+	evStart       event = iota // first start, or an operator's start
+	evRespawn                  // a DEAD record comes back
+	evRevive                   // SIGUSR2 or an operator's revive
+	evExitClean                // exit 0, SIGTERM/SIGINT, nil task, or asked to stop
+	evExitFast                 // abnormal death sooner than the interval
+	evExitShort                // abnormal death after the interval, within paceFree
+	evExitLate                 // abnormal death after the interval and paceFree
+	evStop                     // an operator asks it to stop for good
+	evExitRestart              // death of a record an operator asked to restart
 	nEvents
 )
 
-var eventNames = [nEvents]string{"start", "respawn", "revive", "exit-clean", "exit-fast", "exit-short", "exit-late", "stop"}
+var eventNames = [nEvents]string{"start", "respawn", "revive", "exit-clean", "exit-fast", "exit-short", "exit-late", "stop", "exit-restart"}
 
 func (e event) String() string { return eventNames[e] }
 
@@ -44,6 +45,8 @@ var machine = [nStates][nEvents]handler{
 		evExitShort: aliveExitShort,
 		evExitLate:  aliveExitLate,
 		evStop:      aliveStop,
+		// A restart's stop has ended it: start it again at once.
+		evExitRestart: aliveExitRestart,
 	},
 	Dead: {
 		evStart:   deadRespawn, // an operator's start does not wait for the pace
@@ -65,7 +68,7 @@ var machine = [nStates][nEvents]handler{
 func (s *Supervisor) fire(r *Server, ev event, x Exit) bool {
 	h := machine[r.State][ev]
 	if h == nil {
-		s.log.Debug("event ignored", "server", r.Index, "name", r.Name, "state", r.State.String(), "event", ev.String())
+		s.log.Debug("event ignored", append(r.logID(), "state", r.State.String(), "event", ev.String())...)
 		return false
 	}
 	h(s, r, x)
@@ -103,11 +106,30 @@ func aliveStop(s *Supervisor, r *Server, _ Exit) {
 	s.terminate(r)
 }
 
-func idleStop(s *Supervisor, r *Server, _ Exit) { s.enter(r, Cremated, Exit{}) }
+// aliveExitRestart starts again a record whose death an operator's
+// restart asked for: the death is recorded, the pacing forgotten.
+func aliveExitRestart(s *Supervisor, r *Server, x Exit) {
+	r.restart = false
+	r.short = 0
+	s.enter(r, Dead, x)
+	s.launch(r)
+}
+
+// idleStop cremates a record that is not running; it stays so, and keeps
+// the supervisor running, until an operator starts it.
+func idleStop(s *Supervisor, r *Server, _ Exit) {
+	r.stopping = true
+	s.enter(r, Cremated, Exit{})
+}
 
 // classify turns an ending of an ALIVE record into its event.
 func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
-	if s.stopping || r.stopping || x.Clean() {
+	switch {
+	case s.stopping:
+		return evExitClean
+	case r.restart:
+		return evExitRestart
+	case r.stopping || x.Clean():
 		return evExitClean
 	}
 	lived := time.Duration(now - r.StartNs)
@@ -166,7 +188,10 @@ func (s *Supervisor) enter(r *Server, to State, x Exit) {
 		r.Pid = 0
 	}
 	s.logTransition(r, from, to, pid, x)
-	s.publish(Transition{Index: r.Index, Name: r.Name, From: from, To: to, Pid: pid, Exit: x, TimeNs: realtimeNs()})
+	s.publish(Transition{Index: r.Index, Name: r.Name, Task: r.task != nil, From: from, To: to, Pid: pid, Exit: x, TimeNs: realtimeNs()})
+	if len(r.waiters) > 0 {
+		s.settle(r, to, x)
+	}
 }
 
 func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
@@ -177,7 +202,10 @@ func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
 	case to == Dead || to == Buried:
 		level = slog.LevelWarn
 	}
-	attrs := []any{"server", r.Index, "name", r.Name, "pid", pid, "from", from.String(), "cmd", r.CommandLine()}
+	attrs := append(r.logID(), "from", from.String())
+	if r.task == nil {
+		attrs = append(attrs, "pid", pid, "cmd", r.CommandLine())
+	}
 	switch {
 	case x.Set && pid == 0 && r.task == nil:
 		attrs = append(attrs, "error", x.Err) // it never ran
