@@ -109,9 +109,9 @@ func aliveStop(s *Supervisor, r *Server, _ Exit) {
 // aliveExitRestart starts again a record whose death an operator's
 // restart asked for: the death is recorded, the pacing forgotten.
 func aliveExitRestart(s *Supervisor, r *Server, x Exit) {
-	r.restart = false
 	r.short = 0
-	s.enter(r, Dead, x)
+	s.enter(r, Dead, x) // logged as asked for, not as a death
+	r.restart = false
 	s.launch(r)
 }
 
@@ -199,6 +199,7 @@ func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
 	switch {
 	case to == Buried && x.Err != "":
 		level = slog.LevelError
+	case to == Dead && r.restart: // an operator's restart: no warning
 	case to == Dead || to == Buried:
 		level = slog.LevelWarn
 	}
@@ -215,6 +216,9 @@ func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
 	}
 	if to == Alive && r.Restarts > 0 {
 		attrs = append(attrs, "restarts", r.Restarts)
+	}
+	if to == Dead && r.restart {
+		attrs = append(attrs, "restart", "asked")
 	}
 	s.logq = append(s.logq, pendingLog{level, to.String(), attrs})
 }

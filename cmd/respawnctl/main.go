@@ -186,7 +186,7 @@ func parseVerb(args []string) (control.Request, error) {
 	}
 	v, ok := verbs[args[0]]
 	if !ok {
-		return control.Request{}, fmt.Errorf("unknown command %q%s: try respawnctl --help", args[0], suggestVerb(args[0]))
+		return control.Request{}, fmt.Errorf("unknown command %q%s", args[0], suggestVerb(args[0]))
 	}
 	rest := args[1:]
 	if len(rest) < v.min || len(rest) > v.max {
@@ -202,14 +202,14 @@ func parseVerb(args []string) (control.Request, error) {
 }
 
 // suggestVerb is "; did you mean "X"?" for a command one letter away from
-// a known one, or "".
+// a known one, or ": try respawnctl --help".
 func suggestVerb(cmd string) string {
 	for _, v := range slices.Sorted(maps.Keys(verbs)) {
 		if oneEdit(cmd, v) {
 			return fmt.Sprintf("; did you mean %q?", v)
 		}
 	}
-	return ""
+	return ": try respawnctl --help"
 }
 
 // oneEdit reports whether a becomes b by one insertion, deletion,
