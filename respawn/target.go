@@ -97,12 +97,15 @@ func (s *Supervisor) nearest(target string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b (bytes), or
-// any value >= bound once it is sure to be at least bound.
+// editDistance is the number of one-byte insertions, deletions,
+// substitutions and swaps of neighbours that turn a into b (the optimal
+// string alignment distance), or any value >= bound once it is sure to be
+// at least bound.
 func editDistance(a, b string, bound int) int {
 	if d := len(a) - len(b); d >= bound || -d >= bound {
 		return bound
 	}
+	pp := make([]int, len(b)+1) // row i-2
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -117,12 +120,15 @@ func editDistance(a, b string, bound int) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], pp[j-2]+1)
+			}
 			rowMin = min(rowMin, cur[j])
 		}
 		if rowMin >= bound {
 			return bound
 		}
-		prev, cur = cur, prev
+		pp, prev, cur = prev, cur, pp
 	}
 	return prev[len(b)]
 }
