@@ -203,9 +203,13 @@ func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
 	case to == Dead || to == Buried:
 		level = slog.LevelWarn
 	}
-	attrs := append(r.logID(), "from", from.String())
+	attrs := r.logID()
 	if r.task == nil {
-		attrs = append(attrs, "pid", pid, "cmd", r.CommandLine())
+		attrs = append(attrs, "pid", pid)
+	}
+	attrs = append(attrs, "from", from.String())
+	if r.task == nil {
+		attrs = append(attrs, "cmd", r.CommandLine())
 	}
 	switch {
 	case x.Set && pid == 0 && r.task == nil:
