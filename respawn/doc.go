@@ -11,6 +11,9 @@
 //	ALIVE --abnormal death, lived < interval--> BURIED
 //	BURIED --revive (SIGUSR2, or an operator)--> ALIVE
 //	DEAD --an operator's start--> ALIVE, without waiting for the delay
+//	ALIVE --an operator's stop: its death, whatever it was--> CREMATED, until an operator's start
+//	ALIVE --an operator's restart: its death, whatever it was--> DEAD --at once--> ALIVE
+//	UNBORN, DEAD, BURIED --an operator's stop--> CREMATED, until an operator's start
 //	spawn failure (exec error) --> BURIED, with the error
 //	spawn failure (fork refused: EAGAIN, ENOMEM) --> DEAD --respawn after a delay--> ALIVE
 //
