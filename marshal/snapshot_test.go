@@ -254,6 +254,7 @@ func TestDecodeRefusesWide(t *testing.T) {
 		{"exit code 2^32", rec(1, "last", map[string]any{"set": true, "code": int64(1 << 32)}), "exit code 4294967296"},
 		{"descriptor 2^32+5", func(m map[string]any) { m["fds"].([]any)[0].(map[string]any)["fd"] = int64(1<<32 + 5) }, "4294967301"},
 		{"index 2^32+1", rec(0, "i", int64(1<<32+1)), "index 4294967297"},
+		{"restart of a buried server", rec(1, "restart", true), "a restart pending in state 3"},
 		{"alive twice", func(m map[string]any) {
 			r := m["recs"].([]any)
 			r[1].(map[string]any)["pid"], r[1].(map[string]any)["state"] = r[0].(map[string]any)["pid"], 1

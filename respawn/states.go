@@ -111,7 +111,6 @@ func aliveStop(s *Supervisor, r *Server, _ Exit) {
 func aliveExitRestart(s *Supervisor, r *Server, x Exit) {
 	r.short = 0
 	s.enter(r, Dead, x) // logged as asked for, not as a death
-	r.restart = false
 	s.launch(r)
 }
 
@@ -146,7 +145,7 @@ func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
 // r with the error, unless it may pass (a fork refused for want of
 // processes or memory): then r is DEAD and tried again, paced.
 func (s *Supervisor) launch(r *Server) {
-	r.stopping = false
+	r.stopping, r.restart = false, false // any start answers a pending restart
 	var err error
 	if r.task != nil {
 		s.startTask(r)
