@@ -108,10 +108,13 @@ func TestControlEventsResumeTooLate(t *testing.T) {
 	s, sock := startCtl(t, args...)
 	eventually(t, "every false buried", func() bool { return s.count(msg("BURIED")) == n })
 	e := startEvents(t, s, sock, true)
+	text := startEvents(t, s, sock, false)
 	seen := eventSeq(t, sock)
 
-	if err := e.cmd.Process.Signal(unix.SIGSTOP); err != nil {
-		t.Fatal(err)
+	for _, c := range []*eventsClient{e, text} {
+		if err := c.cmd.Process.Signal(unix.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s.signal(unix.SIGHUP)
 	s.waitLog(1, msg("respawn upgraded"))
@@ -120,8 +123,10 @@ func TestControlEventsResumeTooLate(t *testing.T) {
 	}
 	eventually(t, "every false buried again", func() bool { return s.count(msg("BURIED")) == 2*n })
 	now := eventSeq(t, sock)
-	if err := e.cmd.Process.Signal(unix.SIGCONT); err != nil {
-		t.Fatal(err)
+	for _, c := range []*eventsClient{e, text} {
+		if err := c.cmd.Process.Signal(unix.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got, lost := e.until(now)
 	if len(lost) != 1 || lost[0].Lost == 0 || lost[0].Reset {
@@ -131,6 +136,11 @@ func TestControlEventsResumeTooLate(t *testing.T) {
 		t.Errorf("after %d: %d lost, then %d transitions %d to %d; want up to %d", seen, lost[0].Lost, len(got), got[0], got[len(got)-1], now)
 	}
 	e.leave()
+	want := "lost " + strconv.FormatUint(lost[0].Lost, 10) + " events while reconnecting: more happened than respawn keeps (256)"
+	if l := text.next(); l != want {
+		t.Errorf("respawnctl events said %q, want %q", l, want)
+	}
+	text.leave()
 
 	// The same by hand, and in respawnctl's words.
 	raw := dialRaw(t, sock)
