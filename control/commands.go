@@ -29,7 +29,6 @@ var simple = map[string]func(*client, Request) Answer{
 	"stop":     (*client).stop,
 	"start":    (*client).start,
 	"signal":   (*client).signal,
-	"restart":  (*client).restart,
 	"reload":   (*client).reload,
 	"shutdown": (*client).shutdown,
 }
@@ -43,6 +42,12 @@ func (cl *client) handle(req Request) bool {
 		return false
 	case "upgrade":
 		return cl.upgrade()
+	case "restart":
+		return cl.waiting(req, (*client).restart)
+	case "stop":
+		if req.Wait {
+			return cl.waiting(req, (*client).stop)
+		}
 	}
 	cl.a.work <- struct{}{}
 	ans := simple[req.Cmd](cl, req)
@@ -52,6 +57,15 @@ func (cl *client) handle(req Request) bool {
 		cl.logRequest(req, ans)
 	}
 	return cl.write(b) == nil
+}
+
+// waiting runs a request that is answered once a server has ended or
+// started, which may take minutes: it holds no slot of work meanwhile, so
+// other clients are answered as usual.
+func (cl *client) waiting(req Request, fn func(*client, Request) Answer) bool {
+	ans := fn(cl, req)
+	cl.logRequest(req, ans)
+	return cl.answer(ans) == nil
 }
 
 // do runs fn on the supervisor's event loop, waiting at most doTimeout for

@@ -127,13 +127,23 @@ func TestControlRestartRacesCrash(t *testing.T) {
 	s.stop()
 }
 
-// stop --wait answers once the server has ended, a plain stop at once.
+// stop --wait answers once the server has ended; meanwhile other clients
+// are answered as usual.
 func TestControlStopWait(t *testing.T) {
 	file := tempFile(t, "web")
-	s, sock := startCtl(t, "{", "@web", selfBin, "helper", "slowterm", file, "300ms", "}", "{", "@keep", selfBin, "helper", "sleep", "}")
+	s, sock := startCtl(t, "{", "@web", selfBin, "helper", "slowterm", file, "2s", "}", "{", "@keep", selfBin, "helper", "sleep", "}")
 	pid := s.pidOf(1)
 	waitLines(t, file, 1)
-	out := ctlOK(t, sock, "stop", "--wait", "web")
+	said := make(chan string, 1)
+	go func() {
+		out, errOut, _ := ctl(t, sock, "stop", "--wait", "web")
+		said <- out + errOut
+	}()
+	waitLines(t, file, 2) // it got SIGTERM and takes 2 s to end
+	if in := list(t, sock)["web"]; in.State != "ALIVE" || in.Pid != pid || !alive(pid) {
+		t.Errorf("list while stop --wait waits: %+v", in)
+	}
+	out := <-said
 	if alive(pid) {
 		t.Errorf("stop --wait answered while %d still runs", pid)
 	}
