@@ -95,10 +95,12 @@ func (st *stream) connect(after *uint64) (control.Answer, error) {
 
 // resume connects again after the stream ended, for up to the timeout:
 // a supervisor between two images answers once its new image serves the
-// socket. A socket that is gone or refuses means the supervisor is.
+// socket (a connection the old image had accepted may be cut: that is
+// retried too). A socket that is gone or refuses for goneGrace means the
+// supervisor is: respawnctl then ends without waiting for the timeout.
 func (st *stream) resume() error {
 	st.cur.c.Close()
-	deadline := time.Now().Add(st.ctl.timeout)
+	start := time.Now()
 	for {
 		ans, err := st.connect(st.last)
 		switch {
@@ -106,11 +108,24 @@ func (st *stream) resume() error {
 			return nil
 		case err == nil:
 			return errors.New(ans.Error)
-		case !errors.Is(err, errNoAnswer) && !errors.Is(err, syscall.EAGAIN), time.Now().After(deadline), st.gone():
+		case st.gone(), time.Since(start) > st.ctl.timeout:
+			return err
+		case goneErr(err) && time.Since(start) > goneGrace:
+			return err
+		case !goneErr(err) && !transient(err) && !errors.Is(err, syscall.EPIPE):
 			return err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// goneGrace is how long a socket that is missing or refuses is tried
+// again after the stream ended: a new image that had to listen anew
+// replaces it at once.
+const goneGrace = time.Second
+
+func goneErr(err error) bool {
+	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 func (st *stream) leave() {
