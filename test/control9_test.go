@@ -3,7 +3,9 @@
 package test
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -178,9 +180,11 @@ func TestControlStopLastKeepsRunning(t *testing.T) {
 	}
 }
 
-// shutdown stops every server and ends respawn, as SIGTERM does.
+// shutdown stops every server and ends respawn, as SIGTERM does; an
+// events client sees the end and says so (it resumes only an upgrade).
 func TestControlShutdown(t *testing.T) {
-	s, sock := startCtl(t, "{", "@a", selfBin, "helper", "sleep", "}", "{", "@b", selfBin, "helper", "sleep", "}")
+	s, sock := startCtl(t, "--log-level=debug", "{", "@a", selfBin, "helper", "sleep", "}", "{", "@b", selfBin, "helper", "sleep", "}")
+	e := startEvents(t, s, sock, false)
 	out := ctlOK(t, sock, "shutdown")
 	if !strings.HasPrefix(out, "shutting down") {
 		t.Errorf("shutdown said %q", out)
@@ -197,6 +201,17 @@ func TestControlShutdown(t *testing.T) {
 		t.Error("no log line says who shut respawn down")
 	}
 	ctlFails(t, sock, "no supervisor at", "list")
+	ended := make(chan error, 1)
+	go func() { ended <- e.cmd.Wait() }()
+	select {
+	case err := <-ended:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(e.err.String(), "respawnctl: events: the supervisor closed the stream") {
+			t.Errorf("events client: %v, stderr %q", err, e.err.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the events client did not end with respawn")
+	}
 }
 
 // reload sends the server's --reload-signal, SIGHUP when not set.
