@@ -5,25 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"respawn/respawn"
 )
 
 var (
 	errBusy    = fmt.Errorf("busy: the supervisor did not take the request within %s", doTimeout)
+	errWait    = fmt.Errorf("still waiting after %s", waitLimit)
 	errClosing = errors.New("the supervisor is shutting down")
 	errSelf    = errors.New("the control socket cannot stop itself: stop respawn, or run it with --control=none")
 )
 
 // simple are the commands answered with one line.
 var simple = map[string]func(*client, Request) Answer{
-	"list":   (*client).list,
-	"status": (*client).status,
-	"dump":   (*client).dump,
-	"revive": (*client).revive,
-	"stop":   (*client).stop,
-	"start":  (*client).start,
-	"signal": (*client).signal,
+	"list":     (*client).list,
+	"status":   (*client).status,
+	"dump":     (*client).dump,
+	"revive":   (*client).revive,
+	"stop":     (*client).stop,
+	"start":    (*client).start,
+	"signal":   (*client).signal,
+	"reload":   (*client).reload,
+	"shutdown": (*client).shutdown,
 }
 
 // handle runs one request and answers it. It reports whether the
@@ -31,19 +38,34 @@ var simple = map[string]func(*client, Request) Answer{
 func (cl *client) handle(req Request) bool {
 	switch req.Cmd {
 	case "events":
-		cl.events()
+		cl.events(req)
 		return false
 	case "upgrade":
 		return cl.upgrade()
+	case "restart":
+		return cl.waiting(req, (*client).restart)
+	case "stop":
+		if req.Wait {
+			return cl.waiting(req, (*client).stop)
+		}
 	}
 	cl.a.work <- struct{}{}
 	ans := simple[req.Cmd](cl, req)
 	b := encode(ans)
 	<-cl.a.work
 	if req.Cmd != "list" && req.Cmd != "status" && req.Cmd != "dump" {
-		cl.log.Info("control request", "cmd", req.Cmd, "target", req.Target, "signal", req.Signal, "ok", ans.OK, "err", ans.Error)
+		cl.logRequest(req, ans)
 	}
 	return cl.write(b) == nil
+}
+
+// waiting runs a request that is answered once a server has ended or
+// started, which may take minutes: it holds no slot of work meanwhile, so
+// other clients are answered as usual.
+func (cl *client) waiting(req Request, fn func(*client, Request) Answer) bool {
+	ans := fn(cl, req)
+	cl.logRequest(req, ans)
+	return cl.answer(ans) == nil
 }
 
 // do runs fn on the supervisor's event loop, waiting at most doTimeout for
@@ -122,16 +144,52 @@ func (cl *client) revive(req Request) Answer {
 }
 
 func (cl *client) stop(req Request) Answer {
-	return cl.op(req, func(s *respawn.Supervisor) error {
-		in, err := s.Lookup(req.Target)
-		if err != nil {
+	return cl.waitOp(req, req.Wait, func(s *respawn.Supervisor, done func(error)) error {
+		if err := cl.notSelf(s, req.Target); err != nil {
 			return err
 		}
-		if in.Task && (in.Name == cl.a.task || strings.HasPrefix(in.Name, cl.a.task+"-")) {
-			return errSelf
-		}
-		return s.Stop(req.Target)
+		return s.Stop(req.Target, done)
 	})
+}
+
+// restart answers once the target runs again.
+func (cl *client) restart(req Request) Answer {
+	return cl.waitOp(req, true, func(s *respawn.Supervisor, done func(error)) error {
+		if err := cl.notSelf(s, req.Target); err != nil {
+			return err
+		}
+		return s.Restart(req.Target, done)
+	})
+}
+
+// notSelf refuses a target that is the control task itself.
+func (cl *client) notSelf(s *respawn.Supervisor, target string) error {
+	in, err := s.Lookup(target)
+	if err != nil {
+		return err
+	}
+	if in.Task && (in.Name == cl.a.task || strings.HasPrefix(in.Name, cl.a.task+"-")) {
+		return errSelf
+	}
+	return nil
+}
+
+func (cl *client) reload(req Request) Answer {
+	var sent syscall.Signal
+	ans := cl.op(req, func(s *respawn.Supervisor) (err error) {
+		sent, err = s.Reload(req.Target)
+		return err
+	})
+	if ans.OK {
+		ans.Sent = unix.SignalName(sent)
+	}
+	return ans
+}
+
+// shutdown starts the supervisor's shutdown, as SIGTERM does, and
+// answers at once: the servers stop and respawn exits after.
+func (cl *client) shutdown(Request) Answer {
+	return result(cl.do(func(s *respawn.Supervisor) { s.Shutdown("respawnctl") }))
 }
 
 func (cl *client) start(req Request) Answer {
@@ -165,6 +223,34 @@ func (cl *client) op(req Request, fn func(*respawn.Supervisor) error) Answer {
 	return ans
 }
 
+// waitOp runs fn on the target of req, as op does; if wait is set, it
+// answers only once fn's done has been called (the supervisor calls it on
+// its loop), with the target's status then, or after waitLimit.
+func (cl *client) waitOp(req Request, wait bool, fn func(*respawn.Supervisor, func(error)) error) Answer {
+	outcome := make(chan error, 1) // sent on the loop, which must not wait
+	var done func(error)
+	if wait {
+		done = func(err error) { outcome <- err }
+	}
+	ans := cl.op(req, func(s *respawn.Supervisor) error { return fn(s, done) })
+	if !ans.OK || !wait {
+		return ans
+	}
+	t := time.NewTimer(waitLimit)
+	defer t.Stop()
+	select {
+	case err := <-outcome:
+		if err != nil {
+			return result(err)
+		}
+	case <-t.C:
+		return result(errWait)
+	case <-cl.a.ctx.Done():
+		return result(errClosing)
+	}
+	return cl.op(req, nil)
+}
+
 // upgrade asks for the live upgrade and waits for its outcome: the loop
 // goes on supervising while the new binary's pre-flight check runs. When
 // the upgrade succeeds this process becomes the new image and the
@@ -182,4 +268,23 @@ func (cl *client) upgrade() bool {
 		cl.log.Info("control: upgrade not done", "err", uerr)
 	}
 	return cl.answer(result(uerr)) == nil
+}
+
+// logRequest logs a request that changes something and its outcome, at
+// info level: a refusal that the supervisor logs itself (an upgrade, a
+// revival while shutting down) has that line, at the same level whichever
+// way it was asked, and this one only records the request.
+func (cl *client) logRequest(req Request, ans Answer) {
+	attrs := []any{"cmd", req.Cmd}
+	if req.Target != "" {
+		attrs = append(attrs, "target", req.Target)
+	}
+	if req.Signal != "" {
+		attrs = append(attrs, "signal", req.Signal)
+	}
+	if ans.OK {
+		cl.log.Info("control request", attrs...)
+		return
+	}
+	cl.log.Info("control request refused", append(attrs, "err", ans.Error)...)
 }

@@ -44,7 +44,7 @@ func (a *acceptor) serveConn(c *net.UnixConn) {
 		req, err := DecodeRequest(line)
 		if err != nil {
 			cl.log.Debug("control: bad request", "err", err)
-			if cl.answer(Answer{Error: err.Error(), Code: CodeBadRequest}) != nil {
+			if cl.answer(Answer{Error: badRequest(err), Code: CodeBadRequest}) != nil {
 				return
 			}
 			continue
@@ -85,7 +85,7 @@ func (cl *client) next() (line []byte, ok bool) {
 		return line, true
 	case errors.Is(err, errLineTooLong):
 		cl.log.Info("control: request too long, closing", "max", MaxRequest)
-		_ = cl.answer(Answer{Error: ErrTooLong.Error(), Code: CodeTooLong})
+		_ = cl.answer(Answer{Error: fmt.Sprintf("request over %d bytes", MaxRequest), Code: CodeTooLong})
 	case errors.Is(err, os.ErrDeadlineExceeded) && cl.a.ctx.Err() == nil:
 		cl.log.Debug("control: client silent, closing", "timeout", cl.a.timeout.String())
 		_ = cl.answer(Answer{Error: fmt.Sprintf("timeout: no complete request within %s", cl.a.timeout), Code: CodeTimeout})

@@ -12,17 +12,32 @@ import (
 // events streams every transition to the client until it leaves or the
 // server stops. The client's buffer is a respawn.Subscriber: the event
 // loop never waits for it, and what does not fit is counted, then
-// reported in a Dropped line once the client has caught up.
-func (cl *client) events() {
+// reported in a Dropped line once the client has caught up. A client that
+// resumes (req.After) is first sent a Lost line if some of what it missed
+// is no longer held, then what is.
+func (cl *client) events(req Request) {
 	var sub *respawn.Subscriber
-	if err := cl.do(func(s *respawn.Supervisor) { sub = s.Subscribe(cl.a.evbuf) }); err != nil {
+	err := cl.do(func(s *respawn.Supervisor) {
+		if req.After != nil {
+			sub = s.Resume(cl.a.evbuf, *req.After)
+		} else {
+			sub = s.Subscribe(cl.a.evbuf)
+		}
+	})
+	if err != nil {
 		_ = cl.answer(result(err))
 		return
 	}
 	defer cl.unsubscribe(sub)
-	cl.log.Debug("control: events client subscribed")
-	if cl.answer(Answer{OK: true}) != nil {
+	cl.log.Debug("control: events client subscribed", "resumed", req.After != nil, "lost", sub.Lost, "reset", sub.Reset)
+	seq := sub.Seq
+	if cl.answer(Answer{OK: true, Seq: &seq}) != nil {
 		return
+	}
+	if sub.Lost > 0 || sub.Reset {
+		if cl.write(encode(Lost{Lost: sub.Lost, Reset: sub.Reset})) != nil {
+			return
+		}
 	}
 	gone := make(chan struct{})
 	go func() {
@@ -79,8 +94,11 @@ func (cl *client) unsubscribe(sub *respawn.Subscriber) {
 
 func eventOf(t respawn.Transition) Event {
 	ev := Event{
-		Index: t.Index, Name: t.Name, From: t.From.String(), To: t.To.String(), Pid: t.Pid,
+		Seq: t.Seq, Index: t.Index, Name: t.Name, Task: t.Task, From: t.From.String(), To: t.To.String(), Pid: t.Pid,
 		Time: time.Unix(0, t.TimeNs).UTC().Format(time.RFC3339Nano),
+	}
+	if t.Task {
+		ev.Index = 0
 	}
 	if t.Exit.Set {
 		ev.Exit = t.Exit.String()

@@ -3,6 +3,7 @@ package control
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -16,6 +17,11 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"cmd":"signal","target":"2","signal":"HUP"}`,
 		`{"cmd":"revive"}`,
 		`{"cmd":"events"}`,
+		`{"cmd":"events","after":18446744073709551615}`,
+		`{"cmd":"stop","target":"web","wait":true}`,
+		`{"cmd":"restart","target":"nginx"}`,
+		`{"cmd":"reload","target":"1"}`,
+		`{"cmd":"shutdown"}`,
 		`{"cmd":"list"} {}`,
 		`null`,
 		"\xff\xfe",
@@ -44,7 +50,7 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatal(err)
 		}
 		again, err := DecodeRequest(b)
-		if err != nil || again != req {
+		if err != nil || !reflect.DeepEqual(again, req) {
 			t.Fatalf("%q decoded to %+v, which re-encodes to %q and decodes to %+v, %v", line, req, b, again, err)
 		}
 	})

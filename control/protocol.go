@@ -31,9 +31,11 @@ const maxSignal = 64
 //
 //	{"cmd":"signal","target":"web","signal":"HUP"}
 type Request struct {
-	Cmd    string `json:"cmd"`
-	Target string `json:"target,omitempty"` // a server's or task's name, or its index
-	Signal string `json:"signal,omitempty"` // for signal: HUP, SIGHUP or 1
+	Cmd    string  `json:"cmd"`
+	Target string  `json:"target,omitempty"` // a server's or task's name, a server's index or program
+	Signal string  `json:"signal,omitempty"` // for signal: HUP, SIGHUP or 1
+	Wait   bool    `json:"wait,omitempty"`   // for stop: answer once it has ended
+	After  *uint64 `json:"after,omitempty"`  // for events: resume after this sequence number
 
 	sig syscall.Signal // Signal, parsed by DecodeRequest
 }
@@ -62,12 +64,18 @@ type Answer struct {
 	Status  *respawn.Info  `json:"status,omitempty"`  // status, stop, start, signal, revive TARGET
 	Dump    *respawn.Dump  `json:"dump,omitempty"`    // dump
 	Revived *int           `json:"revived,omitempty"` // revive
+	Sent    string         `json:"sent,omitempty"`    // reload: the signal sent
+	Seq     *uint64        `json:"seq,omitempty"`     // events: the last sequence number before the stream
 }
 
-// Event is one transition in the events stream.
+// Event is one transition in the events stream. Seq numbers the
+// transitions one by one, across live upgrades; Index is a server's, and
+// 0 (absent) for a task.
 type Event struct {
-	Index int    `json:"index"`
+	Seq   uint64 `json:"seq"`
+	Index int    `json:"index,omitempty"`
 	Name  string `json:"name"`
+	Task  bool   `json:"task,omitempty"`
 	From  string `json:"from"`
 	To    string `json:"to"`
 	Pid   int    `json:"pid"`            // the process that started or ended; 0 for a task
@@ -82,16 +90,36 @@ type Dropped struct {
 	Dropped uint64 `json:"dropped"`
 }
 
+// Lost is the events stream's line, first after a resume, saying that N
+// transitions after the one asked for are no longer held (more happened
+// while the client was away than the supervisor keeps). With Reset, the
+// sequence the client knew is not this supervisor's (it rebuilt itself
+// without its snapshot, or another one answers): how many were missed is
+// unknown, and numbering goes on from the answer's seq.
+type Lost struct {
+	Lost  uint64 `json:"lost"`
+	Reset bool   `json:"reset,omitempty"`
+}
+
 // StreamLine decodes any line of the events stream: an Event, or a line
-// with only Dropped set.
+// with only Dropped, or Lost and Reset, set.
 type StreamLine struct {
 	Event
 	Dropped uint64 `json:"dropped,omitempty"`
+	Lost    uint64 `json:"lost,omitempty"`
+	Reset   bool   `json:"reset,omitempty"`
 }
 
 // ErrBadRequest is wrapped by every error of DecodeRequest but
 // ErrTooLong.
 var ErrBadRequest = errors.New("control: bad request")
+
+// badRequest is a DecodeRequest error in the words an answer carries: what
+// was wrong, without the package and the code, which the answer's Code
+// says.
+func badRequest(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrBadRequest.Error()+": ")
+}
 
 // ErrTooLong is returned for a request over MaxRequest bytes.
 var ErrTooLong = fmt.Errorf("control: request over %d bytes", MaxRequest)
@@ -107,18 +135,22 @@ const (
 // command is what a request may carry for one command.
 type command struct {
 	target, signal arg
+	wait, after    bool // may carry wait, after
 }
 
 var commands = map[string]command{
-	"list":    {},
-	"dump":    {},
-	"events":  {},
-	"upgrade": {},
-	"status":  {target: argRequired},
-	"stop":    {target: argRequired},
-	"start":   {target: argRequired},
-	"revive":  {target: argOptional},
-	"signal":  {target: argRequired, signal: argRequired},
+	"list":     {},
+	"dump":     {},
+	"events":   {after: true},
+	"upgrade":  {},
+	"shutdown": {},
+	"status":   {target: argRequired},
+	"stop":     {target: argRequired, wait: true},
+	"start":    {target: argRequired},
+	"restart":  {target: argRequired},
+	"reload":   {target: argRequired},
+	"revive":   {target: argOptional},
+	"signal":   {target: argRequired, signal: argRequired},
 }
 
 // DecodeRequest decodes and checks one request line (without its newline).
@@ -156,6 +188,12 @@ func (r *Request) check() error {
 	}
 	if err := c.signal.check("signal", r.Cmd, r.Signal); err != nil {
 		return err
+	}
+	switch {
+	case r.Wait && !c.wait:
+		return fmt.Errorf("%s takes no %q", r.Cmd, "wait")
+	case r.After != nil && !c.after:
+		return fmt.Errorf("%s takes no %q", r.Cmd, "after")
 	}
 	if len(r.Target) > MaxTarget || !utf8.ValidString(r.Target) {
 		return fmt.Errorf("target: at most %d bytes of UTF-8", MaxTarget)

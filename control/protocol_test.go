@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +30,18 @@ func TestDecodeRequest(t *testing.T) {
 		{name: "signal realtime number", in: `{"cmd":"signal","target":"1","signal":"64"}`, want: Request{Cmd: "signal", Target: "1", Signal: "64", sig: syscall.Signal(64)}},
 		{name: "events", in: `{"cmd":"events"}`, want: Request{Cmd: "events"}},
 		{name: "upgrade", in: `{"cmd":"upgrade"}`, want: Request{Cmd: "upgrade"}},
+		{name: "shutdown", in: `{"cmd":"shutdown"}`, want: Request{Cmd: "shutdown"}},
+		{name: "restart", in: `{"cmd":"restart","target":"web"}`, want: Request{Cmd: "restart", Target: "web"}},
+		{name: "reload", in: `{"cmd":"reload","target":"2"}`, want: Request{Cmd: "reload", Target: "2"}},
+		{name: "stop and wait", in: `{"cmd":"stop","target":"web","wait":true}`, want: Request{Cmd: "stop", Target: "web", Wait: true}},
+		{name: "events after", in: `{"cmd":"events","after":41}`, want: Request{Cmd: "events", After: ptr(uint64(41))}},
+		{name: "events after 0", in: `{"cmd":"events","after":0}`, want: Request{Cmd: "events", After: ptr(uint64(0))}},
+		{name: "wait where none is taken", in: `{"cmd":"restart","target":"web","wait":true}`, err: `restart takes no "wait"`},
+		{name: "after where none is taken", in: `{"cmd":"list","after":3}`, err: `list takes no "after"`},
+		{name: "negative after", in: `{"cmd":"events","after":-1}`, err: "cannot unmarshal"},
+		{name: "wait not a bool", in: `{"cmd":"stop","target":"a","wait":"yes"}`, err: "cannot unmarshal"},
+		{name: "restart without target", in: `{"cmd":"restart"}`, err: `restart needs a "target"`},
+		{name: "shutdown with target", in: `{"cmd":"shutdown","target":"web"}`, err: `shutdown takes no "target"`},
 		{name: "empty", in: ``, err: "EOF"},
 		{name: "not json", in: `list`, err: "invalid character"},
 		{name: "null", in: `null`, err: `no "cmd"`},
@@ -65,10 +78,21 @@ func TestDecodeRequest(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tt.want {
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("DecodeRequest(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// An answer to a bad request says what was wrong in words, without the
+// package's name or the code, which Code carries.
+func TestBadRequestWords(t *testing.T) {
+	_, err := DecodeRequest([]byte(`{"cmd":"fly"}`))
+	if got := badRequest(err); got != `unknown command "fly"` {
+		t.Fatalf("badRequest = %q", got)
 	}
 }
 

@@ -28,6 +28,7 @@ const (
 	doTimeout    = 5 * time.Second  // for the event loop to take a request
 	stallTimeout = 60 * time.Second // a client that reads nothing for this long is dropped
 	drainTimeout = time.Second      // on stop, for answers in flight before connections are cut
+	waitLimit    = 10 * time.Minute // for stop --wait and restart to see their target end or start
 )
 
 // Server serves the control socket for one supervisor. Its zero limits

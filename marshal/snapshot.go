@@ -39,6 +39,9 @@ const (
 	MaxSignal  = 64
 	MaxShort   = 1 << 16 // short lives in a row carried; more means as many
 	MaxFast    = 1 << 16 // fast deaths in a row carried (retries used)
+	MaxEvents  = 1024    // transitions carried for events clients
+	// MaxEventSeq bounds Snapshot.EventSeq, far from wrapping around.
+	MaxEventSeq = 1 << 62
 	// MaxGeneration bounds Snapshot.Generation: a new image counts one
 	// more, up to this value and no further.
 	MaxGeneration = 1<<31 - 1
@@ -83,6 +86,27 @@ type Snapshot struct {
 	// dropped and had not reported yet.
 	Logs        []byte `msgpack:"logs"`
 	LogsDropped uint64 `msgpack:"logs_dropped"`
+
+	// EventSeq is the sequence number of the last state transition, and
+	// Events the latest transitions (at most MaxEvents, numbered one by
+	// one up to EventSeq), so that an events client that reconnects
+	// after the upgrade is sent what it missed.
+	EventSeq uint64  `msgpack:"event_seq"`
+	Events   []Event `msgpack:"events"`
+}
+
+// Event is one state transition of a record, as respawn.Transition holds
+// it.
+type Event struct {
+	Seq    uint64 `msgpack:"seq"`
+	Index  int    `msgpack:"i"`
+	Name   string `msgpack:"name"`
+	Task   bool   `msgpack:"task"`
+	From   int    `msgpack:"from"` // a Record.State
+	To     int    `msgpack:"to"`
+	Pid    int    `msgpack:"pid"`
+	Exit   Exit   `msgpack:"exit"`
+	TimeNs int64  `msgpack:"time"` // CLOCK_REALTIME, ns
 }
 
 // Flags are the command-line settings the supervisor runs with.
@@ -127,6 +151,7 @@ type Record struct {
 	Started   bool   `msgpack:"started"`
 	Last      Exit   `msgpack:"last"`
 	Stopping  bool   `msgpack:"stopping"` // an operator asked it to stop
+	Restart   bool   `msgpack:"restart"`  // an operator asked it to restart: its death starts it
 	// Short counts the lives in a row shorter than the pacing threshold
 	// (and fork retries): the next paced delay follows from it. DueNs is
 	// the raw CLOCK_MONOTONIC at which a paced DEAD server respawns, or 0.

@@ -64,6 +64,25 @@ var samples = []struct {
 		FDs:  []FD{{Role: "control", FD: MaxFD}, {Role: "proc", FD: MinFD}},
 		Logs: []byte("{\"msg\":\"upgrading\"}\n"), LogsDropped: 2,
 	}},
+	{"events", &Snapshot{
+		Version: Version, Generation: 2, LastUpgradeNs: 1767400000000000000, StartedNs: 1767225600000000000,
+		Flags: defaultFlags(),
+		Records: []Record{
+			func() Record {
+				r := alive(1, "web", 4300, "/usr/sbin/nginx", "-g", "daemon off;")
+				r.Stopping, r.Restart = true, true
+				return r
+			}(),
+			{Index: 2, Name: "control", Task: true, State: stateAlive, StartNs: 10_000_000_000, Started: true},
+		},
+		FDs:      []FD{{Role: "control", FD: 5}},
+		EventSeq: 41,
+		Events: []Event{
+			{Seq: 39, Index: 1, Name: "web", From: stateAlive, To: stateDead, Pid: 4299, Exit: Exit{Set: true, Signal: 9}, TimeNs: 1767400000000000001},
+			{Seq: 40, Index: 1, Name: "web", From: stateDead, To: stateAlive, Pid: 4300, TimeNs: 1767400000000000002},
+			{Seq: 41, Index: 2, Name: "control", Task: true, From: stateUnborn, To: stateAlive, TimeNs: 1767400000000000003},
+		},
+	}},
 }
 
 func defaultFlags() Flags {
@@ -85,6 +104,7 @@ func sample(t testing.TB, name string) *Snapshot {
 			c := *s.s
 			c.Records = append([]Record(nil), c.Records...)
 			c.FDs = append([]FD(nil), c.FDs...)
+			c.Events = append([]Event(nil), c.Events...)
 			return &c
 		}
 	}
@@ -237,6 +257,7 @@ func TestDecodeRefusesWide(t *testing.T) {
 		{"index 2^32+1", rec(0, "i", int64(1<<32+1)), "index 4294967297"},
 		{"retries used 2^32+1", rec(4, "fast", int64(1<<32+1)), "retries used 4294967297"},
 		{"retries used 2^64-1", rec(1, "fast", uint64(1<<64-1)), "retries used -1"},
+		{"restart of a buried server", rec(1, "restart", true), "a restart pending in state 3"},
 		{"alive twice", func(m map[string]any) {
 			r := m["recs"].([]any)
 			r[1].(map[string]any)["pid"], r[1].(map[string]any)["state"] = r[0].(map[string]any)["pid"], 1
@@ -246,6 +267,44 @@ func TestDecodeRefusesWide(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := rawMap(t, sample(t, "mixed"))
+			tt.edit(m)
+			_, err := Decode(encodeRaw(t, m))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "marshal: ") {
+				t.Fatalf("Decode error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecodeRefusesEvents feeds Decode carried transitions that are out
+// of sequence, too many or out of range.
+func TestDecodeRefusesEvents(t *testing.T) {
+	ev := func(i int, key string, v any) func(m map[string]any) {
+		return func(m map[string]any) { m["events"].([]any)[i].(map[string]any)[key] = v }
+	}
+	tests := []struct {
+		name string
+		edit func(m map[string]any)
+		want string
+	}{
+		{"gap", ev(1, "seq", 38), "number 38, want 40"},
+		{"last is not the sequence", func(m map[string]any) { m["event_seq"] = 45 }, "number 39, want 43"},
+		{"more than the sequence", func(m map[string]any) { m["event_seq"] = 2 }, "3 events up to number 2"},
+		{"sequence over the limit", func(m map[string]any) { m["event_seq"] = uint64(1<<64 - 1) }, "event number"},
+		{"state", ev(0, "to", 9), "states 1 to 9"},
+		{"pid", ev(0, "pid", -4), "pid -4"},
+		{"exit code", ev(0, "exit", map[string]any{"set": true, "code": 300}), "exit code 300"},
+		{"too many", func(m map[string]any) {
+			evs := make([]any, MaxEvents+1)
+			for i := range evs {
+				evs[i] = map[string]any{"seq": i + 1}
+			}
+			m["events"], m["event_seq"] = evs, MaxEvents+1
+		}, "over the limit of 1024"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := rawMap(t, sample(t, "events"))
 			tt.edit(m)
 			_, err := Decode(encodeRaw(t, m))
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "marshal: ") {

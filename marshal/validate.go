@@ -26,6 +26,9 @@ func (s *Snapshot) validate() error {
 	if err := validateRecords(s.Records); err != nil {
 		return err
 	}
+	if err := validateEvents(s.Events, s.EventSeq); err != nil {
+		return err
+	}
 	return validateFDs(s.FDs)
 }
 
@@ -87,6 +90,8 @@ func (r *Record) validate(i int) error {
 		return fmt.Errorf("retries used %d", r.Fast)
 	case r.DueNs != 0 && r.State != stateDead:
 		return fmt.Errorf("a respawn due in state %d", r.State)
+	case r.Restart && r.State != stateAlive:
+		return fmt.Errorf("a restart pending in state %d", r.State)
 	case r.Restarts > MaxRestarts:
 		return fmt.Errorf("%d restarts, over the limit of %d", r.Restarts, MaxRestarts)
 	case r.ProcStart > math.MaxInt64:
@@ -140,6 +145,47 @@ func (e *Exit) validate() error {
 		return fmt.Errorf("signal %d", e.Signal)
 	}
 	return checkString("error", e.Err)
+}
+
+// validateEvents checks that the carried transitions are at most
+// MaxEvents, numbered one by one up to seq, each in range.
+func validateEvents(evs []Event, seq uint64) error {
+	if len(evs) > MaxEvents {
+		return fmt.Errorf("marshal: %d events, over the limit of %d", len(evs), MaxEvents)
+	}
+	if seq > MaxEventSeq {
+		return fmt.Errorf("marshal: event number %d, over the limit of %d", seq, uint64(MaxEventSeq))
+	}
+	if uint64(len(evs)) > seq {
+		return fmt.Errorf("marshal: %d events up to number %d", len(evs), seq)
+	}
+	first := seq - uint64(len(evs)) + 1
+	for i := range evs {
+		if err := evs[i].validate(first + uint64(i)); err != nil {
+			return fmt.Errorf("marshal: event %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// validate checks e, which must be number seq.
+func (e *Event) validate(seq uint64) error {
+	switch {
+	case e.Seq != seq:
+		return fmt.Errorf("number %d, want %d", e.Seq, seq)
+	case e.Index < 0 || e.Index > MaxRecords:
+		return fmt.Errorf("index %d", e.Index)
+	case e.From < 0 || e.From >= numStates || e.To < 0 || e.To >= numStates:
+		return fmt.Errorf("states %d to %d", e.From, e.To)
+	case e.Pid < 0 || e.Pid > MaxPid:
+		return fmt.Errorf("pid %d", e.Pid)
+	case e.TimeNs < 0:
+		return errors.New("negative time")
+	}
+	if err := checkString("name", e.Name); err != nil {
+		return err
+	}
+	return e.Exit.validate()
 }
 
 // validateFDs checks that the kept descriptors have distinct roles and

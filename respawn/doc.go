@@ -12,6 +12,9 @@
 //	ALIVE --abnormal death, lived < interval, no retry left--> BURIED
 //	BURIED --revive (SIGUSR2, or an operator)--> ALIVE, with a fresh count of retries
 //	DEAD --an operator's start--> ALIVE, without waiting for the delay
+//	ALIVE --an operator's stop: its death, whatever it was--> CREMATED, until an operator's start
+//	ALIVE --an operator's restart: its death, whatever it was--> DEAD --at once--> ALIVE
+//	UNBORN, DEAD, BURIED --an operator's stop--> CREMATED, until an operator's start
 //	spawn failure (exec error) --> BURIED, with the error
 //	spawn failure (fork refused: EAGAIN, ENOMEM) --> DEAD --respawn after a delay--> ALIVE
 //

@@ -13,8 +13,12 @@ import (
 )
 
 // Info is a copy of one record, safe to use outside the event loop.
+//
+// Index is a server's 1-based position on the command line, and 0 (absent
+// from JSON) for a task: tasks are addressed by name, so that servers keep
+// their numbers whatever tasks a version of respawn runs.
 type Info struct {
-	Index      int      `json:"index"`
+	Index      int      `json:"index,omitempty"`
 	Name       string   `json:"name"`
 	Task       bool     `json:"task,omitempty"`
 	Pid        int      `json:"pid"`
@@ -54,6 +58,7 @@ type Dump struct {
 	Servers       []Info         `json:"servers"`
 	Tasks         []Info         `json:"tasks"`
 	EventsDropped uint64         `json:"events_dropped,omitempty"`
+	EventSeq      uint64         `json:"event_seq"` // the last transition's sequence number
 }
 
 func rfc3339(ns int64) string {
@@ -69,6 +74,9 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 		Index: r.Index, Name: r.Name, Task: r.task != nil, Pid: r.Pid,
 		State: r.State.String(), Restarts: r.Restarts, LastExit: r.Last.String(),
 		Argv: append([]string(nil), r.Argv...),
+	}
+	if in.Task {
+		in.Index = 0
 	}
 	if r.Started {
 		in.StartedAt = rfc3339(r.StartRT)
@@ -105,7 +113,7 @@ func (s *Supervisor) Snapshot() Dump {
 		Time: rfc3339(realtimeNs()), Version: s.cfg.Version, Pid: os.Getpid(), StartedAt: rfc3339(s.started),
 		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
 		Counts: maps.Clone(v.counts), Servers: slices.Clone(v.servers), Tasks: slices.Clone(v.tasks),
-		EventsDropped: s.dropped(),
+		EventsDropped: s.dropped(), EventSeq: s.seq,
 	}
 	for _, list := range [][]Info{d.Servers, d.Tasks} {
 		for i := range list {
@@ -189,12 +197,17 @@ func (d Dump) WriteText(w io.Writer) error {
 //
 //	[INDEX] NAME pid=PID state=STATE started=TIME restarts=N [retry=K/N] [next=TIME] last="EXIT" cmd: ARGV
 //
+// A task's line starts [task] instead: it has no index.
 // It is written without fmt: a dump holds a line per server. The name and
 // the command line are escaped: a newline in either cannot forge a line.
 func appendInfoLine(b []byte, in Info) []byte {
-	b = append(b, "  ["...)
-	b = strconv.AppendInt(b, int64(in.Index), 10)
-	b = append(b, "] "...)
+	if in.Task {
+		b = append(b, "  [task] "...)
+	} else {
+		b = append(b, "  ["...)
+		b = strconv.AppendInt(b, int64(in.Index), 10)
+		b = append(b, "] "...)
+	}
 	b = appendEscaped(b, in.Name)
 	b = append(b, " pid="...)
 	b = strconv.AppendInt(b, int64(in.Pid), 10)

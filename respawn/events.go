@@ -2,16 +2,23 @@ package respawn
 
 import "sync/atomic"
 
+// EventHistory is how many of the latest transitions the supervisor
+// keeps, and a live upgrade carries, for events clients that reconnect.
+const EventHistory = 256
+
 // Transition is one state change of a server or task, as published to
-// subscribers.
+// subscribers. Seq numbers the transitions of the supervisor from 1, one
+// by one, across live upgrades.
 type Transition struct {
-	Index  int    `json:"index"`
-	Name   string `json:"name"`
-	From   State  `json:"-"`
-	To     State  `json:"-"`
-	Pid    int    `json:"pid"`
-	Exit   Exit   `json:"-"`
-	TimeNs int64  `json:"-"`
+	Seq    uint64
+	Index  int
+	Name   string
+	Task   bool
+	From   State
+	To     State
+	Pid    int
+	Exit   Exit
+	TimeNs int64
 }
 
 // Subscriber receives transitions on C, a bounded buffer. The event loop
@@ -20,12 +27,44 @@ type Transition struct {
 type Subscriber struct {
 	C       chan Transition
 	Dropped atomic.Uint64
+
+	// Seq is the sequence number of the last transition before the
+	// subscription (or before the first one queued in C by a resume).
+	Seq uint64
+	// Lost is how many of the transitions a resume asked for the
+	// supervisor no longer held; Reset says the sequence the client
+	// knew is not this supervisor's (it rebuilt itself without its
+	// snapshot): what happened since is unknown.
+	Lost  uint64
+	Reset bool
 }
 
 // Subscribe adds a subscriber with a buffer of n transitions. It must run
 // on the event loop (from a Do function).
 func (s *Supervisor) Subscribe(n int) *Subscriber {
-	sub := &Subscriber{C: make(chan Transition, n)}
+	sub := &Subscriber{C: make(chan Transition, n), Seq: s.seq}
+	s.subs = append(s.subs, sub)
+	return sub
+}
+
+// Resume adds a subscriber as Subscribe does, for a client whose last
+// transition was number after: the later ones still held are queued first
+// (C has room for them beside n), and Lost counts the others. It must run
+// on the event loop.
+func (s *Supervisor) Resume(n int, after uint64) *Subscriber {
+	held := s.history.since(after)
+	sub := &Subscriber{C: make(chan Transition, n+len(held)), Seq: after}
+	switch {
+	case after > s.seq:
+		sub.Reset, sub.Seq = true, s.seq
+	case len(held) > 0:
+		sub.Lost = held[0].Seq - after - 1
+	default:
+		sub.Lost = s.seq - after
+	}
+	for _, t := range held {
+		sub.C <- t
+	}
 	s.subs = append(s.subs, sub)
 	return sub
 }
@@ -43,6 +82,9 @@ func (s *Supervisor) Unsubscribe(sub *Subscriber) {
 }
 
 func (s *Supervisor) publish(t Transition) {
+	s.seq++
+	t.Seq = s.seq
+	s.history.add(t)
 	for _, sub := range s.subs {
 		select {
 		case sub.C <- t:
@@ -54,3 +96,34 @@ func (s *Supervisor) publish(t Transition) {
 }
 
 func (s *Supervisor) dropped() uint64 { return s.droppedEvents }
+
+// history is a ring of the latest EventHistory transitions.
+type history struct {
+	buf  []Transition
+	next int // where the next one goes once buf is full
+}
+
+func (h *history) add(t Transition) {
+	if len(h.buf) < EventHistory {
+		h.buf = append(h.buf, t)
+		return
+	}
+	h.buf[h.next] = t
+	h.next = (h.next + 1) % EventHistory
+}
+
+// all returns the held transitions, oldest first.
+func (h *history) all() []Transition {
+	return append(append([]Transition(nil), h.buf[h.next:]...), h.buf[:h.next]...)
+}
+
+// since returns the held transitions numbered after seq, oldest first.
+func (h *history) since(seq uint64) []Transition {
+	all := h.all()
+	for i, t := range all {
+		if t.Seq > seq {
+			return all[i:]
+		}
+	}
+	return nil
+}

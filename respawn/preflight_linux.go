@@ -231,7 +231,7 @@ func (u *upgrading) verdict() error {
 	}
 	switch {
 	case u.timedOut:
-		return fail(fmt.Sprintf("no answer within %s; killed", preflightTimeout))
+		return fmt.Errorf("respawn: upgrade: %s: pre-flight check timeout: no answer within %s; killed", u.bin, preflightTimeout)
 	case !u.status.Exited() || u.status.ExitStatus() != 0 || !strings.Contains(msg, upgradeCheckOK):
 		if msg == "" {
 			msg = exitOf(u.status).String()

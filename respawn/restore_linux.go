@@ -66,6 +66,7 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 	}
 	s.generation, s.lastUpgrade, s.started = min(snap.Generation+1, marshal.MaxGeneration), realtimeNs(), snap.StartedNs
 	s.droppedEvents = snap.DroppedEvents
+	s.loadEvents(snap.EventSeq, snap.Events)
 	s.restored = true
 	return nil
 }

@@ -117,7 +117,18 @@ type Server struct {
 	task     TaskFunc
 	keep     bool // a task that keeps the supervisor running
 	cancel   context.CancelFunc
-	stopping bool // an operator asked it to stop: its death cremates
+	stopping bool // an operator asked it to stop: its death cremates, and it stays so until started
+	restart  bool // an operator asked it to restart: its death starts it again (evExitRestart)
+	waiters  []waiter
+}
+
+// logID is how log lines name the record: server=INDEX name=NAME for a
+// server, task=NAME for a task, which has no index an operator uses.
+func (s *Server) logID() []any {
+	if s.task != nil {
+		return []any{"task", s.Name}
+	}
+	return []any{"server", s.Index, "name", s.Name}
 }
 
 // IsTask reports whether the record is an internal task.

@@ -22,6 +22,8 @@ func (s *Supervisor) snapshot() *marshal.Snapshot {
 		},
 		Records:       make([]marshal.Record, len(s.recs)),
 		DroppedEvents: s.droppedEvents,
+		EventSeq:      s.seq,
+		Events:        eventsOf(s.history.all()),
 	}
 	for i, r := range s.recs {
 		snap.Records[i] = recordOf(r)
@@ -37,7 +39,7 @@ func recordOf(r *Server) marshal.Record {
 		Index: r.Index, Name: r.Name, Task: r.task != nil, Argv: r.Argv,
 		State: int(r.State), Pid: r.Pid, Pgid: r.Pgid,
 		StartNs: r.StartNs, StartRTNs: r.StartRT, Restarts: r.Restarts, Started: r.Started,
-		Stopping: r.stopping, Short: min(r.short, marshal.MaxShort), DueNs: r.dueNs, Fast: min(r.fast, marshal.MaxFast),
+		Stopping: r.stopping, Restart: r.restart, Short: min(r.short, marshal.MaxShort), DueNs: r.dueNs, Fast: min(r.fast, marshal.MaxFast),
 		Last: marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},
 	}
 	r.stampStart()
@@ -50,7 +52,7 @@ func (r *Server) apply(rec *marshal.Record) {
 	r.State = State(rec.State)
 	r.Pid, r.Pgid, r.procStart = rec.Pid, rec.Pgid, rec.ProcStart
 	r.StartNs, r.StartRT = rec.StartNs, rec.StartRTNs
-	r.Restarts, r.Started, r.stopping = rec.Restarts, rec.Started, rec.Stopping
+	r.Restarts, r.Started, r.stopping, r.restart = rec.Restarts, rec.Started, rec.Stopping, rec.Restart
 	r.short, r.carriedDue, r.fast = rec.Short, rec.DueNs, rec.Fast
 	r.Last = Exit{Set: rec.Last.Set, Code: rec.Last.Code, Signal: syscall.Signal(rec.Last.Signal), Core: rec.Last.Core, Err: rec.Last.Err}
 }
@@ -64,4 +66,35 @@ func configFrom(cfg Config, f marshal.Flags) Config {
 		cfg.StopTimeout = time.Duration(f.StopTimeoutNs)
 	}
 	return cfg
+}
+
+// eventsOf is the transitions as a snapshot carries them.
+func eventsOf(ts []Transition) []marshal.Event {
+	evs := make([]marshal.Event, len(ts))
+	for i, t := range ts {
+		evs[i] = marshal.Event{
+			Seq: t.Seq, Index: t.Index, Name: t.Name, Task: t.Task, From: int(t.From), To: int(t.To), Pid: t.Pid,
+			Exit: exitRecord(t.Exit), TimeNs: t.TimeNs,
+		}
+	}
+	return evs
+}
+
+// loadEvents takes the sequence and the transitions a snapshot carried.
+func (s *Supervisor) loadEvents(seq uint64, evs []marshal.Event) {
+	s.seq, s.history = seq, history{}
+	for _, e := range evs {
+		s.history.add(Transition{
+			Seq: e.Seq, Index: e.Index, Name: e.Name, Task: e.Task, From: State(e.From), To: State(e.To), Pid: e.Pid,
+			Exit: exitFrom(e.Exit), TimeNs: e.TimeNs,
+		})
+	}
+}
+
+func exitRecord(x Exit) marshal.Exit {
+	return marshal.Exit{Set: x.Set, Code: x.Code, Signal: int(x.Signal), Core: x.Core, Err: x.Err}
+}
+
+func exitFrom(e marshal.Exit) Exit {
+	return Exit{Set: e.Set, Code: e.Code, Signal: syscall.Signal(e.Signal), Core: e.Core, Err: e.Err}
 }

@@ -21,10 +21,11 @@ const (
 	evExitShort                 // abnormal death after the interval, within paceFree
 	evExitLate                  // abnormal death after the interval and paceFree
 	evStop                      // an operator asks it to stop for good
+	evExitRestart               // death of a record an operator asked to restart
 	nEvents
 )
 
-var eventNames = [nEvents]string{"start", "respawn", "revive", "exit-clean", "exit-fast", "exit-fast-last", "exit-short", "exit-late", "stop"}
+var eventNames = [nEvents]string{"start", "respawn", "revive", "exit-clean", "exit-fast", "exit-fast-last", "exit-short", "exit-late", "stop", "exit-restart"}
 
 func (e event) String() string { return eventNames[e] }
 
@@ -46,6 +47,8 @@ var machine = [nStates][nEvents]handler{
 		evExitShort:    aliveExitShort,
 		evExitLate:     aliveExitLate,
 		evStop:         aliveStop,
+		// A restart's stop has ended it: start it again at once.
+		evExitRestart: aliveExitRestart,
 	},
 	Dead: {
 		evStart:   deadRespawn, // an operator's start does not wait for the pace
@@ -67,7 +70,7 @@ var machine = [nStates][nEvents]handler{
 func (s *Supervisor) fire(r *Server, ev event, x Exit) bool {
 	h := machine[r.State][ev]
 	if h == nil {
-		s.log.Debug("event ignored", "server", r.Index, "name", r.Name, "state", r.State.String(), "event", ev.String())
+		s.log.Debug("event ignored", append(r.logID(), "state", r.State.String(), "event", ev.String())...)
 		return false
 	}
 	h(s, r, x)
@@ -127,15 +130,31 @@ func aliveStop(s *Supervisor, r *Server, _ Exit) {
 	s.terminate(r)
 }
 
+// aliveExitRestart starts again a record whose death an operator's
+// restart asked for: the death is recorded, the pacing and retries forgotten.
+func aliveExitRestart(s *Supervisor, r *Server, x Exit) {
+	r.short, r.fast = 0, 0
+	s.enter(r, Dead, x) // logged as asked for, not as a death
+	s.launch(r)
+}
+
+// idleStop cremates a record that is not running; it stays so, and keeps
+// the supervisor running, until an operator starts it.
 func idleStop(s *Supervisor, r *Server, _ Exit) {
 	s.unschedule(r)
 	r.fast = 0
+	r.stopping = true
 	s.enter(r, Cremated, Exit{})
 }
 
 // classify turns an ending of an ALIVE record into its event.
 func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
-	if s.stopping || r.stopping || x.Clean() {
+	switch {
+	case s.stopping:
+		return evExitClean
+	case r.restart:
+		return evExitRestart
+	case r.stopping || x.Clean():
 		return evExitClean
 	}
 	lived := time.Duration(now - r.StartNs)
@@ -155,8 +174,8 @@ func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
 // r with the error, unless it may pass (a fork refused for want of
 // processes or memory): then r is DEAD and tried again, paced.
 func (s *Supervisor) launch(r *Server) {
-	s.unschedule(r) // an operator's start does not wait
-	r.stopping = false
+	s.unschedule(r)                      // an operator's start does not wait
+	r.stopping, r.restart = false, false // any start answers a pending restart
 	var err error
 	if r.task != nil {
 		s.startTask(r)
@@ -198,7 +217,10 @@ func (s *Supervisor) enter(r *Server, to State, x Exit) {
 		r.Pid = 0
 	}
 	s.logTransition(r, from, to, pid, x)
-	s.publish(Transition{Index: r.Index, Name: r.Name, From: from, To: to, Pid: pid, Exit: x, TimeNs: realtimeNs()})
+	s.publish(Transition{Index: r.Index, Name: r.Name, Task: r.task != nil, From: from, To: to, Pid: pid, Exit: x, TimeNs: realtimeNs()})
+	if len(r.waiters) > 0 {
+		s.settle(r, to, x)
+	}
 }
 
 func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
@@ -206,10 +228,18 @@ func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
 	switch {
 	case to == Buried && x.Err != "":
 		level = slog.LevelError
+	case to == Dead && r.restart: // an operator's restart: no warning
 	case to == Dead || to == Buried:
 		level = slog.LevelWarn
 	}
-	attrs := []any{"server", r.Index, "name", r.Name, "pid", pid, "from", from.String(), "cmd", r.CommandLine()}
+	attrs := r.logID()
+	if r.task == nil {
+		attrs = append(attrs, "pid", pid)
+	}
+	attrs = append(attrs, "from", from.String())
+	if r.task == nil {
+		attrs = append(attrs, "cmd", r.CommandLine())
+	}
 	switch {
 	case x.Set && pid == 0 && r.task == nil:
 		attrs = append(attrs, "error", x.Err) // it never ran
@@ -224,6 +254,9 @@ func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
 		attrs = append(attrs, "retry", retryOf(r.fast, s.retries(r)))
 	}
 	attrs = append(attrs, s.retryAttrs(r, to)...)
+	if to == Dead && r.restart {
+		attrs = append(attrs, "restart", "asked")
+	}
 	s.logq = append(s.logq, pendingLog{level, to.String(), attrs})
 }
 

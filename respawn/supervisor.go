@@ -120,9 +120,11 @@ type Supervisor struct {
 	dueC     <-chan time.Time
 	dueAt    int64
 
-	subs []*Subscriber
-	view *view // the records as Snapshot shows them; nil after a change
-	logq []pendingLog
+	subs    []*Subscriber
+	seq     uint64  // the last transition's sequence number
+	history history // the latest transitions, for events clients that resume
+	view    *view   // the records as Snapshot shows them; nil after a change
+	logq    []pendingLog
 
 	// unstamped are servers spawned whose /proc start time is not yet
 	// recorded; the loop records them when it has nothing else to do.
@@ -222,22 +224,9 @@ func (s *Supervisor) uniqueName(name string, given map[string]bool) string {
 	return name + "-" + strconv.Itoa(i)
 }
 
-// find returns the record addressed by target, or nil. A target of
-// digits only is an index, never a name (a snapshot from an older image
-// may hold a numeric name: it is reached by its index); any other is a
-// name.
-func (s *Supervisor) find(target string) *Server {
-	if !allDigits(target) {
-		return s.byName[target]
-	}
-	if i, err := strconv.Atoi(target); err == nil && i >= 1 && i <= len(s.recs) {
-		return s.recs[i-1]
-	}
-	return nil
-}
-
 // Run starts every server and task and supervises them until the end: a
-// shutdown signal, or (without Linger) no server left to supervise. It
+// shutdown signal or request, or (without Linger) every server cremated
+// by its own ending, none by an operator's stop. It
 // returns the supervisor's exit status. Run must be called once, and the
 // goroutine that calls it becomes the event loop.
 func (s *Supervisor) Run() int {
@@ -356,6 +345,9 @@ func (s *Supervisor) finished() bool {
 	for _, r := range s.recs {
 		if r.State != Cremated && (r.task == nil || r.keep) {
 			return false
+		}
+		if r.task == nil && r.stopping {
+			return false // an operator stopped it: only an operator ends it
 		}
 	}
 	// Nothing keeps us: end the remaining tasks the regular way.

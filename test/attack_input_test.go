@@ -175,7 +175,7 @@ func TestControlLongestPath(t *testing.T) {
 	sock := filepath.Join(dir, sub, "c.sock")
 	s := start(t, "--control="+sock, "--interval=1h", "{", selfBin, "helper", "sleep", "}")
 	t.Cleanup(func() { stopIfFailed(s) })
-	s.waitLog(1, msg("ALIVE", "name", "control"))
+	s.waitLog(1, msg("ALIVE", "task", "control"))
 	if out := ctlOK(t, sock, "status", "1"); !regexp.MustCompile(`(?m)^state: +ALIVE$`).MatchString(out) {
 		t.Errorf("status 1 over a %d-byte socket path said %q", len(sock), out)
 	}

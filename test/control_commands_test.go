@@ -42,21 +42,21 @@ func TestControlList(t *testing.T) {
 		in.ExitCode == nil || *in.ExitCode != 3 || in.UptimeSec != 0 {
 		t.Errorf("buried server: %+v", in)
 	}
-	if in := m["control"]; in.Index != 5 || !in.Task || in.State != "ALIVE" || in.Argv != nil {
+	if in := m["control"]; in.Index != 0 || !in.Task || in.State != "ALIVE" || in.Argv != nil {
 		t.Errorf("control task: %+v", in)
 	}
 
 	out := ctlOK(t, sock, "list")
 	rows := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if len(rows) != 6 || !regexp.MustCompile(`^INDEX +NAME +STATE +PID +UPTIME +RESTARTS +RETRY +LAST-EXIT +COMMAND$`).MatchString(rows[0]) {
+	if len(rows) != 6 || !regexp.MustCompile(`^INDEX +NAME +TYPE +STATE +PID +UPTIME +RESTARTS +RETRY +LAST-EXIT +COMMAND$`).MatchString(rows[0]) {
 		t.Fatalf("table:\n%s", out)
 	}
 	for i, re := range []string{
-		`^1 +web +ALIVE +` + strconv.Itoa(s.pidOf(1)) + ` +\d+s +0 +- +- +` + regexp.QuoteMeta(selfBin) + ` helper sleep$`,
-		`^2 +` + regexp.QuoteMeta(base) + ` +ALIVE +\d+ `,
-		`^3 +` + regexp.QuoteMeta(base) + `-2 +ALIVE +\d+ `,
-		`^4 +` + regexp.QuoteMeta(base) + `-3 +BURIED +- +- +0 +- +exit 3 +`,
-		`^5 +control +ALIVE +- +\d+s +0 +- +- +\(task\)$`,
+		`^1 +web +server +ALIVE +` + strconv.Itoa(s.pidOf(1)) + ` +\d+s +0 +- +- +` + regexp.QuoteMeta(selfBin) + ` helper sleep$`,
+		`^2 +` + regexp.QuoteMeta(base) + ` +server +ALIVE +\d+ `,
+		`^3 +` + regexp.QuoteMeta(base) + `-2 +server +ALIVE +\d+ `,
+		`^4 +` + regexp.QuoteMeta(base) + `-3 +server +BURIED +- +- +0 +- +exit 3 +`,
+		`^- +control +task +ALIVE +- +\d+s +0 +- +- +\(task\)$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(rows[i+1]) {
 			t.Errorf("row %d %q does not match %s", i+1, rows[i+1], re)
@@ -82,8 +82,12 @@ func TestControlStatus(t *testing.T) {
 			t.Errorf("status output lacks %q:\n%s", want, out)
 		}
 	}
-	for _, target := range []string{"nope", "0", "3", "99"} {
-		ctlFails(t, sock, `status `+target+`: no such server or task: "`+target+`"`, "status", target)
+	for target, words := range map[string]string{
+		"nope": `no such server "nope"`, "0": "no server 0: servers are numbered 1 to 1",
+		"3": "no server 3: servers are numbered 1 to 1", "99": "no server 99: servers are numbered 1 to 1",
+		"2": "no server 2: servers are numbered 1 to 1", // the control task: tasks have no index
+	} {
+		ctlFails(t, sock, `status `+target+`: `+words+"\n", "status", target)
 		ans, code := ctlJSON(t, sock, "status", target)
 		if code != 1 {
 			t.Errorf("status %s --json: exit %d", target, code)
@@ -125,7 +129,7 @@ func TestControlStopStart(t *testing.T) {
 	if in := list(t, sock)["control"]; in.State != "ALIVE" {
 		t.Errorf("control task after stop control: %+v", in)
 	}
-	ctlFails(t, sock, "no such server or task", "stop", "nope")
+	ctlFails(t, sock, `stop nope: no such server "nope"`, "stop", "nope")
 	if code := s.stop(); code != 0 {
 		t.Errorf("exit status %d", code)
 	}
@@ -151,8 +155,11 @@ func TestControlSignal(t *testing.T) {
 		}
 		s.waitLog(1, msg(tt.state, "server", i+1, "exit", tt.exit, "pid", pid))
 	}
-	ctlFails(t, sock, `unknown signal "NOPE"`, "signal", "a", "NOPE")
-	ctlFails(t, sock, "out of range", "signal", "a", "99")
+	for sig, words := range map[string]string{"NOPE": `signal: unknown signal "NOPE"`, "99": "signal: signal 99: out of range 1 to 64"} {
+		if _, errOut, code := ctl(t, sock, "signal", "a", sig); code != 2 || errOut != "respawnctl: "+words+"\n" {
+			t.Errorf("signal a %s: exit %d, stderr %q; want exit 2 and %q", sig, code, errOut, words)
+		}
+	}
 	ctlFails(t, sock, "signal a: a is not a running server", "signal", "a", "TERM")
 	ctlFails(t, sock, "signal control: control is not a running server", "signal", "control", "TERM")
 	s.stop()
@@ -202,7 +209,7 @@ func TestControlDump(t *testing.T) {
 		t.Fatalf("dump: exit %d, %s", code, b)
 	}
 	out := ctlOK(t, sock, "dump")
-	for _, want := range []string{"respawn info dump at ", "pid: " + strconv.Itoa(s.Pid), "generation: 0", "[1] web pid=", "[2] control "} {
+	for _, want := range []string{"respawn info dump at ", "pid: " + strconv.Itoa(s.Pid), "generation: 0", "[1] web pid=", "[task] control "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dump lacks %q:\n%s", want, out)
 		}

@@ -53,7 +53,7 @@ func startEvents(t *testing.T, s *Sup, sock string, jsonOut bool) *eventsClient 
 		close(e.lines)
 	}()
 	if jsonOut {
-		if l := e.next(); l != `{"ok":true}` {
+		if l := e.next(); !regexp.MustCompile(`^\{"ok":true,"seq":\d+\}$`).MatchString(l) {
 			t.Fatalf("events: first line %q", l)
 		}
 	}
@@ -120,6 +120,7 @@ func TestControlEventsSequence(t *testing.T) {
 		{Index: 1, Name: "a", From: "ALIVE", To: "CREMATED", Pid: p3, Exit: "signal SIGTERM"},
 	}
 	var last time.Time
+	var seq uint64
 	for i, w := range want {
 		l := js.next()
 		var ev control.Event
@@ -131,11 +132,15 @@ func TestControlEventsSequence(t *testing.T) {
 			t.Errorf("event %d: time %q (after %v): %v", i+1, ev.Time, last, err)
 		}
 		last = at
-		ev.Time = ""
+		if i > 0 && ev.Seq != seq+1 {
+			t.Errorf("event %d: number %d after %d", i+1, ev.Seq, seq)
+		}
+		seq = ev.Seq
+		ev.Time, ev.Seq = "", 0
 		if ev != w {
 			t.Errorf("event %d: %+v, want %+v", i+1, ev, w)
 		}
-		re := fmt.Sprintf(`^\S+ \[1\] a %s -> %s pid %d`, w.From, w.To, w.Pid)
+		re := fmt.Sprintf(`^\S+ #%d \[1\] a %s -> %s pid %d`, seq, w.From, w.To, w.Pid)
 		if w.Exit != "" {
 			re += ` \(` + w.Exit + `\)`
 		}

@@ -169,7 +169,7 @@ func listOnce(sock string, records int) string {
 	if err != nil {
 		return "read: " + err.Error()
 	}
-	if !strings.HasPrefix(string(b), `{"ok":true,"list":[`) || strings.Count(string(b), `"index":`) != records {
+	if !strings.HasPrefix(string(b), `{"ok":true,"list":[`) || strings.Count(string(b), `"state":`) != records {
 		return "answer: " + string(b)
 	}
 	return ""

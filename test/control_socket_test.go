@@ -118,7 +118,7 @@ func TestControlRefusedPeer(t *testing.T) {
 	sock := filepath.Join(dir, "ctl.sock")
 	s := start(t, "--control="+sock, "{", "@web", selfBin, "helper", "sleep", "}")
 	t.Cleanup(func() { stopIfFailed(s) })
-	s.waitLog(1, msg("ALIVE", "name", "control"))
+	s.waitLog(1, msg("ALIVE", "task", "control"))
 
 	nobody := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(bin, append([]string{"--socket", sock}, args...)...)
@@ -221,7 +221,7 @@ func TestControlUpgrade(t *testing.T) {
 			s.stop()
 			t.Skip("this build cannot upgrade itself")
 		}
-		want := "upgraded: pid " + strconv.Itoa(s.Pid) + ", generation " + strconv.Itoa(gen) + " (was " + strconv.Itoa(gen-1) + ")\n"
+		want := "upgraded: pid " + strconv.Itoa(s.Pid) + ", generation " + strconv.Itoa(gen) + " (was " + strconv.Itoa(gen-1) + "), version dev\n"
 		if code != 0 || out != want || errOut != "" {
 			t.Fatalf("upgrade %d: exit %d, stdout %q, stderr %q; want %q", gen, code, out, errOut, want)
 		}

@@ -27,7 +27,7 @@ func startCtl(t *testing.T, args ...string) (*Sup, string) {
 	sock := filepath.Join(t.TempDir(), "ctl.sock")
 	s := start(t, append([]string{"--control=" + sock}, args...)...)
 	t.Cleanup(func() { stopIfFailed(s) })
-	s.waitLog(1, msg("ALIVE", "name", "control"))
+	s.waitLog(1, msg("ALIVE", "task", "control"))
 	return s, sock
 }
 

@@ -30,14 +30,14 @@ func TestNewlineForgesNoLine(t *testing.T) {
 		"{", selfBin, "helper", "sleep", fake, "}"))
 	t.Cleanup(s.cleanup)
 	guard(s)
-	s.waitText(regexp.MustCompile(`msg=ALIVE server=3 name=control`))
+	s.waitText(regexp.MustCompile(`msg=ALIVE task=control`))
 	s.waitText(regexp.MustCompile(`msg=ALIVE server=2 `))
 
 	s.signal(unix.SIGUSR1)
 	s.waitText(regexp.MustCompile(`^end of info dump$`))
-	checkRecordLines(t, "SIGUSR1 dump", dumpBlock(s.textLines()), `  [`)
-	checkRecordLines(t, "respawnctl dump", strings.Split(ctlOK(t, sock, "dump"), "\n"), `  [`)
-	checkRecordLines(t, "respawnctl list", strings.Split(ctlOK(t, sock, "list"), "\n"), ``)
+	checkRecordLines(t, "SIGUSR1 dump", dumpBlock(s.textLines()), `  [`, `  [task] `)
+	checkRecordLines(t, "respawnctl dump", strings.Split(ctlOK(t, sock, "dump"), "\n"), `  [`, `  [task] `)
+	checkRecordLines(t, "respawnctl list", strings.Split(ctlOK(t, sock, "list"), "\n"), ``, `- `)
 	for _, l := range s.textLines() {
 		if strings.HasPrefix(l, "[") {
 			t.Errorf("respawn wrote a forged line: %q", l)
@@ -49,31 +49,32 @@ func TestNewlineForgesNoLine(t *testing.T) {
 }
 
 // checkRecordLines checks that out (a dump or a table) has one line per
-// record, each starting with prefix and its index, and that the forged
-// texts show escaped, on their records' lines.
-func checkRecordLines(t *testing.T, what string, out []string, prefix string) {
+// record, each starting with prefix and its index (a server) or with task
+// (the control task), and that the forged texts show escaped, on their
+// records' lines.
+func checkRecordLines(t *testing.T, what string, out []string, prefix, task string) {
 	t.Helper()
 	want := map[string]*regexp.Regexp{
-		"1": regexp.MustCompile(`x__9__fake .*\$'\S*/x\\n\[9\] fake' helper sleep`),
-		"2": regexp.MustCompile(`\$'\\n\[2\] fake pid=1 state=ALIVE'`),
-		"3": regexp.MustCompile(`control`),
+		prefix + "1": regexp.MustCompile(`x__9__fake .*\$'\S*/x\\n\[9\] fake' helper sleep`),
+		prefix + "2": regexp.MustCompile(`\$'\\n\[2\] fake pid=1 state=ALIVE'`),
+		task:         regexp.MustCompile(`control`),
 	}
 	var seen []string
 	for _, l := range out {
 		if strings.Contains(l, "fake") && !strings.HasPrefix(l, prefix+"1") && !strings.HasPrefix(l, prefix+"2") {
 			t.Errorf("%s: forged line %q", what, l)
 		}
-		for i, re := range want {
-			if strings.HasPrefix(l, prefix+i) {
-				seen = append(seen, i)
+		for start, re := range want {
+			if strings.HasPrefix(l, start) {
+				seen = append(seen, strings.TrimSpace(strings.TrimPrefix(start, prefix)))
 				if !re.MatchString(l) {
 					t.Errorf("%s: line %q does not match %v", what, l, re)
 				}
 			}
 		}
 	}
-	if strings.Join(seen, " ") != "1 2 3" {
-		t.Errorf("%s: record lines %q, want 1 2 3:\n%s", what, seen, strings.Join(out, "\n"))
+	if n := len(seen); n != 3 || seen[0] != "1" || seen[1] != "2" || !strings.Contains(seen[2], "task") && seen[2] != "-" {
+		t.Errorf("%s: record lines %q, want 1, 2 and the task:\n%s", what, seen, strings.Join(out, "\n"))
 	}
 }
 

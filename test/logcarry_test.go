@@ -38,7 +38,7 @@ func TestUpgradeCarriesUnwrittenLogs(t *testing.T) {
 	waitFile(t, sock)
 	const rounds = 30 // about 30 kB of log lines: far more than the pipe holds
 	for i := 0; i < rounds; i++ {
-		ctlOK(t, sock, "stop", "web")
+		ctlOK(t, sock, "stop", "--wait", "web") // ended before the start
 		ctlOK(t, sock, "start", "web")
 	}
 	if !inPipeWrite(b.Pid) {

@@ -40,7 +40,7 @@ func TestUpgradeHungCheck(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	l := s.waitLog(1, msg("respawn: upgrade refused, carrying on"))
-	if err, _ := l["err"].(string); !strings.Contains(err, "no answer within 5s") {
+	if err, _ := l["err"].(string); !strings.Contains(err, "pre-flight check timeout: no answer within 5s") {
 		t.Errorf("refused for %q, want the timeout", err)
 	}
 	eventually(t, "the hung check reaped", func() bool { return gone(check) })
@@ -115,7 +115,7 @@ func TestControlUpgradeJoinsAndCancels(t *testing.T) {
 	b := ctlUpgrade(sock)
 	s.waitLog(1, msg("upgrade already under way: request joined to it"))
 	touch(t, goOn)
-	want := fmt.Sprintf("upgraded: pid %d, generation 1 (was 0)\n(<nil>)", s.Pid)
+	want := fmt.Sprintf("upgraded: pid %d, generation 1 (was 0), version dev\n(<nil>)", s.Pid)
 	for _, c := range []<-chan string{a, b} {
 		if got := <-c; got != want {
 			t.Errorf("respawnctl upgrade said %q, want %q", got, want)
@@ -141,7 +141,7 @@ func startCopy(t *testing.T) (s *Sup, bin, sock string) {
 	sock = filepath.Join(t.TempDir(), "ctl.sock")
 	s = startBin(t, bin, "", "--control="+sock, "{", selfBin, "helper", "sleep", "}")
 	t.Cleanup(func() { stopIfFailed(s) })
-	s.waitLog(1, msg("ALIVE", "name", "control"))
+	s.waitLog(1, msg("ALIVE", "task", "control"))
 	return s, bin, sock
 }
 

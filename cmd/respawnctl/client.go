@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -112,10 +113,11 @@ func (c *ctl) failed(req control.Request, ans control.Answer) int {
 	if req.Target != "" {
 		what += " " + req.Target
 	}
+	words := strings.TrimPrefix(ans.Error, req.Cmd+": ") // "upgrade: upgrade: ..." says it twice
 	if ans.Code == control.CodeRefused {
-		fmt.Fprintf(c.err, "respawnctl: refused by the supervisor at %s: %s\n", c.path, esc(ans.Error))
+		fmt.Fprintf(c.err, "respawnctl: refused by the supervisor at %s: %s\n", c.path, esc(words))
 	} else {
-		fmt.Fprintf(c.err, "respawnctl: %s: %s\n", esc(what), esc(ans.Error))
+		fmt.Fprintf(c.err, "respawnctl: %s: %s\n", esc(what), esc(words))
 	}
 	return exitFail
 }

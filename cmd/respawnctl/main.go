@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -57,6 +59,7 @@ type options struct {
 	socket  string
 	json    bool
 	timeout time.Duration
+	wait    bool
 	help    bool
 	version bool
 }
@@ -68,14 +71,17 @@ type verb struct {
 }
 
 var verbs = map[string]verb{
-	"list":    {0, 0, plain("list")},
-	"dump":    {0, 0, plain("dump")},
-	"events":  {0, 0, plain("events")},
-	"upgrade": {0, 0, plain("upgrade")},
-	"status":  {1, 1, targeted("status")},
-	"stop":    {1, 1, targeted("stop")},
-	"start":   {1, 1, targeted("start")},
-	"revive":  {0, 1, targeted("revive")},
+	"list":     {0, 0, plain("list")},
+	"dump":     {0, 0, plain("dump")},
+	"events":   {0, 0, plain("events")},
+	"upgrade":  {0, 0, plain("upgrade")},
+	"shutdown": {0, 0, plain("shutdown")},
+	"status":   {1, 1, targeted("status")},
+	"stop":     {1, 1, targeted("stop")},
+	"start":    {1, 1, targeted("start")},
+	"restart":  {1, 1, targeted("restart")},
+	"reload":   {1, 1, targeted("reload")},
+	"revive":   {0, 1, targeted("revive")},
 	"signal": {2, 2, func(a []string) control.Request {
 		return control.Request{Cmd: "signal", Target: a[0], Signal: a[1]}
 	}},
@@ -131,7 +137,8 @@ func parseCommandLine(args []string, out io.Writer) (*options, control.Request, 
 	fs.Usage = func() {}
 	fs.StringVarP(&o.socket, "socket", "s", "", "the control socket (default /run/respawn/control.sock for root, $XDG_RUNTIME_DIR/respawn/control.sock otherwise)")
 	fs.BoolVar(&o.json, "json", false, "print the supervisor's JSON answers, one per line")
-	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long to wait for the supervisor's answer")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long to wait for the supervisor's answer (restart and stop --wait: 2m)")
+	fs.BoolVar(&o.wait, "wait", false, "stop: return once the server has ended")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -151,8 +158,27 @@ func parseCommandLine(args []string, out io.Writer) (*options, control.Request, 
 		return nil, control.Request{}, errors.New("--timeout must be more than 0")
 	}
 	req, err := parseVerb(fs.Args())
-	return o, req, err
+	if err != nil {
+		return nil, req, err
+	}
+	if o.wait {
+		if req.Cmd != "stop" {
+			return nil, req, fmt.Errorf("%s: --wait is for stop only", req.Cmd)
+		}
+		req.Wait = true
+	}
+	if waits(req) && !fs.Changed("timeout") {
+		o.timeout = waitTimeout
+	}
+	return o, req, nil
 }
+
+// waitTimeout is the default --timeout of a command that waits for a
+// server to end: longer than a usual stop timeout.
+const waitTimeout = 2 * time.Minute
+
+// waits reports whether req is answered only once a server has ended.
+func waits(req control.Request) bool { return req.Cmd == "restart" || req.Wait }
 
 func parseVerb(args []string) (control.Request, error) {
 	if len(args) == 0 {
@@ -160,13 +186,52 @@ func parseVerb(args []string) (control.Request, error) {
 	}
 	v, ok := verbs[args[0]]
 	if !ok {
-		return control.Request{}, fmt.Errorf("unknown command %q: try respawnctl --help", args[0])
+		return control.Request{}, fmt.Errorf("unknown command %q%s", args[0], suggestVerb(args[0]))
 	}
 	rest := args[1:]
 	if len(rest) < v.min || len(rest) > v.max {
 		return control.Request{}, fmt.Errorf("%s: %s", args[0], arity(v))
 	}
-	return v.request(rest), nil
+	req := v.request(rest)
+	if req.Signal != "" {
+		if _, err := control.ParseSignal(req.Signal); err != nil {
+			return control.Request{}, fmt.Errorf("%s: %w", args[0], err)
+		}
+	}
+	return req, nil
+}
+
+// suggestVerb is "; did you mean "X"?" for a command one letter away from
+// a known one, or ": try respawnctl --help".
+func suggestVerb(cmd string) string {
+	for _, v := range slices.Sorted(maps.Keys(verbs)) {
+		if oneEdit(cmd, v) {
+			return fmt.Sprintf("; did you mean %q?", v)
+		}
+	}
+	return ": try respawnctl --help"
+}
+
+// oneEdit reports whether a becomes b by one insertion, deletion,
+// substitution or swap of neighbours.
+func oneEdit(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if a == b || len(b)-len(a) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	switch {
+	case len(a) < len(b):
+		return a[i:] == b[i+1:]
+	case i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i]:
+		return a[i+2:] == b[i+2:]
+	}
+	return a[i+1:] == b[i+1:]
 }
 
 func arity(v verb) string {

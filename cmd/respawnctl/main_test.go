@@ -27,6 +27,13 @@ func TestParseCommandLine(t *testing.T) {
 		{name: "revive one", args: []string{"revive", "3"}, want: control.Request{Cmd: "revive", Target: "3"}},
 		{name: "signal", args: []string{"signal", "web", "HUP"}, want: control.Request{Cmd: "signal", Target: "web", Signal: "HUP"}},
 		{name: "dash target after --", args: []string{"status", "--", "-x"}, want: control.Request{Cmd: "status", Target: "-x"}},
+		{name: "restart", args: []string{"restart", "web"}, want: control.Request{Cmd: "restart", Target: "web"}},
+		{name: "reload", args: []string{"reload", "2"}, want: control.Request{Cmd: "reload", Target: "2"}},
+		{name: "shutdown", args: []string{"shutdown"}, want: control.Request{Cmd: "shutdown"}},
+		{name: "stop --wait", args: []string{"stop", "--wait", "web"}, want: control.Request{Cmd: "stop", Target: "web", Wait: true}},
+		{name: "wait not for start", args: []string{"start", "--wait", "web"}, err: "start: --wait is for stop only"},
+		{name: "bad signal", args: []string{"signal", "web", "HUPP"}, err: `signal: unknown signal "HUPP"`},
+		{name: "typo", args: []string{"restat", "web"}, err: `unknown command "restat"; did you mean "restart"?`},
 		{name: "nothing", args: nil, err: "no command"},
 		{name: "unknown", args: []string{"reboot"}, err: `unknown command "reboot"`},
 		{name: "stop without target", args: []string{"stop"}, err: "stop: needs one TARGET"},
@@ -45,7 +52,11 @@ func TestParseCommandLine(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || req != tt.want || o.socket != tt.sock || o.json != tt.json || o.timeout != 10*time.Second {
+			timeout := 10 * time.Second
+			if waits(tt.want) {
+				timeout = waitTimeout
+			}
+			if err != nil || req != tt.want || o.socket != tt.sock || o.json != tt.json || o.timeout != timeout {
 				t.Fatalf("got %+v %+v %v; want %+v socket %q json %v", o, req, err, tt.want, tt.sock, tt.json)
 			}
 		})

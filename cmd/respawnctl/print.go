@@ -21,26 +21,64 @@ func (c *ctl) print(req control.Request, ans control.Answer) {
 		_ = ans.Dump.WriteText(c.out)
 	case ans.Revived != nil:
 		fmt.Fprintf(c.out, "revived %d\n", *ans.Revived)
+	case req.Cmd == "shutdown":
+		fmt.Fprintln(c.out, "shutting down: every server is being stopped; respawn exits once they have ended")
 	case ans.Status != nil && req.Cmd == "status":
 		writeStatus(c.out, *ans.Status)
 	case ans.Status != nil:
-		fmt.Fprintln(c.out, summary(req, *ans.Status))
+		fmt.Fprintln(c.out, summary(req, ans))
 	}
 }
 
-// writeList writes the list as a table. Every text from the supervisor
-// is escaped (respawn.Escape): a tab or a newline there cannot shift a
-// column or forge a row.
+// writeList writes the list as a table, a row per record, servers then
+// tasks: TYPE says which, and a task's INDEX is "-" (tasks are addressed
+// by name). Every text from the supervisor is escaped (respawn.Escape): a
+// tab or a newline there cannot shift a column or forge a row. The first
+// three columns are single words, for scripts (awk '{print $2}').
 func writeList(w io.Writer, list []respawn.Info) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tNAME\tSTATE\tPID\tUPTIME\tRESTARTS\tRETRY\tLAST-EXIT\tCOMMAND")
+	fmt.Fprintln(tw, "INDEX\tNAME\tTYPE\tSTATE\tPID\tUPTIME\tRESTARTS\tRETRY\tLAST-EXIT\tCOMMAND")
 	now := time.Now()
 	for _, in := range list {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n",
-			in.Index, esc(in.Name), esc(in.State), pid(in.Pid), uptime(in), in.Restarts, retry(in, now), clip(esc(in.LastExit), 40), command(in))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n",
+			index(in), esc(in.Name), kind(in), esc(in.State), pid(in.Pid), uptime(in), in.Restarts, retry(in, now), lastExit(in.LastExit), command(in))
 	}
 	tw.Flush()
 }
+
+func index(in respawn.Info) string {
+	if in.Task {
+		return "-"
+	}
+	return strconv.Itoa(in.Index)
+}
+
+func kind(in respawn.Info) string {
+	if in.Task {
+		return "task"
+	}
+	return "server"
+}
+
+// lastExit is a last exit for the table, at most lastExitWidth runes: a
+// longer one (a spawn or task error) keeps its start and its end, where
+// the cause is ("error: fork/exec ...: no such file or directory"), with
+// "..." between; a task's panic keeps its first line. status shows it
+// whole.
+func lastExit(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " ..."
+	}
+	s = esc(s)
+	r := []rune(s)
+	if len(r) <= lastExitWidth {
+		return s
+	}
+	head := lastExitWidth / 3
+	return string(r[:head]) + "..." + string(r[len(r)-(lastExitWidth-head-3):])
+}
+
+const lastExitWidth = 60
 
 // writeStatus writes one record, a field a line.
 func writeStatus(w io.Writer, in respawn.Info) {
@@ -50,7 +88,7 @@ func writeStatus(w io.Writer, in respawn.Info) {
 		started = "-"
 	}
 	fields := [][2]string{
-		{"index", strconv.Itoa(in.Index)}, {"name", esc(in.Name)}, {"state", esc(in.State)}, {"pid", pid(in.Pid)},
+		{"index", index(in)}, {"name", esc(in.Name)}, {"type", kind(in)}, {"state", esc(in.State)}, {"pid", pid(in.Pid)},
 		{"started", esc(started)}, {"uptime", uptime(in)}, {"restarts", strconv.Itoa(in.Restarts)},
 		{"retry", retryOf(in.Retry, in.Retries)},
 	}
@@ -101,15 +139,26 @@ func nextStart(in respawn.Info, now time.Time) string {
 	return "in " + d.String()
 }
 
-// summary is one line on the target of stop, start, signal or revive.
-func summary(req control.Request, in respawn.Info) string {
-	s := fmt.Sprintf("[%d] %s %s", in.Index, esc(in.Name), esc(in.State))
+// summary is one line on the target of stop, start, restart, reload,
+// signal or revive.
+func summary(req control.Request, ans control.Answer) string {
+	in := *ans.Status
+	s := esc(in.Name) + " " + esc(in.State)
+	if !in.Task {
+		s = "[" + strconv.Itoa(in.Index) + "] " + s
+	}
 	if in.Pid > 0 {
 		s += " pid " + strconv.Itoa(in.Pid)
 	}
 	switch {
 	case req.Cmd == "stop" && in.State == "ALIVE":
-		s += ": SIGTERM sent, cremated when it ends"
+		s += ": stop signal sent, cremated when it ends"
+	case req.Cmd == "stop" && req.Wait:
+		s += ": stopped"
+	case req.Cmd == "restart":
+		s += ": restarted"
+	case req.Cmd == "reload":
+		s += ": sent " + esc(ans.Sent)
 	case req.Cmd == "signal":
 		s += ": sent " + esc(req.Signal)
 	}
@@ -154,11 +203,22 @@ func clip(s string, n int) string {
 
 // writeEvent writes one line of the events stream for people.
 func writeEvent(w io.Writer, l control.StreamLine) {
-	if l.Dropped > 0 {
+	switch {
+	case l.Dropped > 0:
 		fmt.Fprintf(w, "dropped %d events: respawnctl did not keep up\n", l.Dropped)
 		return
+	case l.Reset:
+		fmt.Fprintln(w, "reconnected to a supervisor that does not know the events before: some may be missing")
+		return
+	case l.Lost > 0:
+		fmt.Fprintf(w, "lost %d events while reconnecting: more happened than respawn keeps (%d)\n", l.Lost, respawn.EventHistory)
+		return
 	}
-	s := fmt.Sprintf("%s [%d] %s %s -> %s", esc(l.Time), l.Index, esc(l.Name), esc(l.From), esc(l.To))
+	who := "[task]"
+	if !l.Task {
+		who = "[" + strconv.Itoa(l.Index) + "]"
+	}
+	s := fmt.Sprintf("%s #%d %s %s %s -> %s", esc(l.Time), l.Seq, who, esc(l.Name), esc(l.From), esc(l.To))
 	if l.Pid > 0 {
 		s += " pid " + strconv.Itoa(l.Pid)
 	}

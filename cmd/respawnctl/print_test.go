@@ -27,11 +27,11 @@ func TestPrintEscapes(t *testing.T) {
 		want  []string
 	}{
 		{name: "list", print: func(b *bytes.Buffer) { writeList(b, []respawn.Info{forged}) }, lines: 2,
-			want: []string{`"a\n[2] fake"`, `"exit 1\n[3] x\ty"`, `sleep $'\n[2] fake pid=1 state=ALIVE' $'\t\x1b[2J'`}},
-		{name: "status", print: func(b *bytes.Buffer) { writeStatus(b, forged) }, lines: 12,
+			want: []string{`"a\n[2] fake"`, ` exit 1 ... `, `sleep $'\n[2] fake pid=1 state=ALIVE' $'\t\x1b[2J'`}},
+		{name: "status", print: func(b *bytes.Buffer) { writeStatus(b, forged) }, lines: 13,
 			want: []string{`name:       "a\n[2] fake"`, `started:    "2026\n"`, `next start: at "2026\nx" ("2026\nx")`, `revive:     "revive\n[2] fake"`}},
 		{name: "summary", print: func(b *bytes.Buffer) {
-			b.WriteString(summary(control.Request{Cmd: "signal", Signal: "HUP\n"}, forged) + "\n")
+			b.WriteString(summary(control.Request{Cmd: "signal", Signal: "HUP\n"}, control.Answer{Status: &forged}) + "\n")
 		}, lines: 1, want: []string{`[1] "a\n[2] fake" ALIVE pid 7: sent "HUP\n"`}},
 		{name: "event", print: func(b *bytes.Buffer) {
 			writeEvent(b, control.StreamLine{Event: control.Event{Index: 1, Name: "a\nb", From: "ALIVE", To: "DEAD", Exit: "exit 1\n"}})
@@ -90,6 +90,26 @@ func TestPrintRetry(t *testing.T) {
 				if !strings.Contains(out, w+"\n") {
 					t.Errorf("status lacks %q:\n%s", w, out)
 				}
+			}
+		})
+	}
+}
+
+// A long last exit keeps its start and the cause at its end; a panic
+// keeps its first line.
+func TestLastExit(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{name: "short", in: "signal SIGKILL", want: "signal SIGKILL"},
+		{name: "spawn error", in: "error: fork/exec /opt/some/long/path/to/a/program/that/is/missing: no such file or directory",
+			want: "error: fork/exec /op...is/missing: no such file or directory"},
+		{name: "panic", in: "error: panic: boom\ngoroutine 1 [running]:", want: "error: panic: boom ..."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := lastExit(tt.in); got != tt.want || len([]rune(got)) > lastExitWidth {
+				t.Errorf("lastExit = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -40,11 +40,16 @@ func (c *ctl) upgrade() int {
 		return c.fail(fmt.Errorf("upgrade: another supervisor (pid %d, was %d) answers at %s", after.Pid, before.Pid, c.path))
 	}
 	if c.json {
-		b, _ := json.Marshal(map[string]any{"ok": true, "generation": after.Generation, "previous_generation": before.Generation, "pid": after.Pid})
+		b, _ := json.Marshal(map[string]any{"ok": true, "generation": after.Generation, "previous_generation": before.Generation, "pid": after.Pid,
+			"version": after.Version, "previous_version": before.Version})
 		fmt.Fprintf(c.out, "%s\n", b)
 		return exitOK
 	}
-	fmt.Fprintf(c.out, "upgraded: pid %d, generation %d (was %d)\n", after.Pid, after.Generation, before.Generation)
+	version := esc(after.Version)
+	if after.Version != before.Version {
+		version += " (was " + esc(before.Version) + ")"
+	}
+	fmt.Fprintf(c.out, "upgraded: pid %d, generation %d (was %d), version %s\n", after.Pid, after.Generation, before.Generation, version)
 	return exitOK
 }
 
