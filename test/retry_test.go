@@ -57,7 +57,7 @@ func TestRetryThenBury(t *testing.T) {
 	file := tempFile(t, "starts")
 	args := append([]string{"--interval=1h", "{", "@crash"}, stamping(file)...)
 	s, sock := startCtl(t, append(args, "}")...)
-	row := regexp.MustCompile(`(?m)^1 +crash +DEAD +- +- +[0-2] +([1-3])/3 in \d+(\.\d+)?m?s +exit 3 `)
+	row := regexp.MustCompile(`(?m)^1 +crash +server +DEAD +- +- +[0-2] +([1-3])/3 in \d+(\.\d+)?m?s +exit 3 `)
 	eventually(t, "list showing crash DEAD, waiting for a retry", func() bool {
 		return row.MatchString(ctlOK(t, sock, "list"))
 	})
@@ -121,7 +121,7 @@ func TestTwoKillsNotBuried(t *testing.T) {
 	if in := list(t, sock)["redis"]; in.State != "ALIVE" || in.Pid != third || in.Retry != 2 || in.Retries != 3 {
 		t.Errorf("after two kills: %+v, want ALIVE as pid %d on retry 2/3", in, third)
 	}
-	if !regexp.MustCompile(`(?m)^1 +redis +ALIVE +` + strconv.Itoa(third) + ` +\S+ +2 +2/3 +signal SIGKILL `).MatchString(ctlOK(t, sock, "list")) {
+	if !regexp.MustCompile(`(?m)^1 +redis +server +ALIVE +` + strconv.Itoa(third) + ` +\S+ +2 +2/3 +signal SIGKILL `).MatchString(ctlOK(t, sock, "list")) {
 		t.Errorf("list does not show redis on retry 2/3:\n%s", ctlOK(t, sock, "list"))
 	}
 	if n := s.count(msg("BURIED")); n != 0 {
