@@ -117,6 +117,11 @@ type Server struct {
 	keep     bool // a task that keeps the supervisor running
 	cancel   context.CancelFunc
 	stopping bool // an operator asked it to stop: its death cremates
+
+	killNs   int64          // CLOCK_MONOTONIC when a server being stopped is SIGKILLed; 0 if not (see stopDeadlines)
+	killPid  int            // the process killNs is for
+	stopSig  syscall.Signal // the signal respawn sent to stop its current process, or 0
+	spawnErr error          // why its last start failed, or nil
 }
 
 // IsTask reports whether the record is an internal task.

@@ -124,7 +124,7 @@ func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
 // r with the error, unless it may pass (a fork refused for want of
 // processes or memory): then r is DEAD and tried again, paced.
 func (s *Supervisor) launch(r *Server) {
-	r.stopping = false
+	r.stopping, r.stopSig, r.spawnErr = false, 0, nil
 	var err error
 	if r.task != nil {
 		s.startTask(r)
@@ -139,6 +139,7 @@ func (s *Supervisor) launch(r *Server) {
 			s.schedule(r, paceDelay(r.short))
 			return
 		}
+		r.spawnErr = err
 		s.enter(r, Buried, Exit{Err: err.Error(), Set: true})
 		return
 	}
