@@ -2,6 +2,7 @@ package respawn
 
 import (
 	"errors"
+	"os/exec"
 	"syscall"
 	"time"
 )
@@ -17,9 +18,9 @@ const DefaultStopTimeout = 9 * time.Second
 // the stop signal to PID 1 and SIGKILL.
 const runtimeGrace = 10 * time.Second
 
-// Exit statuses with --exit-when-buried, as tini and shells use them: the
-// first buried server's program was not found, or was found but could
-// not be executed. A server buried for dying too fast makes ExitUnclean.
+// Exit statuses with --exit-when-buried, as tini and shells use them: a
+// buried server's program was not found, or was found but could not be
+// executed. Servers buried for dying too fast make ExitUnclean.
 const (
 	ExitCannotExecute = 126
 	ExitNotFound      = 127
@@ -139,15 +140,15 @@ func (s *Supervisor) nothingCanRun() bool {
 	return buried
 }
 
-// exitBuried ends supervision because nothing can run any more, with
-// the status of the first buried server (see ExitNotFound).
+// exitBuried ends supervision because nothing can run any more. The
+// exit status is the most telling of the burials: ExitNotFound if some
+// program was not found, ExitCannotExecute if some could not be
+// executed, ExitUnclean when every buried server died too fast.
 func (s *Supervisor) exitBuried() {
 	var names []string
 	for _, r := range s.recs {
 		if r.task == nil && r.State == Buried {
-			if s.buriedStatus == 0 {
-				s.buriedStatus = r.buriedStatus()
-			}
+			s.buriedStatus = max(s.buriedStatus, r.buriedStatus())
 			names = append(names, r.Name)
 		}
 	}
@@ -158,7 +159,7 @@ func (s *Supervisor) exitBuried() {
 // buriedStatus is the exit status a burial of r stands for.
 func (r *Server) buriedStatus() int {
 	switch {
-	case errors.Is(r.spawnErr, syscall.ENOENT):
+	case errors.Is(r.spawnErr, syscall.ENOENT), errors.Is(r.spawnErr, exec.ErrNotFound):
 		return ExitNotFound
 	case errors.Is(r.spawnErr, syscall.EACCES), errors.Is(r.spawnErr, syscall.ENOEXEC),
 		errors.Is(r.spawnErr, syscall.EPERM), errors.Is(r.spawnErr, syscall.EISDIR):
