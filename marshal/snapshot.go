@@ -131,6 +131,10 @@ type Record struct {
 	// the raw CLOCK_MONOTONIC at which a paced DEAD server respawns, or 0.
 	Short int   `msgpack:"short"`
 	DueNs int64 `msgpack:"due"`
+	// KillNs is the raw CLOCK_MONOTONIC at which an ALIVE server an
+	// operator stopped is SIGKILLed if it has not ended, or 0. It is left
+	// out of Digest, as every field added after it was fixed.
+	KillNs int64 `msgpack:"kill"`
 }
 
 // Exit is how a record last ended, as respawn.Exit holds it. The zero Exit

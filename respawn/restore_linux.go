@@ -51,6 +51,9 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 			return fmt.Errorf("respawn: snapshot: server %d has no command line", rec.Index)
 		}
 		r := &Server{Name: rec.Name, Argv: rec.Argv}
+		if cl := s.byName[rec.Name]; cl != nil && cl.task == nil {
+			r.Set = cl.Set // settings come from the command line, read again
+		}
 		r.apply(rec)
 		servers = append(servers, r)
 	}
@@ -185,6 +188,7 @@ func (s *Supervisor) resume() {
 		}
 		r.carriedDue = 0
 	}
+	s.resumeKills()
 	s.reap()
 	s.replay(s.cfg.Pending)
 	s.flushLogs()

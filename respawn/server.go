@@ -118,10 +118,11 @@ type Server struct {
 	cancel   context.CancelFunc
 	stopping bool // an operator asked it to stop: its death cremates
 
-	killNs   int64          // CLOCK_MONOTONIC when a server being stopped is SIGKILLed; 0 if not (see stopDeadlines)
-	killPid  int            // the process killNs is for
-	stopSig  syscall.Signal // the signal respawn sent to stop its current process, or 0
-	spawnErr error          // why its last start failed, or nil
+	killNs      int64          // CLOCK_MONOTONIC when a server being stopped is SIGKILLed; 0 if not (see stopDeadlines)
+	killPid     int            // the process killNs is for
+	stopSig     syscall.Signal // the signal respawn sent to stop its current process, or 0
+	spawnErr    error          // why its last start failed, or nil
+	carriedKill int64          // the killNs a live upgrade's snapshot held, until resume arms it
 }
 
 // IsTask reports whether the record is an internal task.

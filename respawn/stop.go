@@ -99,6 +99,29 @@ func (s *Supervisor) armStopAt(at int64) {
 	s.stopC, s.stops.at = s.stops.timer.C, at
 }
 
+// pendingKill is r's SIGKILL deadline for its current process, as a live
+// upgrade carries it, or 0.
+func (r *Server) pendingKill() int64 {
+	if r.killNs == 0 || r.State != Alive || r.Pid != r.killPid {
+		return 0
+	}
+	return r.killNs
+}
+
+// resumeKills arms the SIGKILL deadlines a live upgrade carried, for the
+// servers an operator was stopping: only an operator's stop can be under
+// way, as a shutdown cancels the upgrade. Their stop signal is the one
+// terminate sent.
+func (s *Supervisor) resumeKills() {
+	for _, r := range s.recs {
+		if at := r.carriedKill; at != 0 && r.task == nil && r.State == Alive {
+			r.stopSig = stopSignalOf(r, syscall.SIGTERM)
+			s.armKill(r, at)
+		}
+		r.carriedKill = 0
+	}
+}
+
 // dueKills takes the records whose deadline has passed out of the list
 // and returns them, with the earliest deadline still ahead (0: none).
 // Records whose process has ended since are dropped.

@@ -310,3 +310,20 @@ func TestStopGraceWarningAsPID1(t *testing.T) {
 		t.Errorf("warned %v, want a WARN about server long only", l)
 	}
 }
+
+// A live upgrade between an operator's stop and its deadline keeps the
+// deadline: the new image kills the server that ignores its stop signal
+// when its stop timeout has passed.
+func TestOperatorStopDeadlineSurvivesUpgrade(t *testing.T) {
+	ready := tempFile(t, "ready")
+	s, sock := startCtl(t, "{", "@deaf", "--stop-timeout=1500ms", selfBin, "helper", "ignoreterm", ready, "}")
+	pid := waitPidFile(t, ready)
+	ctlOK(t, sock, "stop", "deaf")
+	s.upgrade(1)
+	if n := s.count(msg("stop timeout passed: killing")); n != 0 {
+		t.Fatalf("killed before the upgrade: lengthen the stop timeout of this test")
+	}
+	s.waitLog(1, msg("stop timeout passed: killing", "name", "deaf", "pid", pid, "stop_signal", "SIGTERM", "timeout", "1.5s"))
+	s.waitLog(1, msg("CREMATED", "name", "deaf", "exit", "signal SIGKILL"))
+	s.stop()
+}
