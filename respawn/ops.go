@@ -42,7 +42,8 @@ func (s *Supervisor) Revive(target string) (int, error) {
 	return 1, nil
 }
 
-// Stop stops target for good: SIGTERM and SIGCONT to its process group (a
+// Stop stops target for good: its stop signal (SIGTERM unless it has its
+// own) and SIGCONT, then SIGKILL after its stop timeout (see terminate; a
 // task's context is cancelled), and it is cremated when it ends. A record
 // that is not running is cremated at once.
 func (s *Supervisor) Stop(target string) error {
