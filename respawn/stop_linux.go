@@ -40,8 +40,11 @@ func (s *Supervisor) shutdown(sig os.Signal) {
 	if global == 0 {
 		global = unix.SIGTERM
 	}
+	// Listed first: a child a server leaves as it stops is not one of
+	// them, or a --kill-mode=pid server's children would hear it.
+	kids := childrenOf(os.Getpid())
 	longest := s.stopServers(global)
-	s.stopOthers(global)
+	s.stopOthers(kids, global)
 	if longest < 0 {
 		s.killEveryone()
 	} else {
@@ -63,15 +66,16 @@ func (s *Supervisor) stopServers(global syscall.Signal) time.Duration {
 }
 
 // stopOthers sends sig and SIGCONT (or SIGKILL, without a global stop
-// timeout) to every child of ours that is not a live server's process:
-// orphans, and servers started before an upgrade whose record is gone.
-func (s *Supervisor) stopOthers(sig syscall.Signal) {
+// timeout) to the children of ours in kids that are not a live server's
+// process: orphans, and servers started before an upgrade whose record
+// is gone.
+func (s *Supervisor) stopOthers(kids []int, sig syscall.Signal) {
 	if s.cfg.StopTimeout < 0 {
-		s.signalOthers(unix.SIGKILL)
+		s.signalOthers(kids, unix.SIGKILL)
 		return
 	}
-	s.signalOthers(sig)
-	s.signalOthers(unix.SIGCONT)
+	s.signalOthers(kids, sig)
+	s.signalOthers(kids, unix.SIGCONT)
 }
 
 // terminate asks one server or task to stop: a server gets its stop
@@ -177,16 +181,16 @@ func (s *Supervisor) signalEveryone(sig syscall.Signal) {
 	for _, r := range s.recs {
 		_ = r.kill(sig)
 	}
-	s.signalOthers(sig)
+	s.signalOthers(childrenOf(os.Getpid()), sig)
 }
 
-// signalOthers sends sig to every child of ours that is not a live
-// server's main process: to its group if it leads one (a server respawn
+// signalOthers sends sig to every child of ours in kids that is not a
+// live server's main process: to its group if it leads one (a server respawn
 // started before an upgrade, or one whose record is gone), to the child
 // alone otherwise, and never twice to a group nor to the group of a live
 // server that hears its stop signal as a group. No other group is
 // signalled, and never respawn's own, 0 or 1.
-func (s *Supervisor) signalOthers(sig syscall.Signal) {
+func (s *Supervisor) signalOthers(kids []int, sig syscall.Signal) {
 	own, _ := unix.Getpgid(0)
 	sent := map[int]bool{}
 	for _, r := range s.recs {
@@ -194,7 +198,7 @@ func (s *Supervisor) signalOthers(sig syscall.Signal) {
 			sent[pg] = true
 		}
 	}
-	for _, pid := range childrenOf(os.Getpid()) {
+	for _, pid := range kids {
 		if r := s.byPid[pid]; r != nil && r.State == Alive {
 			continue
 		}
