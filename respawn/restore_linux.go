@@ -52,7 +52,7 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 		}
 		r := &Server{Name: rec.Name, Argv: rec.Argv}
 		if cl := s.byName[rec.Name]; cl != nil && cl.task == nil {
-			r.Set = cl.Set // settings come from the command line, read again
+			r.Set = cl.Set // settings come from the command line, never from a snapshot
 		}
 		r.apply(rec)
 		servers = append(servers, r)

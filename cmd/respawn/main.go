@@ -94,11 +94,11 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 		Control:      o.control,
 		Version:      version,
 	}
-	cfg.ExitWhenBuried = o.exitBuried
 	if lb, ok := out.(*logbuf.Writer); ok {
 		cfg.Flush = func() { lb.Flush(flushTimeout) }
 		cfg.Carry = lb
 	}
+	cfg.ExitWhenBuried = o.exitBuried
 	return cfg
 }
 
