@@ -161,6 +161,10 @@ type Record struct {
 	// retries used of the server's restart policy. A DEAD record with it
 	// set and DueNs is waiting for its retry; a BURIED one spent them.
 	Fast int `msgpack:"fast"`
+	// KillNs is the raw CLOCK_MONOTONIC at which an ALIVE server an
+	// operator stopped is SIGKILLed if it has not ended, or 0. It is left
+	// out of Digest, as every field added after it was fixed.
+	KillNs int64 `msgpack:"kill"`
 }
 
 // Exit is how a record last ended, as respawn.Exit holds it. The zero Exit

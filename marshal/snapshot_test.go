@@ -420,6 +420,8 @@ func TestEncodeRefuses(t *testing.T) {
 		{"negative retries used", func(s *Snapshot) { s.Records[4].Fast = -1 }, "retries used -1"},
 		{"retries used over the limit", func(s *Snapshot) { s.Records[1].Fast = MaxFast + 1 }, "retries used 65537"},
 		{"respawn due while ALIVE", func(s *Snapshot) { s.Records[0].DueNs = 5 }, "a respawn due in state 1"},
+		{"SIGKILL due while DEAD", func(s *Snapshot) { s.Records[4].KillNs = 5 }, "a SIGKILL due at 5 in state 2"},
+		{"negative SIGKILL due", func(s *Snapshot) { s.Records[0].KillNs = -1 }, "a SIGKILL due at -1"},
 		{"negative interval", func(s *Snapshot) { s.Flags.IntervalNs = -1 }, "negative interval"},
 		{"negative generation", func(s *Snapshot) { s.Generation = -1 }, "negative generation"},
 		{"generation at the limit", func(s *Snapshot) { s.Generation = MaxGeneration + 1 }, "generation 2147483648"},

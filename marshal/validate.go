@@ -92,6 +92,8 @@ func (r *Record) validate(i int) error {
 		return fmt.Errorf("a respawn due in state %d", r.State)
 	case r.Restart && r.State != stateAlive:
 		return fmt.Errorf("a restart pending in state %d", r.State)
+	case r.KillNs < 0 || r.KillNs != 0 && r.State != stateAlive:
+		return fmt.Errorf("a SIGKILL due at %d in state %d", r.KillNs, r.State)
 	case r.Restarts > MaxRestarts:
 		return fmt.Errorf("%d restarts, over the limit of %d", r.Restarts, MaxRestarts)
 	case r.ProcStart > math.MaxInt64:

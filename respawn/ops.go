@@ -46,12 +46,13 @@ func (s *Supervisor) Revive(target string) (int, error) {
 	return 1, nil
 }
 
-// Stop stops target for good: its stop signal (see terminate; a task's
-// context is cancelled), and it is cremated when it ends. A record that
-// is not running is cremated at once. A stopped server stays CREMATED,
-// and keeps the supervisor running, until an operator starts it. done, if
-// not nil, is called once target has ended (at once if it was not
-// running), or with an error if it was started again first.
+// Stop stops target for good: its stop signal (SIGTERM unless it has its
+// own) and SIGCONT, then SIGKILL after its stop timeout (see terminate; a
+// task's context is cancelled), and it is cremated when it ends. A record
+// that is not running is cremated at once. A stopped server stays
+// CREMATED, and keeps the supervisor running, until an operator starts
+// it. done, if not nil, is called once target has ended (at once if it
+// was not running), or with an error if it was started again first.
 func (s *Supervisor) Stop(target string, done func(error)) error {
 	r, err := s.lookup(target)
 	if err != nil {

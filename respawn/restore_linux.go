@@ -189,6 +189,7 @@ func (s *Supervisor) resume() {
 		}
 		r.carriedDue = 0
 	}
+	s.resumeKills()
 	s.reap()
 	s.replay(s.cfg.Pending)
 	s.flushLogs()

@@ -120,6 +120,12 @@ type Server struct {
 	stopping bool // an operator asked it to stop: its death cremates, and it stays so until started
 	restart  bool // an operator asked it to restart: its death starts it again (evExitRestart)
 	waiters  []waiter
+
+	killNs      int64          // CLOCK_MONOTONIC when a server being stopped is SIGKILLed; 0 if not (see stopDeadlines)
+	killPid     int            // the process killNs is for
+	stopSig     syscall.Signal // the signal respawn sent to stop its current process, or 0
+	spawnErr    error          // why its last start failed, or nil
+	carriedKill int64          // the killNs a live upgrade's snapshot held, until resume arms it
 }
 
 // logID is how log lines name the record: server=INDEX name=NAME for a

@@ -39,7 +39,7 @@ func recordOf(r *Server) marshal.Record {
 		Index: r.Index, Name: r.Name, Task: r.task != nil, Argv: r.Argv,
 		State: int(r.State), Pid: r.Pid, Pgid: r.Pgid,
 		StartNs: r.StartNs, StartRTNs: r.StartRT, Restarts: r.Restarts, Started: r.Started,
-		Stopping: r.stopping, Restart: r.restart, Short: min(r.short, marshal.MaxShort), DueNs: r.dueNs, Fast: min(r.fast, marshal.MaxFast),
+		Stopping: r.stopping, Restart: r.restart, Short: min(r.short, marshal.MaxShort), DueNs: r.dueNs, Fast: min(r.fast, marshal.MaxFast), KillNs: r.pendingKill(),
 		Last: marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},
 	}
 	r.stampStart()
@@ -53,7 +53,7 @@ func (r *Server) apply(rec *marshal.Record) {
 	r.Pid, r.Pgid, r.procStart = rec.Pid, rec.Pgid, rec.ProcStart
 	r.StartNs, r.StartRT = rec.StartNs, rec.StartRTNs
 	r.Restarts, r.Started, r.stopping, r.restart = rec.Restarts, rec.Started, rec.Stopping, rec.Restart
-	r.short, r.carriedDue, r.fast = rec.Short, rec.DueNs, rec.Fast
+	r.short, r.carriedDue, r.fast, r.carriedKill = rec.Short, rec.DueNs, rec.Fast, rec.KillNs
 	r.Last = Exit{Set: rec.Last.Set, Code: rec.Last.Code, Signal: syscall.Signal(rec.Last.Signal), Core: rec.Last.Core, Err: rec.Last.Err}
 }
 

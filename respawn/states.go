@@ -176,6 +176,7 @@ func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
 func (s *Supervisor) launch(r *Server) {
 	s.unschedule(r)                      // an operator's start does not wait
 	r.stopping, r.restart = false, false // any start answers a pending restart
+	r.stopSig, r.spawnErr = 0, nil
 	var err error
 	if r.task != nil {
 		s.startTask(r)
@@ -190,6 +191,7 @@ func (s *Supervisor) launch(r *Server) {
 			s.schedule(r, paceDelay(r.short))
 			return
 		}
+		r.spawnErr = err
 		s.enter(r, Buried, Exit{Err: err.Error(), Set: true})
 		return
 	}

@@ -22,7 +22,7 @@ const (
 type Config struct {
 	Interval     time.Duration // do-not-resuscitate period; 5 s if zero
 	Retries      int           // restarts after a death sooner than Interval before burial; 0: bury at once (the command line's default is 3)
-	StopTimeout  time.Duration // SIGTERM to SIGKILL on shutdown; 10 s if zero; StopAtOnce: no SIGTERM
+	StopTimeout  time.Duration // SIGTERM to SIGKILL on shutdown; DefaultStopTimeout if zero; StopAtOnce: no SIGTERM
 	Alarm        time.Duration // abort if start-up takes longer; off if zero
 	LeaveRunning bool          // on shutdown, leave servers running
 	Linger       bool          // keep running when no server is left
@@ -30,6 +30,10 @@ type Config struct {
 	Dump         io.Writer     // where SIGUSR1 writes the info dump; stderr if nil
 	DumpJSON     bool          // write the dump as one JSON line
 	Flush        func()        // if set, drains Log and Dump, bounded in time, before an --alarm abort's exit
+
+	// ExitWhenBuried ends supervision as soon as no server can run and
+	// one is buried (a container's PID 1; see nothingCanRun).
+	ExitWhenBuried bool
 
 	// Carry, if set, is the output behind Log and Dump: a live upgrade
 	// takes what it has not written yet into the snapshot, for the new
@@ -107,11 +111,13 @@ type Supervisor struct {
 
 	stopping   bool
 	stopSignal os.Signal
-	stopTimer  *time.Timer
 	stopC      <-chan time.Time // nil unless a stop deadline is armed
 	killed     bool             // SIGKILL already sent to what was left
 	noChildren bool             // the last wait4 said ECHILD
 	reapMore   bool             // the last reap stopped at its batch: wait4 may have more
+
+	stops        stopDeadlines // servers' SIGKILL deadlines and the shutdown's, on one timer (stopC)
+	buriedStatus int           // the exit status when --exit-when-buried ended supervision, or 0
 
 	// due are DEAD records waiting for their paced respawn; the timer is
 	// armed for the earliest of them (dueAt), and off when there is none.
@@ -146,7 +152,7 @@ func New(cfg Config, specs []Spec) *Supervisor {
 		cfg.Interval = 5 * time.Second
 	}
 	if cfg.StopTimeout == 0 {
-		cfg.StopTimeout = 10 * time.Second
+		cfg.StopTimeout = DefaultStopTimeout
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -241,6 +247,7 @@ func (s *Supervisor) Run() int {
 	s.started = realtimeNs()
 	s.log.Info("respawn started", "version", s.cfg.Version, "pid", os.Getpid(), "servers", s.count(false), "tasks", s.count(true),
 		"interval", s.cfg.Interval.String(), "pid1", s.pid1)
+	s.warnStopGrace()
 	alarm := s.armAlarm()
 	s.startAll()
 	s.disarm(alarm)
@@ -335,6 +342,9 @@ func (s *Supervisor) loop() int {
 
 // finished reports whether the event loop has nothing left to do.
 func (s *Supervisor) finished() bool {
+	if s.cfg.ExitWhenBuried && !s.stopping && s.nothingCanRun() {
+		s.exitBuried()
+	}
 	if s.stopping {
 		// A cancelled upgrade's check is waited for: it is a child.
 		return s.tasksEnded() && s.upgrade == nil && (s.cfg.LeaveRunning || s.noChildren)
@@ -370,9 +380,12 @@ func (s *Supervisor) finish() int {
 	status := ExitClean
 	for _, r := range s.recs {
 		left := s.cfg.LeaveRunning && r.State == Alive // left running as asked
-		if r.task == nil && !left && !(r.State == Cremated && (r.Last.Clean() || !r.Started && !r.Last.Set)) {
+		if r.task == nil && !left && !(r.State == Cremated && (r.endedClean() || !r.Started && !r.Last.Set)) {
 			status = ExitUnclean
 		}
+	}
+	if s.buriedStatus != 0 {
+		status = s.buriedStatus
 	}
 	s.log.Info("respawn exiting", "status", status)
 	return status

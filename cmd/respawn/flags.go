@@ -21,6 +21,7 @@ type options struct {
 	retries      int
 	leaveRunning bool
 	linger       bool
+	exitBuried   bool
 	logFormat    string
 	logLevel     string
 	control      string
@@ -86,13 +87,14 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	o.interval = seconds(5 * time.Second)
-	o.stopTimeout = seconds(10 * time.Second)
+	o.stopTimeout = seconds(respawn.DefaultStopTimeout)
 	fs.Var(&o.interval, "interval", "do-not-resuscitate period: a server that dies abnormally sooner than this after its start is buried (seconds, or a duration like 200ms)")
 	fs.IntVar(&o.retries, "retries", 3, "restarts after a death sooner than --interval, 100ms apart then doubling, before burial (0: bury at once; a group's --retries= overrides it)")
 	fs.Var(&o.alarm, "alarm", "abort if start-up has not finished within this time (at most 60s; 0: off)")
-	fs.Var(&o.stopTimeout, "stop-timeout", "on SIGTERM/SIGINT, wait this long after SIGTERM before SIGKILL (0: SIGKILL at once, no SIGTERM)")
+	fs.Var(&o.stopTimeout, "stop-timeout", "when stopping, wait this long after a server's stop signal before SIGKILL (0: SIGKILL at once, no stop signal); a group's --stop-timeout overrides it")
 	fs.BoolVar(&o.leaveRunning, "leave-running", false, "on SIGTERM/SIGINT, exit and leave the servers running")
 	fs.BoolVar(&o.linger, "linger", false, "keep running when no server is left")
+	fs.BoolVar(&o.exitBuried, "exit-when-buried", false, "exit as soon as no server can run and one is buried: 127 if its program was not found, 126 if it could not be executed, 1 otherwise (a container's PID 1)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.control, "control", "", "control socket path, or none (default /run/respawn/control.sock for root, $XDG_RUNTIME_DIR/respawn/control.sock otherwise)")

@@ -26,11 +26,12 @@ func TestParseCommandLine(t *testing.T) {
 			groups: one,
 			check: func(t *testing.T, o *options) {
 				want(t, "interval", time.Duration(o.interval), 5*time.Second)
-				want(t, "stop-timeout", time.Duration(o.stopTimeout), 10*time.Second)
-				want(t, "stop grace", o.stopGrace(), 10*time.Second)
+				want(t, "stop-timeout", time.Duration(o.stopTimeout), 9*time.Second)
+				want(t, "stop grace", o.stopGrace(), 9*time.Second)
 				want(t, "alarm", time.Duration(o.alarm), 0)
 				want(t, "log-format", o.logFormat, "text")
 				want(t, "leave-running", o.leaveRunning, false)
+				want(t, "exit-when-buried", o.exitBuried, false)
 				want(t, "linger", o.linger, false)
 				want(t, "retries", o.retries, 3)
 			},

@@ -99,6 +99,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 		cfg.Flush = func() { lb.Flush(flushTimeout) }
 		cfg.Carry = lb
 	}
+	cfg.ExitWhenBuried = o.exitBuried
 	return cfg
 }
 
