@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"respawn/respawn"
 )
 
 // The packaging tests run make in the source tree (..) with BIN, DESTDIR
@@ -74,7 +76,8 @@ func goConsts(t *testing.T, dir, prefix string) map[string]int {
 }
 
 // settingNames are the keys of the group settings' tables in
-// cmd/respawn: every map literal of setting values, and limitNames.
+// cmd/respawn (every map literal of setting values), and the resource
+// limits, respawn.LimitNames.
 func settingNames(t *testing.T) []string {
 	t.Helper()
 	var names []string
@@ -97,15 +100,12 @@ func settingNames(t *testing.T) []string {
 						keys(n)
 					}
 				}
-			case *ast.ValueSpec:
-				if len(n.Names) == 1 && n.Names[0].Name == "limitNames" && len(n.Values) == 1 {
-					if cl, ok := n.Values[0].(*ast.CompositeLit); ok {
-						keys(cl)
-					}
-				}
 			}
 			return true
 		})
+	}
+	for name := range respawn.LimitNames {
+		names = append(names, name)
 	}
 	return names
 }
