@@ -101,7 +101,7 @@ func TestControlEventsAcrossUpgrades(t *testing.T) {
 // revival of 200 servers (400 transitions).
 func TestControlEventsResumeTooLate(t *testing.T) {
 	const n = 200
-	args := []string{"--interval=1h", "--linger", "--log-level=debug"}
+	args := []string{"--interval=1h", "--retries=0", "--linger", "--log-level=debug"}
 	for range n {
 		args = append(args, "{", "false", "}")
 	}

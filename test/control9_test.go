@@ -220,7 +220,7 @@ func TestControlReload(t *testing.T) {
 	s, sock := startCtl(t, "--interval=1h",
 		"{", "@a", "--reload-signal=USR1", selfBin, "helper", "signals", fa, "}",
 		"{", "@b", selfBin, "helper", "signals", fb, "}",
-		"{", "@x", selfBin, "helper", "exit", "3", "}")
+		"{", "@x", "--retries=0", selfBin, "helper", "exit", "3", "}")
 	waitLines(t, fa, 1)
 	waitLines(t, fb, 1)
 	if out := ctlOK(t, sock, "reload", "a"); !strings.HasSuffix(out, ": sent SIGUSR1\n") {

@@ -19,21 +19,21 @@ import (
 // words, start time, restarts, last exit and argv.
 func TestInfoDumpJSON(t *testing.T) {
 	before := time.Now()
-	s := begin(t, "--retries=0", "--interval=1s", // a race-built helper that exits at once is buried even on a loaded machine
+	s := begin(t, "--retries=0", "--interval=3s", // a race-built helper that exits at once is buried even on a loaded machine
 		"{", "@web", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "exit", "3", "}",
 		"{", selfBin, "helper", "exit", "0", "}")
 	s.waitLog(1, msg("BURIED", "server", 2))
 	s.waitLog(1, msg("CREMATED", "server", 3))
 	first := attr(s.waitLog(1, msg("ALIVE", "server", 1)), "pid")
-	waitLived(t, s, 1, 1e9)
+	waitLived(t, s, 1, 3e9)
 	killWait(t, first)
 	pid := attr(s.waitLog(1, msg("ALIVE", "server", 1, "from", "DEAD")), "pid")
 
 	s.signal(unix.SIGUSR1)
 	d := s.waitLog(1, msg("info dump"))
-	if attr(d, "pid") != s.Pid || d["interval"] != "1s" {
-		t.Errorf("dump pid %v interval %v, want %d and 1s", d["pid"], d["interval"], s.Pid)
+	if attr(d, "pid") != s.Pid || d["interval"] != "3s" {
+		t.Errorf("dump pid %v interval %v, want %d and 3s", d["pid"], d["interval"], s.Pid)
 	}
 	checkTime(t, "time", d["time"], before)
 	checkTime(t, "started_at", d["started_at"], before)

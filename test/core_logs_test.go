@@ -44,16 +44,16 @@ func TestAlarmClearedInChildren(t *testing.T) {
 // Every transition is logged once, with the server's index, name, pid and
 // command line, where it came from, and a level that matches.
 func TestTransitionsLoggedOnce(t *testing.T) {
-	// 1 s: a race-built helper can take a few hundred ms to start on a
+	// 3 s: a race-built helper can take more than a second to start on a
 	// loaded machine, and must still die sooner than the interval.
-	s := begin(t, "--retries=0", "--interval=1s",
+	s := begin(t, "--retries=0", "--interval=3s",
 		"{", selfBin, "helper", "sleep", "}",
 		"{", selfBin, "helper", "exit", "3", "}",
 		"{", "@once", selfBin, "helper", "exit", "0", "}")
 	s.waitLog(1, msg("BURIED", "server", 2))
 	s.waitLog(1, msg("CREMATED", "server", 3))
 	s.waitLog(1, msg("ALIVE", "server", 1))
-	waitLived(t, s, 1, 1e9)
+	waitLived(t, s, 1, 3e9)
 	killWait(t, s.pidOf(1))
 	s.waitLog(1, msg("ALIVE", "server", 1, "from", "DEAD"))
 	s.signal(unix.SIGUSR2)
