@@ -26,6 +26,7 @@ func (s *Supervisor) Restore(snap *marshal.Snapshot, ahead *ChildStats) error {
 		return err
 	}
 	s.adopt()
+	s.adoptOutput(snap)
 	return nil
 }
 
@@ -51,6 +52,9 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 			return fmt.Errorf("respawn: snapshot: server %d has no command line", rec.Index)
 		}
 		r := &Server{Name: rec.Name, Argv: rec.Argv}
+		if old := s.byName[rec.Name]; old != nil && old.task == nil {
+			r.Set = old.Set // settings come from the command line, as before the upgrade
+		}
 		r.apply(rec)
 		servers = append(servers, r)
 	}

@@ -29,7 +29,7 @@ func (s *Supervisor) spawn(r *Server) error {
 	}
 	attr := syscall.ProcAttr{
 		Env:   s.env,
-		Files: stdio,
+		Files: s.stdioOf(r),
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	if r.path != "" {
