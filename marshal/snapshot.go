@@ -135,7 +135,7 @@ type Record struct {
 	// Out are the descriptors of a captured server's output pipes, kept
 	// across execve: stdout's read and write ends, then stderr's. Empty
 	// when its output is not captured.
-	Out []int `msgpack:"out"`
+	Out []int `msgpack:"out,omitempty"`
 }
 
 // Exit is how a record last ended, as respawn.Exit holds it. The zero Exit
