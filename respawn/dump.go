@@ -26,6 +26,9 @@ type Info struct {
 	ExitCode   *int     `json:"exit_code,omitempty"`
 	ExitSignal string   `json:"exit_signal,omitempty"`
 	Argv       []string `json:"argv,omitempty"`
+	// OutputDropped counts the captured lines of the server that the log
+	// could not take (a slow or stalled reader).
+	OutputDropped uint64 `json:"output_dropped,omitempty"`
 
 	startNs int64 // CLOCK_MONOTONIC of the start, for UptimeSec
 }
@@ -99,6 +102,9 @@ func (s *Supervisor) Snapshot() Dump {
 		for i := range list {
 			if list[i].startNs != 0 {
 				list[i].UptimeSec = float64(now-list[i].startNs) / 1e9
+			}
+			if r := s.recs[list[i].Index-1]; r.out != nil {
+				list[i].OutputDropped = r.out.Dropped() // counted by the reader, not a change of state
 			}
 		}
 	}
@@ -194,6 +200,10 @@ func appendInfoLine(b []byte, in Info) []byte {
 	b = strconv.AppendInt(b, int64(in.Restarts), 10)
 	b = append(b, " last="...)
 	b = strconv.AppendQuote(b, in.LastExit)
+	if in.OutputDropped > 0 {
+		b = append(b, " output_dropped="...)
+		b = strconv.AppendUint(b, in.OutputDropped, 10)
+	}
 	b = append(b, " cmd: "...)
 	if in.Task {
 		b = append(b, "task"...)

@@ -84,9 +84,9 @@ type floodRun struct {
 	rec  string // "PID ..." lines, one per start of the record server
 }
 
-func startFlood(t *testing.T) *floodRun {
+func startFlood(t *testing.T, control string) *floodRun {
 	f := &floodRun{t: t, done: make(chan error, 1), file: tempFile(t, "flood"), rec: tempFile(t, "rec")}
-	f.cmd = exec.Command(respawnBin, "--control=none", "--interval=100ms",
+	f.cmd = exec.Command(respawnBin, "--control="+control, "--interval=100ms",
 		"{", "@flood", selfBin, "helper", "flood", f.file, "}",
 		"{", "@rec", selfBin, "helper", "record", f.rec, "}")
 	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -186,7 +186,7 @@ func (f *floodRun) stops() {
 // and respawn keeps supervising. With inherited output the flood server
 // died of SIGPIPE at its next write.
 func TestOutputReaderGone(t *testing.T) {
-	f := startFlood(t)
+	f := startFlood(t, "none")
 	br := bufio.NewReader(f.r)
 	for i := 0; i < 3; i++ {
 		if _, err := br.ReadString('\n'); err != nil {
@@ -201,10 +201,15 @@ func TestOutputReaderGone(t *testing.T) {
 }
 
 // A reader that never reads: respawn's output pipe fills, lines are
-// dropped, and still the servers write on and the loop respawns and stops.
+// dropped and counted, and still the servers write on and the loop
+// respawns and stops.
 func TestOutputReaderStalled(t *testing.T) {
-	f := startFlood(t)
+	sock := tempFile(t, "control.sock")
+	f := startFlood(t, sock)
 	f.keepsWriting()
+	if in := list(t, sock)["flood"]; in.OutputDropped == 0 {
+		t.Errorf("list: flood's output_dropped is 0 with the reader stalled: %+v", in)
+	}
 	f.respawns()
 	f.stops()
 }
