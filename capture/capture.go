@@ -75,7 +75,6 @@ const (
 
 // Pipes are one server's captured stdout and stderr.
 type Pipes struct {
-	hub     *Hub
 	name    string
 	fds     [FDsPerServer]int // stdout read, write; stderr read, write
 	file    *logFile          // nil without a log file; the reader's

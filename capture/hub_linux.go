@@ -77,7 +77,7 @@ func (h *Hub) Open(name string, f File) (*Pipes, error) {
 	if err := h.start(); err != nil {
 		return nil, err
 	}
-	p := &Pipes{hub: h, name: name}
+	p := &Pipes{name: name}
 	var out, errp [2]int
 	if err := unix.Pipe2(out[:], unix.O_CLOEXEC); err != nil {
 		return nil, pipeError(err)
@@ -132,7 +132,7 @@ func (h *Hub) Adopt(name string, fds []int, f File) (*Pipes, error) {
 	if err := h.start(); err != nil {
 		return nil, err
 	}
-	p := &Pipes{hub: h, name: name}
+	p := &Pipes{name: name}
 	copy(p.fds[:], fds)
 	for _, fd := range p.fds {
 		var st unix.Stat_t
