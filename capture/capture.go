@@ -3,11 +3,15 @@
 // the server's name, to respawn's log stream and optionally to a file per
 // server with size-based rotation.
 //
-// Each captured server has two pipes (stdout, stderr). Respawn keeps both
-// ends of both open for the server's whole life: every generation of the
-// server writes into the same pipes, a respawn costs no descriptor, and a
-// server never sees EPIPE or SIGPIPE because a reader went away, since the
-// reader is respawn itself. A live upgrade carries the four descriptors to
+// Each captured server has two pipes (stdout, stderr). Respawn keeps their
+// read ends open for the server's whole life, and opens a write end anew
+// for each start (through /proc/self/fd, closed again once the server has
+// it): every generation of the server, and any child it leaves behind,
+// writes into the same pipes, and a server never sees EPIPE or SIGPIPE
+// because a reader went away, since the reader is respawn itself. Only
+// the read ends stay in respawn: every descriptor respawn holds is copied
+// by each fork, so two per server cost half of what four would, in
+// descriptors and in spawn time. A live upgrade carries the read ends to
 // the new image, which reads on where the old one stopped.
 //
 // One goroutine reads every pipe (an epoll loop): it costs one thread and
@@ -32,8 +36,9 @@ import (
 // not yet ended.
 const MaxLine = 4096
 
-// Descriptors each captured server holds: two ends of two pipes.
-const FDsPerServer = 4
+// Descriptors each captured server holds in respawn: the read ends of its
+// two pipes.
+const FDsPerServer = 2
 
 // Reserve is how many descriptors below RLIMIT_NOFILE Open leaves free for
 // everything else respawn opens (control clients, /proc files, log
@@ -76,20 +81,14 @@ const (
 // Pipes are one server's captured stdout and stderr.
 type Pipes struct {
 	name    string
-	fds     [FDsPerServer]int // stdout read, write; stderr read, write
+	fds     [FDsPerServer]int // the read ends: stdout's, stderr's
 	file    *logFile          // nil without a log file; the reader's
 	dropped atomic.Uint64     // lines dropped, ever
 	episode uint64            // lines dropped since the last report; the reader's
 }
 
-// Stdout returns the descriptor a server gets as its stdout.
-func (p *Pipes) Stdout() int { return p.fds[1] }
-
-// Stderr returns the descriptor a server gets as its stderr.
-func (p *Pipes) Stderr() int { return p.fds[3] }
-
-// FDs returns the four descriptors, for a live upgrade to keep and Adopt
-// to take back: stdout's read and write ends, then stderr's.
+// FDs returns the read ends, stdout's then stderr's, for a live upgrade to
+// keep and Adopt to take back.
 func (p *Pipes) FDs() []int { return p.fds[:] }
 
 // Dropped is the number of lines of this server the sink could not take.
@@ -101,4 +100,5 @@ type stream struct {
 	fd   int
 	name string // "stdout" or "stderr"
 	part []byte // the line so far; nil when none
+	more bool   // the reader has it in its list of streams to read again
 }

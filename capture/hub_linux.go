@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,8 +87,10 @@ func (h *Hub) Open(name string, f File) (*Pipes, error) {
 		closeAll(out[:])
 		return nil, pipeError(err)
 	}
-	p.fds = [FDsPerServer]int{out[0], out[1], errp[0], errp[1]}
-	if !roomAbove(max(out[0], out[1], errp[0], errp[1])) {
+	unix.Close(out[1]) // Writers opens them anew for each start
+	unix.Close(errp[1])
+	p.fds = [FDsPerServer]int{out[0], errp[0]}
+	if !roomAbove(max(out[0], errp[0]) + FDsPerServer) { // and the write ends, during a start
 		closeAll(p.fds[:])
 		return nil, ErrNoRoom
 	}
@@ -144,13 +147,38 @@ func (h *Hub) Adopt(name string, fds []int, f File) (*Pipes, error) {
 	return p, h.watch(p, f)
 }
 
-// watch sets up p's log file and adds its read ends to the epoll set.
+// Writers opens a write end of each of p's pipes, for the server's next
+// start: its stdout and stderr. The caller closes both once the server
+// has them. A pipe's write end is opened as a FIFO is, through the read
+// end's /proc/self/fd link.
+func (p *Pipes) Writers() (stdout, stderr int, err error) {
+	if stdout, err = writeEnd(p.fds[0]); err != nil {
+		return -1, -1, err
+	}
+	if stderr, err = writeEnd(p.fds[1]); err != nil {
+		unix.Close(stdout)
+		return -1, -1, err
+	}
+	return stdout, stderr, nil
+}
+
+func writeEnd(fd int) (int, error) {
+	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("capture: %w", os.NewSyscallError("open", err))
+	}
+	return w, nil
+}
+
+// watch sets up p's log file and adds its read ends to the epoll set,
+// edge-triggered: a pipe without a writer (between two starts) reports
+// its hang-up once, not at every wait.
 func (h *Hub) watch(p *Pipes, f File) error {
 	if f.Path != "" {
 		p.file = newLogFile(h, p.name, f)
 	}
 	for i, name := range []string{"stdout", "stderr"} {
-		fd := p.fds[2*i]
+		fd := p.fds[i]
 		if err := unix.SetNonblock(fd, true); err != nil {
 			return fmt.Errorf("capture: %w", os.NewSyscallError("fcntl", err))
 		}
@@ -158,7 +186,7 @@ func (h *Hub) watch(p *Pipes, f File) error {
 		idx := len(h.streams)
 		h.streams = append(h.streams, &stream{p: p, fd: fd, name: name})
 		h.mu.Unlock()
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(idx)}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(idx)}
 		if err := unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			return fmt.Errorf("capture: %w", os.NewSyscallError("epoll_ctl", err))
 		}
@@ -220,15 +248,25 @@ func (h *Hub) Resume() {
 	}
 }
 
-// run is the reader: one epoll loop over every pipe, for ever.
+// run is the reader: one epoll loop over every pipe, for ever. The pipes
+// are edge-triggered, so a stream is read until it is empty; one read per
+// stream per turn keeps a chatty server from starving the others, and a
+// stream not yet empty waits in more for the next turn, which then does
+// not sleep.
 func (h *Hub) run() {
 	events := make([]unix.EpollEvent, 128)
 	h.buf = make([]byte, 64<<10)
+	var more, next []*stream
 	for {
-		n, err := unix.EpollWait(h.epfd, events, -1)
-		if err != nil {
-			continue // EINTR; nothing else can fail on a valid epoll set
+		timeout := -1
+		if len(more) > 0 {
+			timeout = 0
 		}
+		n, err := unix.EpollWait(h.epfd, events, timeout)
+		if err != nil {
+			n = 0 // EINTR; nothing else can fail on a valid epoll set
+		}
+		next = next[:0]
 		for _, ev := range events[:n] {
 			if ev.Fd < 0 {
 				h.onWake()
@@ -237,18 +275,29 @@ func (h *Hub) run() {
 			h.mu.Lock()
 			st := h.streams[ev.Fd]
 			h.mu.Unlock()
-			h.read(st)
+			if !st.more && h.read(st) {
+				st.more = true
+				next = append(next, st)
+			}
 		}
+		for _, st := range more {
+			if h.read(st) {
+				next = append(next, st)
+			} else {
+				st.more = false
+			}
+		}
+		more, next = next, more
 	}
 }
 
-// read takes one buffer's worth from st's pipe: one read per stream per
-// turn keeps a chatty server from starving the others.
-// It reports whether it read anything.
+// read takes one buffer's worth from st's pipe and reports whether it
+// read anything: false once the pipe is empty (EAGAIN) or has no writer
+// left (EOF, between two starts).
 func (h *Hub) read(st *stream) bool {
 	n, err := unix.Read(st.fd, h.buf)
 	if n <= 0 || err != nil {
-		return false // EAGAIN; never EOF, as respawn holds the write end
+		return false
 	}
 	st.feed(h.buf[:n], func(line []byte, partial bool) { h.emit(st, line, partial) })
 	return true

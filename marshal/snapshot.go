@@ -33,7 +33,7 @@ const (
 	MaxArgv    = 65536    // arguments of one server
 	MaxString  = 1 << 20  // bytes in any one string
 	MaxFDs     = 64       // kept descriptors
-	OutFDs     = 4        // output descriptors of one captured server
+	OutFDs     = 2        // output descriptors of one captured server
 	MinFD      = 3        // the lowest kept descriptor: 0-2 are stdio
 	MaxFD      = 65535    // the highest kept descriptor
 	MaxPid     = 1<<22 - 1
@@ -132,9 +132,9 @@ type Record struct {
 	// the raw CLOCK_MONOTONIC at which a paced DEAD server respawns, or 0.
 	Short int   `msgpack:"short"`
 	DueNs int64 `msgpack:"due"`
-	// Out are the descriptors of a captured server's output pipes, kept
-	// across execve: stdout's read and write ends, then stderr's. Empty
-	// when its output is not captured.
+	// Out are the read ends of a captured server's output pipes, kept
+	// across execve: stdout's, then stderr's. Empty when its output is not
+	// captured.
 	Out []int `msgpack:"out,omitempty"`
 }
 

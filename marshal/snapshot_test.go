@@ -43,7 +43,7 @@ var samples = []struct {
 			{Index: 4, Name: "missing", Argv: []string{"/no/such/binary", "arg with spaces", "ünïcode"}, State: stateBuried,
 				Last: Exit{Set: true, Err: "respawn: cannot execute /no/such/binary: no such file or directory"}},
 			{Index: 5, Name: "restarting", Argv: []string{"/usr/bin/worker"}, State: stateDead, Pgid: 930,
-				StartNs: 95_000_000_000, Restarts: 2, Started: true, Last: Exit{Set: true, Code: 3}, Stopping: true, Out: []int{14, 15, 16, 17}},
+				StartNs: 95_000_000_000, Restarts: 2, Started: true, Last: Exit{Set: true, Code: 3}, Stopping: true, Out: []int{14, 15}},
 			{Index: 6, Name: "procevents", Task: true, State: stateAlive, StartNs: 10_000_000_000, StartRTNs: 1767225600100000000, Started: true},
 			{Index: 7, Name: "acct", Task: true, State: stateBuried, Restarts: 1, Started: true,
 				Last: Exit{Set: true, Err: "acct: acct(2): operation not permitted"}},
@@ -77,9 +77,9 @@ func alive(i int, name string, pid int, argv ...string) Record {
 	}
 }
 
-// captured gives r the output descriptors from fd to fd+3.
+// captured gives r the output descriptors fd and fd+1.
 func captured(r Record, fd int) Record {
-	r.Out = []int{fd, fd + 1, fd + 2, fd + 3}
+	r.Out = []int{fd, fd + 1}
 	return r
 }
 
@@ -379,11 +379,11 @@ func TestEncodeRefuses(t *testing.T) {
 		{"descriptor too big", func(s *Snapshot) { s.FDs[0].FD = MaxFD + 1 }, "65536"},
 		{"repeated descriptor", func(s *Snapshot) { s.FDs[1].FD = s.FDs[0].FD }, "repeats"},
 		{"repeated role", func(s *Snapshot) { s.FDs[1].Role = s.FDs[0].Role }, "repeats"},
-		{"two output descriptors", func(s *Snapshot) { s.Records[0].Out = s.Records[0].Out[:2] }, "2 output descriptors"},
+		{"one output descriptor", func(s *Snapshot) { s.Records[0].Out = s.Records[0].Out[:1] }, "1 output descriptors"},
 		{"output descriptor stdio", func(s *Snapshot) { s.Records[0].Out[1] = 1 }, "output descriptor 1"},
 		{"output descriptor kept", func(s *Snapshot) { s.Records[0].Out[1] = 5 }, "output descriptor 5"},
-		{"output descriptor repeated", func(s *Snapshot) { s.Records[4].Out[3] = 10 }, "output descriptor 10"},
-		{"task with output", func(s *Snapshot) { s.Records[5].Out = []int{20, 21, 22, 23} }, "4 output descriptors"},
+		{"output descriptor repeated", func(s *Snapshot) { s.Records[4].Out[1] = 10 }, "output descriptor 10"},
+		{"task with output", func(s *Snapshot) { s.Records[5].Out = []int{20, 21} }, "2 output descriptors"},
 		{"no role", func(s *Snapshot) { s.FDs[1].Role = "" }, `descriptor "" 6`},
 		{"too many descriptors", func(s *Snapshot) {
 			for i := range MaxFDs {

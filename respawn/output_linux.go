@@ -3,6 +3,8 @@
 package respawn
 
 import (
+	"golang.org/x/sys/unix"
+
 	"respawn/capture"
 	"respawn/marshal"
 )
@@ -17,11 +19,12 @@ func (s *Supervisor) captures(r *Server) bool {
 }
 
 // stdioOf is what r's process gets as descriptors 0, 1 and 2: respawn's
-// own, or respawn's stdin and the write ends of r's pipes. The pipes are
-// made at the first start and serve every later one. A server whose
-// pipes cannot be made (too few descriptors left) inherits respawn's
-// stdout and stderr, with one warning.
-func (s *Supervisor) stdioOf(r *Server) []uintptr {
+// own, or respawn's stdin and write ends of r's pipes, which release
+// closes once the process has them. The pipes are made at the first start
+// and serve every later one. A server whose pipes cannot be made (too few
+// descriptors left) inherits respawn's stdout and stderr, with one
+// warning; a start whose write ends cannot be opened inherits them too.
+func (s *Supervisor) stdioOf(r *Server) (files []uintptr, release func()) {
 	if r.out == nil && !r.outRefused && s.captures(r) {
 		p, err := s.cfg.Capture.Open(r.Name, logFileOf(&r.Set))
 		if err != nil {
@@ -32,9 +35,14 @@ func (s *Supervisor) stdioOf(r *Server) []uintptr {
 		r.out = p
 	}
 	if r.out == nil {
-		return stdio
+		return stdio, func() {}
 	}
-	return []uintptr{0, uintptr(r.out.Stdout()), uintptr(r.out.Stderr())}
+	out, errw, err := r.out.Writers()
+	if err != nil {
+		s.log.Warn("respawn: output not captured for this start", "server", r.Index, "name", r.Name, "err", err)
+		return stdio, func() {}
+	}
+	return []uintptr{0, uintptr(out), uintptr(errw)}, func() { unix.Close(out); unix.Close(errw) }
 }
 
 func logFileOf(st *Settings) capture.File {

@@ -138,3 +138,26 @@ func counted(lines []string, prefix string, n int) error {
 	}
 	return nil
 }
+
+// inOrder checks that lines hold "PREFIX 0" ... "PREFIX n-1" in order,
+// none missing, where a line may come again right after a run of lines up
+// to it: the log's carry across a live upgrade repeats the write that was
+// under way at the exec rather than lose it.
+func inOrder(lines []string, prefix string, n int) error {
+	next := 0
+	for i, l := range lines {
+		k, err := strconv.Atoi(strings.TrimPrefix(l, prefix+" "))
+		switch {
+		case err != nil || !strings.HasPrefix(l, prefix+" "):
+			return fmt.Errorf("line %d is %q", i, l)
+		case k == next:
+			next++
+		case k > next:
+			return fmt.Errorf("line %d is %q: %s %d missing", i, l, prefix, next)
+		}
+	}
+	if next != n {
+		return fmt.Errorf("%s %d missing", prefix, next)
+	}
+	return nil
+}
