@@ -108,13 +108,14 @@ type Server struct {
 	Started  bool     // started at least once
 	Set      Settings // the server's own settings (servers only)
 
-	procStart  uint64         // /proc/PID/stat start time of Pid, 0 if not read yet
-	listed     bool           // in the supervisor's unstamped list
-	short      int            // consecutive lives shorter than paceFree, and spawn retries
-	dueNs      int64          // CLOCK_MONOTONIC when a paced DEAD record respawns; 0 if not waiting
-	carriedDue int64          // the dueNs a live upgrade's snapshot held, until resume schedules it
-	path       string         // Argv[0] as found in $PATH by the last start
-	out        *capture.Pipes // captured stdout and stderr, kept for every generation; nil: inherited
+	procStart  uint64 // /proc/PID/stat start time of Pid, 0 if not read yet
+	listed     bool   // in the supervisor's unstamped list
+	short      int    // consecutive lives shorter than paceFree, and spawn retries
+	dueNs      int64  // CLOCK_MONOTONIC when a paced DEAD record respawns; 0 if not waiting
+	carriedDue int64  // the dueNs a live upgrade's snapshot held, until resume schedules it
+	path       string // Argv[0] as found in $PATH by the last start
+
+	out        *capture.Pipes // captured stdout and stderr, for every start; nil: inherited
 	outRefused bool           // capture failed once (logged): inherit from then on
 
 	task     TaskFunc
