@@ -70,8 +70,9 @@ func (s *Supervisor) pauseCapture(h *capture.Hub) {
 }
 
 // adoptOutput takes back the pipes the snapshot's servers kept. A server
-// whose pipes cannot be adopted keeps writing into them unread (its
-// process holds the write ends) until its next start, which inherits.
+// whose pipes cannot be adopted writes into them unread (the read ends
+// stay open, so never to a broken pipe) and blocks once they are full,
+// until its next start, which inherits.
 func (s *Supervisor) adoptOutput(snap *marshal.Snapshot) {
 	for i := range snap.Records {
 		rec := &snap.Records[i]
