@@ -15,7 +15,7 @@
 #
 # env:
 #   RESPAWN    respawn binary (default: bin/respawn of this repository)
-#   FIGURES    figures to run (default: "latency settings storm upgrade control")
+#   FIGURES    figures to run (default: "latency settings storm upgrade control output")
 #   ROUNDS     latency rounds per system (20)
 #   N          services in the storm/memory/idle figure (500)
 #   IDLE_SECS  idle window (10)
@@ -30,7 +30,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 export RESPAWN=${RESPAWN:-$repo/bin/respawn}
 export ROUNDS=${ROUNDS:-20} N=${N:-500} IDLE_SECS=${IDLE_SECS:-10} SYSTEMS=${SYSTEMS:-}
-FIGURES=${FIGURES:-latency settings storm upgrade control}
+FIGURES=${FIGURES:-latency settings storm upgrade control output}
 JSON_OUT=${JSON_OUT:-$here/results.json}
 
 say() { printf '[bench] %s\n' "$*" >&2; }

@@ -33,6 +33,7 @@ const (
 	MaxArgv    = 65536    // arguments of one server
 	MaxString  = 1 << 20  // bytes in any one string
 	MaxFDs     = 64       // kept descriptors
+	OutFDs     = 2        // output descriptors of one captured server
 	MinFD      = 3        // the lowest kept descriptor: 0-2 are stdio
 	MaxFD      = 65535    // the highest kept descriptor
 	MaxPid     = 1<<22 - 1
@@ -165,6 +166,10 @@ type Record struct {
 	// operator stopped is SIGKILLed if it has not ended, or 0. It is left
 	// out of Digest, as every field added after it was fixed.
 	KillNs int64 `msgpack:"kill"`
+	// Out are the read ends of a captured server's output pipes, kept
+	// across execve: stdout's, then stderr's. Empty when its output is not
+	// captured.
+	Out []int `msgpack:"out,omitempty"`
 }
 
 // Exit is how a record last ended, as respawn.Exit holds it. The zero Exit

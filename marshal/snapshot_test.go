@@ -34,7 +34,7 @@ var samples = []struct {
 		LastUpgradeNs: 1767312000123456789, StartedNs: 1767225600000000000,
 		Flags: Flags{IntervalNs: 200e6, StopTimeoutNs: 3e9, LeaveRunning: true, LogFormat: "json", LogLevel: "debug", Control: "/run/respawn/control.sock"},
 		Records: []Record{
-			alive(1, "sshd", 811, "/usr/sbin/sshd", "-D"),
+			captured(alive(1, "sshd", 811, "/usr/sbin/sshd", "-D"), 10),
 			{Index: 2, Name: "flaky", Argv: []string{"/opt/flaky", "--respawn", ""}, State: stateBuried, Pgid: 900,
 				StartNs: 90_000_000_000, StartRTNs: 1767300000000000000, Restarts: 7, Started: true,
 				Last: Exit{Set: true, Signal: 11, Core: true}, Fast: 3},
@@ -44,7 +44,7 @@ var samples = []struct {
 				Last: Exit{Set: true, Err: "respawn: cannot execute /no/such/binary: no such file or directory"}},
 			{Index: 5, Name: "restarting", Argv: []string{"/usr/bin/worker"}, State: stateDead, Pgid: 930,
 				StartNs: 95_000_000_000, Restarts: 2, Started: true, Last: Exit{Set: true, Code: 3}, Stopping: true,
-				Fast: 2, DueNs: 95_400_000_000},
+				Fast: 2, DueNs: 95_400_000_000, Out: []int{14, 15}},
 			{Index: 6, Name: "procevents", Task: true, State: stateAlive, StartNs: 10_000_000_000, StartRTNs: 1767225600100000000, Started: true},
 			{Index: 7, Name: "acct", Task: true, State: stateBuried, Restarts: 1, Started: true,
 				Last: Exit{Set: true, Err: "acct: acct(2): operation not permitted"}},
@@ -95,6 +95,12 @@ func alive(i int, name string, pid int, argv ...string) Record {
 		StartNs: int64(i) * 1_000_000_000, StartRTNs: 1767225601000000000 + int64(i), ProcStart: uint64(1000 + i),
 		Started: true,
 	}
+}
+
+// captured gives r the output descriptors fd and fd+1.
+func captured(r Record, fd int) Record {
+	r.Out = []int{fd, fd + 1}
+	return r
 }
 
 func sample(t testing.TB, name string) *Snapshot {
@@ -439,6 +445,11 @@ func TestEncodeRefuses(t *testing.T) {
 		{"descriptor too big", func(s *Snapshot) { s.FDs[0].FD = MaxFD + 1 }, "65536"},
 		{"repeated descriptor", func(s *Snapshot) { s.FDs[1].FD = s.FDs[0].FD }, "repeats"},
 		{"repeated role", func(s *Snapshot) { s.FDs[1].Role = s.FDs[0].Role }, "repeats"},
+		{"one output descriptor", func(s *Snapshot) { s.Records[0].Out = s.Records[0].Out[:1] }, "1 output descriptors"},
+		{"output descriptor stdio", func(s *Snapshot) { s.Records[0].Out[1] = 1 }, "output descriptor 1"},
+		{"output descriptor kept", func(s *Snapshot) { s.Records[0].Out[1] = 5 }, "output descriptor 5"},
+		{"output descriptor repeated", func(s *Snapshot) { s.Records[4].Out[1] = 10 }, "output descriptor 10"},
+		{"task with output", func(s *Snapshot) { s.Records[5].Out = []int{20, 21} }, "2 output descriptors"},
 		{"no role", func(s *Snapshot) { s.FDs[1].Role = "" }, `descriptor "" 6`},
 		{"too many descriptors", func(s *Snapshot) {
 			for i := range MaxFDs {
@@ -459,6 +470,8 @@ func TestEncodeRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := sample(t, "mixed")
 			s.Records[0].Argv = append([]string(nil), s.Records[0].Argv...)
+			s.Records[0].Out = append([]int(nil), s.Records[0].Out...)
+			s.Records[4].Out = append([]int(nil), s.Records[4].Out...)
 			tt.edit(s)
 			_, err := Encode(s)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "marshal: ") {

@@ -29,7 +29,33 @@ func (s *Snapshot) validate() error {
 	if err := validateEvents(s.Events, s.EventSeq); err != nil {
 		return err
 	}
-	return validateFDs(s.FDs)
+	if err := validateFDs(s.FDs); err != nil {
+		return err
+	}
+	return validateOut(s.Records, s.FDs)
+}
+
+// validateOut checks that each record's output descriptors are none or
+// OutFDs, none of them stdio, all distinct from each other and from the
+// kept descriptors.
+func validateOut(rs []Record, fds []FD) error {
+	seen := map[int]bool{}
+	for _, d := range fds {
+		seen[d.FD] = true
+	}
+	for i := range rs {
+		r := &rs[i]
+		if len(r.Out) != 0 && (len(r.Out) != OutFDs || r.Task) {
+			return fmt.Errorf("marshal: record %d: %d output descriptors", i+1, len(r.Out))
+		}
+		for _, fd := range r.Out {
+			if fd < MinFD || fd > MaxFD || seen[fd] {
+				return fmt.Errorf("marshal: record %d: output descriptor %d out of range or repeated", i+1, fd)
+			}
+			seen[fd] = true
+		}
+	}
+	return nil
 }
 
 func (f *Flags) validate() error {

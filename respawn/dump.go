@@ -30,6 +30,9 @@ type Info struct {
 	ExitCode   *int     `json:"exit_code,omitempty"`
 	ExitSignal string   `json:"exit_signal,omitempty"`
 	Argv       []string `json:"argv,omitempty"`
+	// OutputDropped counts the captured lines of the server that the log
+	// could not take (a slow or stalled reader).
+	OutputDropped uint64 `json:"output_dropped,omitempty"`
 
 	// The restart policy (see README, States): Retries is the server's
 	// --retries; Retry is the retry its current life is, or its next
@@ -124,6 +127,11 @@ func (s *Supervisor) Snapshot() Dump {
 			if now-list[i].startNs >= int64(s.cfg.Interval) {
 				list[i].Retry = 0 // past the interval: its retries are whole again
 			}
+		}
+	}
+	for i := range d.Servers { // tasks have no index, and no output
+		if r := s.recs[d.Servers[i].Index-1]; r.out != nil {
+			d.Servers[i].OutputDropped = r.out.Dropped() // counted by the reader, not a change of state
 		}
 	}
 	return d
@@ -231,6 +239,10 @@ func appendInfoLine(b []byte, in Info) []byte {
 	}
 	b = append(b, " last="...)
 	b = strconv.AppendQuote(b, in.LastExit)
+	if in.OutputDropped > 0 {
+		b = append(b, " output_dropped="...)
+		b = strconv.AppendUint(b, in.OutputDropped, 10)
+	}
 	b = append(b, " cmd: "...)
 	if in.Task {
 		b = append(b, "task"...)

@@ -26,6 +26,7 @@ func (s *Supervisor) Restore(snap *marshal.Snapshot, ahead *ChildStats) error {
 		return err
 	}
 	s.adopt()
+	s.adoptOutput(snap)
 	return nil
 }
 

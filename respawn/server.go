@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"respawn/capture"
 )
 
 // State is where a server or task stands in the state machine.
@@ -113,6 +115,9 @@ type Server struct {
 	dueNs      int64  // CLOCK_MONOTONIC when a paced or retried DEAD record respawns; 0 if not waiting
 	carriedDue int64  // the dueNs a live upgrade's snapshot held, until resume schedules it
 	path       string // Argv[0] as found in $PATH by the last start
+
+	out        *capture.Pipes // captured stdout and stderr, for every start; nil: inherited
+	outRefused bool           // capture failed once (logged): inherit from then on
 
 	task     TaskFunc
 	keep     bool // a task that keeps the supervisor running

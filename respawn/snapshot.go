@@ -44,6 +44,9 @@ func recordOf(r *Server) marshal.Record {
 	}
 	r.stampStart()
 	rec.ProcStart = r.procStart
+	if r.out != nil {
+		rec.Out = r.out.FDs()
+	}
 	return rec
 }
 

@@ -27,9 +27,11 @@ func (s *Supervisor) spawn(r *Server) error {
 		st.spawnBegin()
 		defer st.spawnEnd()
 	}
+	files, release := s.stdioOf(r)
+	defer release()
 	attr := syscall.ProcAttr{
 		Env:   s.env,
-		Files: stdio,
+		Files: files,
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	if r.Set.hasSettings() {

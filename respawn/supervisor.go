@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"respawn/capture"
 )
 
 // Exit statuses of the supervisor.
@@ -54,6 +56,12 @@ type Config struct {
 	Keep          []KeptFD
 	Pending       []os.Signal
 	SnapshotBytes int // the size of the snapshot restored from, for the log
+
+	// Capture reads the output of the servers whose Output is capture
+	// (Output is the default for servers that do not say); nil: every
+	// server inherits respawn's stdout and stderr.
+	Capture *capture.Hub
+	Output  Output
 
 	// Version is this binary's version, for logs and the dump.
 	Version string
@@ -376,6 +384,7 @@ func (s *Supervisor) tasksEnded() bool {
 
 // finish logs the end and returns the exit status.
 func (s *Supervisor) finish() int {
+	s.drainOutput()
 	s.flushLogs()
 	status := ExitClean
 	for _, r := range s.recs {

@@ -43,6 +43,10 @@ var ignoredAcross = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGTERM, unix.SIG
 func (s *Supervisor) execUpgrade() error {
 	s.flushLogs() // nothing queued may be lost to execve
 	snap := s.snapshot()
+	if h := s.cfg.Capture; h != nil {
+		s.pauseCapture(h)
+		defer h.Resume() // reached only if the exec did not happen
+	}
 	s.log.Info("upgrading", "binary", s.cfg.Binary, "generation", s.generation+1)
 	if c := s.cfg.Carry; c != nil {
 		// Taken last, so that the line above travels with them.
@@ -189,5 +193,5 @@ func (s *Supervisor) keptFDs() []int {
 	for i, k := range s.cfg.Keep {
 		fds[i] = k.FD
 	}
-	return fds
+	return s.outputFDs(fds)
 }

@@ -311,7 +311,8 @@ func TestStateFDByHand(t *testing.T) {
 			if tc.fd != "" {
 				args = append(args, "--state-fd="+tc.fd)
 			}
-			args = append(args, "--log-format=json", "--control=none", "{", "sh", "-c", "echo out; echo err >&2", "}")
+			// Inherited output: the server's lines show that respawn's own stdio is intact.
+			args = append(args, "--log-format=json", "--control=none", "--output=inherit", "{", "sh", "-c", "echo out; echo err >&2", "}")
 			cmd := exec.Command(respawnBin, args...)
 			if tc.file != nil {
 				cmd.ExtraFiles = []*os.File{tc.file(t)}

@@ -278,7 +278,7 @@ func TestStateFDStdout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cmd := exec.Command(respawnBin, "--re-exec", "--state-fd=1", "--log-format=json", "--control=none",
+	cmd := exec.Command(respawnBin, "--re-exec", "--state-fd=1", "--log-format=json", "--control=none", "--output=inherit",
 		"{", "sh", "-c", "echo hello from the server; exec "+selfBin+" helper sleep", "}")
 	s := &Sup{t: t, cmd: cmd, done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)

@@ -25,6 +25,7 @@ type options struct {
 	logFormat    string
 	logLevel     string
 	control      string
+	output       string
 	help         bool
 	version      bool
 
@@ -97,6 +98,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.exitBuried, "exit-when-buried", false, "exit as soon as no server can run and one is buried: 127 if its program was not found, 126 if it could not be executed, 1 otherwise (a container's PID 1)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&o.output, "output", "capture", "servers' stdout and stderr: capture (pipes respawn reads, lines tagged with the server's name in respawn's log) or inherit (respawn's own); a group's --output overrides it")
 	fs.StringVar(&o.control, "control", "", "control socket path, or none (default /run/respawn/control.sock for root, $XDG_RUNTIME_DIR/respawn/control.sock otherwise)")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -168,6 +170,9 @@ func (o *options) check() error {
 	}
 	if _, err := parseLevel(o.logLevel); err != nil {
 		return err
+	}
+	if _, err := parseOutput(o.output); err != nil {
+		return fmt.Errorf("--output: %w", err)
 	}
 	return nil
 }

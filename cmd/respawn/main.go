@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"respawn/capture"
 	"respawn/internal/earlysig"
 	"respawn/internal/logbuf"
 	"respawn/marshal"
@@ -61,6 +62,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	}
 	cfg := config(o, argv, log, out, pending)
 	cfg.SnapshotBytes = snapBytes
+	cfg.Capture = capture.New(capture.Config{Sink: out, JSON: o.logFormat == "json", Log: log})
 	s := respawn.New(cfg, specsOf(groups))
 	if err := addControl(s, o, log, snap); err != nil {
 		fmt.Fprintf(stderr, "respawn: %v\n", err)
@@ -95,6 +97,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 		Control:      o.control,
 		Version:      version,
 	}
+	cfg.Output, _ = parseOutput(o.output) // checked by parseCommandLine
 	if lb, ok := out.(*logbuf.Writer); ok {
 		cfg.Flush = func() { lb.Flush(flushTimeout) }
 		cfg.Carry = lb
@@ -136,6 +139,11 @@ func inherited(o *options) (*marshal.Snapshot, int, error) {
 	if snap != nil {
 		for _, fd := range snap.FDs {
 			keep[fd.FD] = true
+		}
+		for _, rec := range snap.Records {
+			for _, fd := range rec.Out { // captured servers' pipes
+				keep[fd] = true
+			}
 		}
 	}
 	reexec.CloseInherited(keep)

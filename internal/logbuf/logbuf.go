@@ -71,6 +71,20 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Offer is Write that reports whether p was taken (true) or dropped
+// whole and counted (false), for a caller that counts its own drops.
+func (w *Writer) Offer(p []byte) bool {
+	w.mu.Lock()
+	lost := w.lost
+	w.take(p)
+	ok := w.lost == lost
+	w.mu.Unlock()
+	if ok {
+		w.kick()
+	}
+	return ok
+}
+
 // take appends p to the buffer, or counts it lost. w.mu is held.
 func (w *Writer) take(p []byte) {
 	if n := len(w.buf) - w.off; n > 0 && n+len(p) > w.max {

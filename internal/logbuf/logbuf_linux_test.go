@@ -170,3 +170,35 @@ func TestOversizeWrite(t *testing.T) {
 		t.Fatalf("got %q, want the whole write", all)
 	}
 }
+
+// Offer reports each write it drops, and only those, so that a caller can
+// count its own: with a reader stalled, takes and drops add up to the
+// writes, and the Writer's own count agrees.
+func TestOfferReportsDrops(t *testing.T) {
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer pw.Close()
+	if _, err := unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pw.Write(make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	w := New(pw, 4096, nil)
+	line := []byte(strings.Repeat("x", 99) + "\n")
+	var dropped uint64
+	for i := 0; i < 1000; i++ {
+		if !w.Offer(line) {
+			dropped++
+		}
+	}
+	if dropped == 0 || dropped == 1000 {
+		t.Fatalf("%d of 1000 dropped, want some but not all", dropped)
+	}
+	if got := w.Dropped(); got != dropped {
+		t.Errorf("Dropped() = %d, Offer reported %d", got, dropped)
+	}
+}
