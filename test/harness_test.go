@@ -421,8 +421,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func waitLived(t *testing.T, s *Sup, index int, ns int64) {
 	t.Helper()
 	start := time.Now()
-	pid := s.pidOf(index)
+	pid := s.pidOf(index) // 0 until its ALIVE line is read: a server may show itself sooner
 	eventually(t, "server has lived long enough", func() bool {
-		return alive(pid) && time.Since(start) > time.Duration(ns)+50*time.Millisecond
+		if pid == 0 {
+			pid = s.pidOf(index)
+		}
+		return pid != 0 && alive(pid) && time.Since(start) > time.Duration(ns)+50*time.Millisecond
 	})
 }
