@@ -117,7 +117,8 @@ func (s *Supervisor) Signal(target string, sig syscall.Signal) error {
 }
 
 // Reload sends target its reload signal (--reload-signal, SIGHUP if not
-// given) and returns the signal sent.
+// given), to its process group or, with --kill-mode=pid or mixed, to its
+// main process alone, and returns the signal sent.
 func (s *Supervisor) Reload(target string) (syscall.Signal, error) {
 	r, err := s.lookup(target)
 	if err != nil {
@@ -127,7 +128,7 @@ func (s *Supervisor) Reload(target string) (syscall.Signal, error) {
 	if sig == 0 {
 		sig = syscall.SIGHUP
 	}
-	return sig, s.signalGroup(r, sig)
+	return sig, s.signalReload(r, sig)
 }
 
 // Shutdown stops every server and ends the supervisor, as SIGTERM does.

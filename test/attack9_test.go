@@ -1,0 +1,52 @@
+//go:build linux
+
+package test
+
+import (
+	"reflect"
+	"testing"
+)
+
+// respawnctl reload goes where the server's stop signal goes: its whole
+// process group by default, its main process alone with --kill-mode=pid
+// or mixed, whose main process passes a reload on its own way (gunicorn's
+// workers die of a SIGHUP sent to them). The background child is then
+// sent SIGUSR1 through the group: the first signal it hears must be that
+// one, or it heard the reload (a pending SIGHUP is delivered before a
+// SIGUSR1). The reload used to go to the whole group whatever the mode.
+func TestReloadFollowsKillMode(t *testing.T) {
+	tests := []struct {
+		name  string
+		mode  string
+		heard []string // what the background child heard
+	}{
+		{name: "group", mode: "group", heard: []string{"SIGHUP"}},
+		{name: "pid", mode: "pid", heard: []string{"SIGUSR1"}},
+		{name: "mixed", mode: "mixed", heard: []string{"SIGUSR1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mainFile, bgFile := tempFile(t, "main"), tempFile(t, "bg")
+			s, sock := startCtl(t, "--interval=1h",
+				"{", "@srv", "--kill-mode="+tt.mode, "sh", "-c",
+				selfBin+" helper stopsig "+bgFile+" & exec "+selfBin+" helper signals "+mainFile, "}")
+			waitLines(t, mainFile, 1)
+			waitLines(t, bgFile, 1)
+			ctlOK(t, sock, "reload", "srv")
+			if got := waitLines(t, mainFile, 2); got[1] != "SIGHUP" {
+				t.Errorf("the main process heard %q, want SIGHUP", got[1:])
+			}
+			if tt.mode != "group" {
+				ctlOK(t, sock, "signal", "srv", "USR1")
+			}
+			waitLines(t, bgFile, 2)
+			if got := heard(bgFile); !reflect.DeepEqual(got, tt.heard) {
+				t.Errorf("the background child heard %q, want %q", got, tt.heard)
+			}
+			if s.count(msg("ALIVE", "name", "srv")) != 1 {
+				t.Error("the reload restarted the server")
+			}
+			s.stop()
+		})
+	}
+}
