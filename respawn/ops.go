@@ -71,8 +71,9 @@ func (s *Supervisor) Stop(target string, done func(error)) error {
 // record that is not running is started at once. Both steps happen on the
 // loop: the record remembers the restart, and the handler of its death
 // starts it (evExitRestart), so a crash between the stop and the death
-// still gives exactly one new start. done, if not nil, is called once it
-// runs again, or with the reason it does not.
+// still gives exactly one new start. Either way its pacing and retries
+// start afresh. done, if not nil, is called once it runs again, or with
+// the reason it does not.
 func (s *Supervisor) Restart(target string, done func(error)) error {
 	r, err := s.lookup(target)
 	if err != nil {
@@ -83,6 +84,9 @@ func (s *Supervisor) Restart(target string, done func(error)) error {
 	}
 	s.await(r, waitStart, done)
 	if r.State != Alive {
+		// As a restart of a running record does (aliveExitRestart):
+		// one waiting in DEAD is not started as the retry it awaits.
+		r.short, r.fast = 0, 0
 		s.fire(r, evStart, Exit{})
 		return nil
 	}

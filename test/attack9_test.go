@@ -50,3 +50,21 @@ func TestReloadFollowsKillMode(t *testing.T) {
 		})
 	}
 }
+
+// A restart of a server waiting in DEAD for a retry starts it afresh, its
+// retries whole again, as a restart of a running one does: the operator
+// who fixed a crash-looper's cause and restarts it does not see it
+// buried at its next quick death. The restart used to start it as the
+// retry it was waiting for, the count kept: a server with every retry
+// used was buried by the first fast death after the restart.
+func TestRestartWaitingForRetryStartsAfresh(t *testing.T) {
+	s, sock := startCtl(t, "--interval=1h",
+		"{", "@c", "--retries=4", selfBin, "helper", "exit", "1", "}")
+	s.waitLog(1, msg("DEAD", "name", "c", "retry", "4/4"))
+	ctlOK(t, sock, "restart", "c")
+	s.waitLog(1, msg("BURIED", "name", "c"))
+	if n := s.count(msg("DEAD", "name", "c", "retry", "1/4")); n != 2 {
+		t.Errorf("%d first retries in all, want 2: the restart kept the retries used", n)
+	}
+	s.stop()
+}
