@@ -5,6 +5,8 @@ package test
 import (
 	"reflect"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // respawnctl reload goes where the server's stop signal goes: its whole
@@ -67,4 +69,40 @@ func TestRestartWaitingForRetryStartsAfresh(t *testing.T) {
 		t.Errorf("%d first retries in all, want 2: the restart kept the retries used", n)
 	}
 	s.stop()
+}
+
+// A client that leaves while its restart waits for a slow stop gives its
+// place back at once: the control socket serves 64 clients at a time,
+// and a restart or stop --wait used to hold its place for up to 10
+// minutes after its client had gone (respawnctl gives up after its
+// --timeout), so 64 restarts given up on (a script under timeout(1))
+// left every later request, shutdown included, answered "busy". A
+// client that only shuts its writing side down still gets its answer.
+func TestControlGoneWaiterFreesItsPlace(t *testing.T) {
+	pidFile := tempFile(t, "pid")
+	s, sock := startCtl(t, "--interval=1h",
+		"{", "@slow", "--stop-timeout=1h", selfBin, "helper", "ignoreterm", pidFile, "}",
+		"{", "@quick", selfBin, "helper", "sleep", "1h", "}")
+	waitLines(t, pidFile, 1)
+	for range 70 {
+		c := dialRaw(t, sock)
+		c.send(`{"cmd":"restart","target":"slow"}` + "\n")
+		c.c.Close()
+	}
+	if l := list(t, sock); l["slow"].State != "ALIVE" {
+		t.Errorf("slow is %s, want ALIVE (being stopped)", l["slow"].State)
+	}
+	// A client that only shuts its writing side down is still there.
+	c := dialRaw(t, sock)
+	c.send(`{"cmd":"restart","target":"quick"}` + "\n")
+	if err := c.c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if ans := c.answer(); !ans.OK || ans.Status == nil || ans.Status.State != "ALIVE" {
+		t.Errorf("half-closed client's restart answered %+v", ans)
+	}
+	s.signal(unix.SIGTERM)
+	s.waitLog(1, msg("shutting down"))
+	s.signal(unix.SIGTERM) // the server ignores the first, for an hour
+	s.wait()
 }
