@@ -289,9 +289,12 @@ func (cl *client) logRequest(req Request, ans Answer) {
 	if req.Signal != "" {
 		attrs = append(attrs, "signal", req.Signal)
 	}
-	if ans.OK {
+	switch {
+	case ans.OK:
 		cl.log.Info("control request", attrs...)
-		return
+	case ans.Error == errGone.Error(): // not refused: it goes on
+		cl.log.Info("control request", append(attrs, "client", "left before the answer")...)
+	default:
+		cl.log.Info("control request refused", append(attrs, "err", ans.Error)...)
 	}
-	cl.log.Info("control request refused", append(attrs, "err", ans.Error)...)
 }

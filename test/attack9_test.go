@@ -106,3 +106,22 @@ func TestControlGoneWaiterFreesItsPlace(t *testing.T) {
 	s.signal(unix.SIGTERM) // the server ignores the first, for an hour
 	s.wait()
 }
+
+// respawnctl restart that outlives its --timeout says so in words, and
+// that the restart goes on; it used to print the socket's "read unix
+// @->/proc/self/fd/5/...: i/o timeout".
+func TestCtlRestartTimeoutSaysItGoesOn(t *testing.T) {
+	pidFile := tempFile(t, "pid")
+	s, sock := startCtl(t, "--interval=1h",
+		"{", "@slow", "--stop-timeout=1h", selfBin, "helper", "ignoreterm", pidFile, "}")
+	waitLines(t, pidFile, 1)
+	_, stderr, code := ctl(t, sock, "--timeout=500ms", "restart", "slow")
+	want := "respawnctl: restart slow: no answer within 500ms (--timeout); it goes on in the supervisor: see respawnctl status slow\n"
+	if code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr %q, want 1 and %q", code, stderr, want)
+	}
+	s.signal(unix.SIGTERM)
+	s.waitLog(1, msg("shutting down"))
+	s.signal(unix.SIGTERM) // the server ignores the first, for an hour
+	s.wait()
+}
