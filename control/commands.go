@@ -17,6 +17,7 @@ var (
 	errBusy    = fmt.Errorf("busy: the supervisor did not take the request within %s", doTimeout)
 	errWait    = fmt.Errorf("still waiting after %s", waitLimit)
 	errClosing = errors.New("the supervisor is shutting down")
+	errGone    = errors.New("the client left before the answer")
 	errSelf    = errors.New("the control socket cannot stop itself: stop respawn, or run it with --control=none")
 )
 
@@ -225,7 +226,8 @@ func (cl *client) op(req Request, fn func(*respawn.Supervisor) error) Answer {
 
 // waitOp runs fn on the target of req, as op does; if wait is set, it
 // answers only once fn's done has been called (the supervisor calls it on
-// its loop), with the target's status then, or after waitLimit.
+// its loop), with the target's status then, or after waitLimit, or at
+// once if the client closes its connection (the request stands).
 func (cl *client) waitOp(req Request, wait bool, fn func(*respawn.Supervisor, func(error)) error) Answer {
 	outcome := make(chan error, 1) // sent on the loop, which must not wait
 	var done func(error)
@@ -238,6 +240,8 @@ func (cl *client) waitOp(req Request, wait bool, fn func(*respawn.Supervisor, fu
 	}
 	t := time.NewTimer(waitLimit)
 	defer t.Stop()
+	gone, unwatch := cl.watchGone() // a client gone gives its slot back
+	defer unwatch()
 	select {
 	case err := <-outcome:
 		if err != nil {
@@ -247,7 +251,10 @@ func (cl *client) waitOp(req Request, wait bool, fn func(*respawn.Supervisor, fu
 		return result(errWait)
 	case <-cl.a.ctx.Done():
 		return result(errClosing)
+	case <-gone:
+		return result(errGone)
 	}
+	unwatch()
 	return cl.op(req, nil)
 }
 
@@ -282,9 +289,12 @@ func (cl *client) logRequest(req Request, ans Answer) {
 	if req.Signal != "" {
 		attrs = append(attrs, "signal", req.Signal)
 	}
-	if ans.OK {
+	switch {
+	case ans.OK:
 		cl.log.Info("control request", attrs...)
-		return
+	case ans.Error == errGone.Error(): // not refused: it goes on
+		cl.log.Info("control request", append(attrs, "client", "left before the answer")...)
+	default:
+		cl.log.Info("control request refused", append(attrs, "err", ans.Error)...)
 	}
-	cl.log.Info("control request refused", append(attrs, "err", ans.Error)...)
 }

@@ -71,8 +71,9 @@ func (s *Supervisor) Stop(target string, done func(error)) error {
 // record that is not running is started at once. Both steps happen on the
 // loop: the record remembers the restart, and the handler of its death
 // starts it (evExitRestart), so a crash between the stop and the death
-// still gives exactly one new start. done, if not nil, is called once it
-// runs again, or with the reason it does not.
+// still gives exactly one new start. Either way its pacing and retries
+// start afresh. done, if not nil, is called once it runs again, or with
+// the reason it does not.
 func (s *Supervisor) Restart(target string, done func(error)) error {
 	r, err := s.lookup(target)
 	if err != nil {
@@ -83,6 +84,9 @@ func (s *Supervisor) Restart(target string, done func(error)) error {
 	}
 	s.await(r, waitStart, done)
 	if r.State != Alive {
+		// As a restart of a running record does (aliveExitRestart):
+		// one waiting in DEAD is not started as the retry it awaits.
+		r.short, r.fast = 0, 0
 		s.fire(r, evStart, Exit{})
 		return nil
 	}
@@ -117,7 +121,8 @@ func (s *Supervisor) Signal(target string, sig syscall.Signal) error {
 }
 
 // Reload sends target its reload signal (--reload-signal, SIGHUP if not
-// given) and returns the signal sent.
+// given), to its process group or, with --kill-mode=pid or mixed, to its
+// main process alone, and returns the signal sent.
 func (s *Supervisor) Reload(target string) (syscall.Signal, error) {
 	r, err := s.lookup(target)
 	if err != nil {
@@ -127,7 +132,7 @@ func (s *Supervisor) Reload(target string) (syscall.Signal, error) {
 	if sig == 0 {
 		sig = syscall.SIGHUP
 	}
-	return sig, s.signalGroup(r, sig)
+	return sig, s.signalReload(r, sig)
 }
 
 // Shutdown stops every server and ends the supervisor, as SIGTERM does.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -129,6 +130,23 @@ func (c *ctl) fail(err error) int {
 	return exitFail
 }
 
+// unanswered words err, the failure to get req answered: a time limit
+// by its flag, not as a socket's i/o timeout; and a restart or stop
+// --wait whose answer did not come (its wait outlived --timeout, or a
+// live upgrade closed the connection) is still under way.
+func (c *ctl) unanswered(req control.Request, err error) error {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = fmt.Errorf("no answer within %s (--timeout)", c.timeout)
+	case !errors.Is(err, errNoAnswer):
+		return err
+	}
+	if waits(req) {
+		return fmt.Errorf("%s %s: %w; it goes on in the supervisor: see respawnctl status %s", req.Cmd, req.Target, err, req.Target)
+	}
+	return err
+}
+
 // readOnly are the commands that change nothing, and so may be sent again.
 var readOnly = map[string]bool{"list": true, "status": true, "dump": true}
 
@@ -142,7 +160,7 @@ func (c *ctl) simple(req control.Request) int {
 		ans, raw, err = c.once(req)
 	}
 	if err != nil {
-		return c.fail(err)
+		return c.fail(c.unanswered(req, err))
 	}
 	if c.json {
 		c.out.Write(raw)
