@@ -142,13 +142,16 @@ func (l *logFile) rotate() {
 // and returns its descriptor and size. It refuses a directory someone
 // else may write to, and anything but a regular file of ours with one
 // link: a symlink or hard link planted there cannot make respawn write
-// elsewhere.
+// elsewhere. It opens with O_NONBLOCK, so that a FIFO planted there fails
+// (ENXIO) or is refused rather than hold the reader until someone reads
+// it; regular files are written blocking.
 func (h *Hub) openLog(dir, base string) (int, int64, error) {
 	dfd, err := h.dirFD(dir)
 	if err != nil {
 		return -1, 0, err
 	}
-	fd, err := unix.Openat(dfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o640)
+	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_APPEND | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+	fd, err := unix.Openat(dfd, base, flags, 0o640)
 	if err != nil {
 		return -1, 0, os.NewSyscallError("open", err)
 	}
@@ -160,6 +163,10 @@ func (h *Hub) openLog(dir, base string) (int, int64, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 1 || st.Uid != uint32(os.Geteuid()) {
 		unix.Close(fd)
 		return -1, 0, errors.New("capture: not a regular file of respawn's user with one link")
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return -1, 0, os.NewSyscallError("fcntl", err)
 	}
 	return fd, st.Size, nil
 }
