@@ -25,6 +25,7 @@ type logFile struct {
 	base   string
 	fd     int   // -1 until opened, or after a failure
 	size   int64 // bytes in the file
+	mid    bool  // the file ends inside a line: its next piece goes there too
 	retry  time.Time
 	failed bool // the failure is logged; not again until it works
 }
@@ -40,9 +41,13 @@ func newLogFile(h *Hub, server string, f File) *logFile {
 }
 
 // write appends line (and a newline unless it is a partial piece),
-// rotating first if the file would pass its size. A line that cannot be
-// written is lost to the file (not to the sink); the trouble is logged
-// once, and the file opened again a second later.
+// rotating first if the file would pass its size. Inside a line (whose
+// pieces of MaxLine bytes come one by one) it rotates only when the file
+// would pass twice its size: a long line stays whole in one file, and a
+// server that never writes a newline still cannot grow a file without
+// bound. A line that cannot be written is lost to the file (not to the
+// sink); the trouble is logged once, and the file opened again a second
+// later.
 func (l *logFile) write(line []byte, partial bool) {
 	if l.fd < 0 && !l.open() {
 		return
@@ -51,7 +56,7 @@ func (l *logFile) write(line []byte, partial bool) {
 	if !partial {
 		n++
 	}
-	if l.size > 0 && l.size+n > l.f.Max {
+	if over := l.size + n - l.f.Max; l.size > 0 && over > 0 && (!l.mid || over > l.f.Max) {
 		l.rotate()
 		if l.fd < 0 && !l.open() {
 			return
@@ -68,6 +73,7 @@ func (l *logFile) write(line []byte, partial bool) {
 		return
 	}
 	l.size += int64(len(b))
+	l.mid = partial
 }
 
 func writeAll(fd int, b []byte) (int, error) {

@@ -3,11 +3,67 @@
 package test
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
+
+func init() { moreHelpers["longlines"] = longLines }
+
+// longLines writes N lines of SIZE bytes to stdout, each in one write:
+// "L i " followed by as many '.' as make up SIZE, then sleeps.
+func longLines(args []string) int {
+	n, _ := strconv.Atoi(args[0])
+	size, _ := strconv.Atoi(args[1])
+	for i := range n {
+		head := "L " + strconv.Itoa(i) + " "
+		if _, err := fmt.Fprintln(os.Stdout, head+strings.Repeat(".", size-len(head))); err != nil {
+			return 3
+		}
+	}
+	return pause()
+}
+
+// A log file rotates between lines, never inside one: a line longer than
+// 4096 bytes, which reaches the file in pieces, is whole in one file.
+// Reproduces rotation before a line's last piece: the line's head ended
+// PATH.1 and its tail began the new PATH.
+func TestOutputRotationLongLines(t *testing.T) {
+	const n, size = 12, 6000
+	file := tempFile(t, "long.log")
+	s := begin(t, "{", "@long", "--log-file="+file, "--log-max=16K", "--log-keep=9",
+		selfBin, "helper", "longlines", strconv.Itoa(n), strconv.Itoa(size), "}")
+	s.waitCaptured("long", "stdout", n)
+	var all []string
+	eventually(t, fmt.Sprintf("%d lines in the log files", n), func() bool {
+		all = nil
+		for i := 9; i >= 0; i-- {
+			name := file
+			if i > 0 {
+				name += "." + strconv.Itoa(i)
+			}
+			all = append(all, lines(name)...)
+		}
+		return len(all) >= n
+	})
+	for i := 0; i <= 9; i++ {
+		name := file
+		if i > 0 {
+			name += "." + strconv.Itoa(i)
+		}
+		for j, l := range lines(name) {
+			if len(l) != size || !strings.HasPrefix(l, "L ") {
+				t.Errorf("%s line %d: %d bytes starting %.10q: a line cut by rotation", name, j, len(l), l)
+			}
+		}
+	}
+	s.stop()
+}
 
 // A FIFO planted at a server's --log-file path (in a sticky directory,
 // by anyone) is refused like a symlink: opening it must not wait for a
@@ -30,5 +86,33 @@ func TestOutputLogFileFIFO(t *testing.T) {
 	if err := counted(s.waitCaptured("g", "stdout", 20), "g", 20); err != nil {
 		t.Error(err)
 	}
+	s.stop()
+}
+
+// A line without end (200 KiB, --log-max=16K) is still rotated: no file
+// passes twice --log-max, and every byte is in the files.
+func TestOutputRotationEndlessLine(t *testing.T) {
+	const size, max = 200 << 10, 16 << 10
+	file := tempFile(t, "endless.log")
+	s := begin(t, "{", "@endless", "--log-file="+file, "--log-max=16K", "--log-keep=30",
+		selfBin, "helper", "longlines", "1", strconv.Itoa(size), "}")
+	s.waitCaptured("endless", "stdout", 1)
+	total := int64(0)
+	eventually(t, "every byte in the log files", func() bool {
+		total = 0
+		for i := 0; i <= 30; i++ {
+			name := file
+			if i > 0 {
+				name += "." + strconv.Itoa(i)
+			}
+			if st, err := os.Stat(name); err == nil {
+				if st.Size() > 2*max {
+					t.Fatalf("%s: %d bytes with --log-max=16K", name, st.Size())
+				}
+				total += st.Size()
+			}
+		}
+		return total == size+1
+	})
 	s.stop()
 }
