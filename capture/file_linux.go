@@ -178,11 +178,18 @@ func (h *Hub) openLog(dir, base string) (int, int64, error) {
 }
 
 // dirFD returns the held descriptor of dir, opening and checking it the
-// first time: it must be owned by root or respawn's user, and writable by
-// no one else unless sticky (as /tmp is).
+// first time, and again once the directory held has been removed (it can
+// hold no file again; a directory made anew at its path is used): it must
+// be owned by root or respawn's user, and writable by no one else unless
+// sticky (as /tmp is).
 func (h *Hub) dirFD(dir string) (int, error) {
 	if fd, ok := h.dirs[dir]; ok {
-		return fd, nil
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Nlink > 0 {
+			return fd, nil
+		}
+		unix.Close(fd)
+		delete(h.dirs, dir)
 	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

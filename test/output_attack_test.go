@@ -116,3 +116,28 @@ func TestOutputRotationEndlessLine(t *testing.T) {
 	})
 	s.stop()
 }
+
+// A log directory removed and made again (by hand, or by a tool that
+// recreates /var/log/NAME) is written again: the retry a second later
+// opens the new directory. Reproduces the retry using the descriptor of
+// the removed directory for ever: the file never came back.
+func TestOutputLogDirRecreated(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "d.log")
+	s := begin(t, "{", "@d", "--log-file="+file, "--log-max=4096",
+		selfBin, "helper", "count", "d", "100000", "2ms", "}")
+	waitLines(t, file, 1)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(1, msg("respawn: log file not written", "name", "d"))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(1, msg("respawn: log file usable again", "name", "d"))
+	waitLines(t, file, 1)
+	s.stop()
+}
