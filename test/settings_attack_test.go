@@ -19,3 +19,18 @@ func TestSettingsMinusOneID(t *testing.T) {
 		}
 	}
 }
+
+// Two servers given one --log-file, or one given another's rotated file,
+// are refused before anything starts: each server counts and rotates its
+// own file. Reproduces their acceptance: with --log-max=4096 a file grew
+// to 8186 bytes, and each rotation moved the other server's lines.
+func TestSettingsLogFileShared(t *testing.T) {
+	dir := t.TempDir()
+	for _, second := range []string{dir + "/x.log", dir + "/./x.log", dir + "/x.log.1"} {
+		code, stdout, stderr := runUsage(t, "--control=none", "--exit-when-buried",
+			"{", "--log-file="+dir+"/x.log", "true", "}", "{", "--log-file="+second, "true", "}")
+		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "server 2: --log-file="+second) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2 and one line about server 2", second, code, stdout, stderr)
+		}
+	}
+}
