@@ -13,7 +13,35 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func init() { moreHelpers["longlines"] = longLines }
+func init() {
+	moreHelpers["longlines"] = longLines
+	moreHelpers["euros"] = euros
+}
+
+// euros writes one line of N euro signs (3 bytes each in UTF-8), then
+// sleeps.
+func euros(args []string) int {
+	n, _ := strconv.Atoi(args[0])
+	if _, err := fmt.Fprintln(os.Stdout, strings.Repeat("\u20ac", n)); err != nil {
+		return 3
+	}
+	return pause()
+}
+
+// A long line of valid UTF-8 is cut into pieces between characters, not
+// inside one: put back together from its JSON pieces it is the line the
+// server wrote. Reproduces a cut at byte 4096 of a line of 3-byte
+// characters: each piece's broken end became U+FFFD, and the joined
+// line lost a character at every cut.
+func TestOutputLongLineUTF8(t *testing.T) {
+	const n = 5000
+	s := begin(t, "{", "@eu", selfBin, "helper", "euros", strconv.Itoa(n), "}")
+	got := s.waitCaptured("eu", "stdout", 1)
+	if want := strings.Repeat("\u20ac", n); got[0] != want {
+		t.Errorf("the line read back: %d bytes, %d U+FFFD; want %d euro signs", len(got[0]), strings.Count(got[0], "\ufffd"), n)
+	}
+	s.stop()
+}
 
 // longLines writes N lines of SIZE bytes to stdout, each in one write:
 // "L i " followed by as many '.' as make up SIZE, then sleeps.
