@@ -179,19 +179,20 @@ func (h *Hub) openLog(dir, base string) (int, int64, error) {
 
 // dirFD returns the held descriptor of dir, opening and checking it the
 // first time, and again once the directory held has been removed (it can
-// hold no file again; a directory made anew at its path is used): it must
-// be owned by root or respawn's user, and writable by no one else unless
-// sticky (as /tmp is).
+// hold no file again; a directory made anew at its path is used, but not
+// a symlink put there): it must be owned by root or respawn's user, and
+// writable by no one else unless sticky (as /tmp is).
 func (h *Hub) dirFD(dir string) (int, error) {
-	if fd, ok := h.dirs[dir]; ok {
+	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	held, ok := h.dirs[dir]
+	if ok {
 		var st unix.Stat_t
-		if unix.Fstat(fd, &st) != nil || st.Nlink > 0 {
-			return fd, nil
+		if unix.Fstat(held, &st) != nil || st.Nlink > 0 {
+			return held, nil
 		}
-		unix.Close(fd)
-		delete(h.dirs, dir)
+		flags |= unix.O_NOFOLLOW // the removed one stays held until then
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(dir, flags, 0)
 	if err != nil {
 		return -1, os.NewSyscallError("open", err)
 	}
@@ -206,6 +207,9 @@ func (h *Hub) dirFD(dir string) (int, error) {
 	}
 	if h.dirs == nil {
 		h.dirs = map[string]int{}
+	}
+	if ok {
+		unix.Close(held)
 	}
 	h.dirs[dir] = fd
 	return fd, nil

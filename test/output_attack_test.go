@@ -162,6 +162,20 @@ func TestOutputLogDirRecreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitLog(1, msg("respawn: log file not written", "name", "d"))
+	// A symlink in its place is not followed: 1000 lines (2 s, two retries)
+	// later, nothing was written where it points.
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, dir); err != nil {
+		t.Fatal(err)
+	}
+	n := len(s.captured("d", "stdout"))
+	s.waitCaptured("d", "stdout", n+1000)
+	if _, err := os.Lstat(filepath.Join(elsewhere, "d.log")); err == nil {
+		t.Error("written through a symlink put in place of the removed directory")
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
