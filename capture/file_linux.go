@@ -25,6 +25,7 @@ type logFile struct {
 	base   string
 	fd     int   // -1 until opened, or after a failure
 	size   int64 // bytes in the file
+	mid    bool  // the file ends inside a line: its next piece goes there too
 	retry  time.Time
 	failed bool // the failure is logged; not again until it works
 }
@@ -40,9 +41,13 @@ func newLogFile(h *Hub, server string, f File) *logFile {
 }
 
 // write appends line (and a newline unless it is a partial piece),
-// rotating first if the file would pass its size. A line that cannot be
-// written is lost to the file (not to the sink); the trouble is logged
-// once, and the file opened again a second later.
+// rotating first if the file would pass its size. Inside a line (whose
+// pieces of MaxLine bytes come one by one) it rotates only when the file
+// would pass twice its size: a long line stays whole in one file, and a
+// server that never writes a newline still cannot grow a file without
+// bound. A line that cannot be written is lost to the file (not to the
+// sink); the trouble is logged once, and the file opened again a second
+// later.
 func (l *logFile) write(line []byte, partial bool) {
 	if l.fd < 0 && !l.open() {
 		return
@@ -51,7 +56,7 @@ func (l *logFile) write(line []byte, partial bool) {
 	if !partial {
 		n++
 	}
-	if l.size > 0 && l.size+n > l.f.Max {
+	if over := l.size + n - l.f.Max; l.size > 0 && over > 0 && (!l.mid || over > l.f.Max) {
 		l.rotate()
 		if l.fd < 0 && !l.open() {
 			return
@@ -68,6 +73,7 @@ func (l *logFile) write(line []byte, partial bool) {
 		return
 	}
 	l.size += int64(len(b))
+	l.mid = partial
 }
 
 func writeAll(fd int, b []byte) (int, error) {
@@ -142,13 +148,16 @@ func (l *logFile) rotate() {
 // and returns its descriptor and size. It refuses a directory someone
 // else may write to, and anything but a regular file of ours with one
 // link: a symlink or hard link planted there cannot make respawn write
-// elsewhere.
+// elsewhere. It opens with O_NONBLOCK, so that a FIFO planted there fails
+// (ENXIO) or is refused rather than hold the reader until someone reads
+// it; regular files are written blocking.
 func (h *Hub) openLog(dir, base string) (int, int64, error) {
 	dfd, err := h.dirFD(dir)
 	if err != nil {
 		return -1, 0, err
 	}
-	fd, err := unix.Openat(dfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o640)
+	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_APPEND | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+	fd, err := unix.Openat(dfd, base, flags, 0o640)
 	if err != nil {
 		return -1, 0, os.NewSyscallError("open", err)
 	}
@@ -161,17 +170,29 @@ func (h *Hub) openLog(dir, base string) (int, int64, error) {
 		unix.Close(fd)
 		return -1, 0, errors.New("capture: not a regular file of respawn's user with one link")
 	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return -1, 0, os.NewSyscallError("fcntl", err)
+	}
 	return fd, st.Size, nil
 }
 
 // dirFD returns the held descriptor of dir, opening and checking it the
-// first time: it must be owned by root or respawn's user, and writable by
-// no one else unless sticky (as /tmp is).
+// first time, and again once the directory held has been removed (it can
+// hold no file again; a directory made anew at its path is used, but not
+// a symlink put there): it must be owned by root or respawn's user, and
+// writable by no one else unless sticky (as /tmp is).
 func (h *Hub) dirFD(dir string) (int, error) {
-	if fd, ok := h.dirs[dir]; ok {
-		return fd, nil
+	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	held, ok := h.dirs[dir]
+	if ok {
+		var st unix.Stat_t
+		if unix.Fstat(held, &st) != nil || st.Nlink > 0 {
+			return held, nil
+		}
+		flags |= unix.O_NOFOLLOW // the removed one stays held until then
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(dir, flags, 0)
 	if err != nil {
 		return -1, os.NewSyscallError("open", err)
 	}
@@ -186,6 +207,9 @@ func (h *Hub) dirFD(dir string) (int, error) {
 	}
 	if h.dirs == nil {
 		h.dirs = map[string]int{}
+	}
+	if ok {
+		unix.Close(held)
 	}
 	h.dirs[dir] = fd
 	return fd, nil

@@ -8,7 +8,8 @@ import (
 
 // feed cuts data, the next bytes of st's pipe, into lines and calls emit
 // with each line ended (without its newline) or each piece of MaxLine
-// bytes of a longer one (partial). What is left without a newline waits
+// bytes of a longer one (partial; up to 3 bytes fewer to end between two
+// UTF-8 characters). What is left without a newline waits
 // in st.part for the next call. The slice given to emit is valid only
 // during the call.
 func (st *stream) feed(data []byte, emit func(line []byte, partial bool)) {
@@ -24,9 +25,38 @@ func (st *stream) feed(data []byte, emit func(line []byte, partial bool)) {
 			st.part = append(st.part, data...)
 			return
 		}
-		st.emitPart(data[:room], true, emit)
+		if len(st.part) == 0 {
+			cut := runeCut(data[:room])
+			emit(data[:cut], true)
+			data = data[cut:]
+			continue
+		}
+		piece := append(st.part, data[:room]...)
+		cut := runeCut(piece)
+		emit(piece[:cut], true)
+		st.part = nil
+		if cut < len(piece) {
+			st.part = append([]byte(nil), piece[cut:]...)
+		}
 		data = data[room:]
 	}
+}
+
+// runeCut is where to end a piece that would end with b: before a UTF-8
+// sequence b ends in the middle of, so that valid UTF-8 is not cut inside
+// a character (a JSON piece would show it as two U+FFFD). A piece so ends
+// up to 3 bytes short of MaxLine, never empty; invalid bytes are cut
+// anywhere.
+func runeCut(b []byte) int {
+	for i := len(b) - 1; i > 0 && i >= len(b)-utf8.UTFMax+1; i-- {
+		if utf8.RuneStart(b[i]) {
+			if b[i] >= utf8.RuneSelf && !utf8.FullRune(b[i:]) {
+				return i
+			}
+			break
+		}
+	}
+	return len(b)
 }
 
 // emitPart emits st.part followed by b, and forgets st.part: a stream

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 type piece struct {
@@ -38,6 +39,10 @@ func TestFeed(t *testing.T) {
 		{"MaxLine+1", []string{long + "y\n"}, []piece{{long, true}, {"y", false}}, ""},
 		{"long across reads", []string{long[:10], long[10:] + "z"}, []piece{{long, true}}, "z"},
 		{"no newline", []string{"abc"}, nil, "abc"},
+		{"cut between characters", []string{long[:MaxLine-1] + "\u20ac\n"}, []piece{{long[:MaxLine-1], true}, {"\u20ac", false}}, ""},
+		{"character across reads", []string{long[:MaxLine-2], "\u20ac\u20acz"}, []piece{{long[:MaxLine-2], true}}, "\u20ac\u20acz"},
+		{"a character's start kept for the next piece", []string{long[:MaxLine-1] + "\xe2\xe2\n"}, []piece{{long[:MaxLine-1], true}, {"\xe2\xe2", false}}, ""},
+		{"invalid bytes cut anywhere", []string{long[:MaxLine-1] + "\x82\x82\n"}, []piece{{long[:MaxLine-1] + "\x82", true}, {"\x82", false}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,18 +73,24 @@ func TestAppendText(t *testing.T) {
 
 // FuzzCapture feeds any bytes, cut anywhere, and checks that the pieces
 // put back together are the input, that no piece is longer than MaxLine,
-// and that each JSON object is valid and holds its piece (invalid UTF-8
-// replaced, as encoding/json does).
+// that each JSON object is valid and holds its piece (invalid UTF-8
+// replaced, as encoding/json does), and that valid UTF-8 is cut between
+// characters only.
 func FuzzCapture(f *testing.F) {
 	f.Add([]byte("hello\nworld\n"), uint16(3))
 	f.Add([]byte("a\xffb\x00\"\\\u2028\n"), uint16(1))
 	f.Add(bytes.Repeat([]byte("y"), 3*MaxLine+5), uint16(1000))
+	f.Add([]byte(strings.Repeat("\u20ac", 3*MaxLine)), uint16(4095))
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
 		st := &stream{}
 		var joined []byte
+		valid := utf8.Valid(data)
 		check := func(l []byte, partial bool) {
 			if len(l) > MaxLine {
 				t.Fatalf("piece of %d bytes", len(l))
+			}
+			if valid && !utf8.Valid(l) {
+				t.Fatalf("valid UTF-8 cut inside a character: piece ends %q", l[max(len(l)-4, 0):])
 			}
 			joined = append(joined, l...)
 			if !partial {

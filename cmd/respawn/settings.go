@@ -187,6 +187,9 @@ func parseUser(st *respawn.Settings, v string) error {
 // without a passwd entry is taken as it is, as setpriv does.
 func lookupUser(v string) (*user.User, error) {
 	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		if n == noID {
+			return nil, errNoID
+		}
 		u, err := user.LookupId(v)
 		if err != nil {
 			return &user.User{Uid: v, Gid: strconv.FormatUint(n, 10), Username: v}, nil
@@ -243,9 +246,18 @@ func parseGroupsSetting(st *respawn.Settings, v string) error {
 	return nil
 }
 
+// noID is (uid_t)-1 and (gid_t)-1, which the set*id system calls take
+// for "leave unchanged": no process can have it.
+const noID = 1<<32 - 1
+
+var errNoID = errors.New("4294967295 is (uid_t)-1, not an id")
+
 // lookupGroup resolves a group name or number.
 func lookupGroup(v string) (uint32, error) {
 	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		if n == noID {
+			return 0, errNoID
+		}
 		return uint32(n), nil
 	}
 	g, err := user.LookupGroup(v)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,33 @@ func checkStartable(groups []group, upgrading bool) error {
 	for i, g := range groups {
 		if err := checkGroupStartable(&g.settings, root, upgrading); err != nil {
 			return fmt.Errorf("server %d: %w", i+1, err)
+		}
+	}
+	if upgrading {
+		return nil // a command line that runs is not refused by a new image
+	}
+	return checkLogFiles(groups)
+}
+
+// checkLogFiles refuses a --log-file that is another server's, or one of
+// its rotated files (PATH.N): each server counts and rotates its own file,
+// so two writing one would pass --log-max and rename each other's. A live
+// upgrade does not check it: the servers run already.
+func checkLogFiles(groups []group) error {
+	owner := map[string]int{}
+	for i, g := range groups {
+		if p := g.settings.LogFile; p != "" {
+			if j, ok := owner[filepath.Clean(p)]; ok {
+				return fmt.Errorf("server %d: --log-file=%s: server %d's too", i+1, p, j)
+			}
+			owner[filepath.Clean(p)] = i + 1
+		}
+	}
+	for i, g := range groups {
+		p := filepath.Clean(g.settings.LogFile)
+		dot := strings.LastIndexByte(p, '.')
+		if _, err := strconv.ParseUint(p[dot+1:], 10, 32); dot > 0 && err == nil && owner[p[:dot]] > 0 {
+			return fmt.Errorf("server %d: --log-file=%s: a rotated file of server %d's", i+1, g.settings.LogFile, owner[p[:dot]])
 		}
 	}
 	return nil
