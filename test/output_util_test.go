@@ -96,9 +96,15 @@ func forkWriter(args []string) int {
 // captured is the lines of server name on stream that respawn wrote as
 // JSON, in order, with partial pieces joined.
 func (s *Sup) captured(name, stream string) []string {
+	out, _ := s.capturedLines(name, stream)
+	return out
+}
+
+// capturedLines is captured, and whether its last line is still waiting
+// for its next piece.
+func (s *Sup) capturedLines(name, stream string) (out []string, open bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []string
 	cont := false
 	for _, l := range s.logs {
 		if l["server"] != name || l["stream"] != stream {
@@ -112,16 +118,18 @@ func (s *Sup) captured(name, stream string) []string {
 		}
 		cont = l["partial"] == true
 	}
-	return out
+	return out, cont
 }
 
-// waitCaptured waits until server name has written n lines on stream.
+// waitCaptured waits until server name has written n whole lines on
+// stream: a line split into pieces counts once its last piece is read.
 func (s *Sup) waitCaptured(name, stream string, n int) []string {
 	s.t.Helper()
 	var got []string
 	eventually(s.t, fmt.Sprintf("%d lines of %s on %s", n, name, stream), func() bool {
-		got = s.captured(name, stream)
-		return len(got) >= n
+		var open bool
+		got, open = s.capturedLines(name, stream)
+		return len(got) > n || len(got) == n && !open
 	})
 	return got
 }
