@@ -251,6 +251,10 @@ func TestSettingsEnvFileAtEachStart(t *testing.T) {
 	}
 	s.signal(unix.SIGUSR2)
 	pid := attr(s.waitLog(2, msg("ALIVE", "server", 1)), "pid")
+	// Until the kernel has laid out the new image's stack, /proc shows
+	// an empty environment (or the parent's), though respawn has seen
+	// the exec succeed: read until the program runs.
+	eventually(t, "sleep running", func() bool { return strings.HasPrefix(cmdline(pid), "sleep") })
 	if x := procEnviron(t, pid)["X"]; x != "2" {
 		t.Errorf("X=%q after the revive, want 2", x)
 	}
