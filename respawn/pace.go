@@ -30,14 +30,15 @@ const (
 )
 
 // paceDelay is the delay after n short lives in a row (n >= 1).
-func paceDelay(n int) time.Duration {
-	if n < 1 {
-		n = 1
+func paceDelay(n int) time.Duration { return doubling(paceFirst, paceMax, n) }
+
+// doubling is first doubled with each of n-1 steps, at most limit.
+func doubling(first, limit time.Duration, n int) time.Duration {
+	d := first
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
 	}
-	if n > 8 { // 10 ms << 7 already passes paceMax
-		return paceMax
-	}
-	return min(paceFirst<<(n-1), paceMax)
+	return min(d, limit)
 }
 
 // transient reports whether a spawn error may pass by itself.

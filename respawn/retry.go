@@ -29,15 +29,7 @@ const (
 
 // retryDelay is the wait before the retry that follows n fast deaths in
 // a row (n >= 1).
-func retryDelay(n int) time.Duration {
-	if n < 1 {
-		n = 1
-	}
-	if n > 8 { // 100 ms << 7 already passes retryMax
-		return retryMax
-	}
-	return min(retryFirst<<(n-1), retryMax)
-}
+func retryDelay(n int) time.Duration { return doubling(retryFirst, retryMax, n) }
 
 // retries is the number of retries r's policy allows: its own
 // --retries, or the global one. Internal tasks have none: a subsystem
