@@ -79,13 +79,19 @@ func (s *Supervisor) unschedule(r *Server) {
 
 // armDue arms the loop's one respawn timer for at (CLOCK_MONOTONIC, ns).
 func (s *Supervisor) armDue(at int64) {
+	s.dueC, s.dueAt = armAt(&s.dueTimer, at), at
+}
+
+// armAt arms the loop timer *t, made on first use, to fire at at
+// (CLOCK_MONOTONIC, ns), and returns its channel.
+func armAt(t **time.Timer, at int64) <-chan time.Time {
 	d := time.Duration(at - monotonicNs())
-	if s.dueTimer == nil {
-		s.dueTimer = time.NewTimer(d)
+	if *t == nil {
+		*t = time.NewTimer(d)
 	} else {
-		s.dueTimer.Reset(d) // Go 1.23 timers: no stale value to drain
+		(*t).Reset(d) // Go 1.23 timers: no stale value to drain
 	}
-	s.dueC, s.dueAt = s.dueTimer.C, at
+	return (*t).C
 }
 
 // respawnDue fires the (DEAD, respawn) cell of up to paceBatch records

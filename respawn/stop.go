@@ -90,13 +90,7 @@ func (s *Supervisor) armStopAt(at int64) {
 	if s.stopC != nil && s.stops.at <= at {
 		return
 	}
-	d := time.Duration(at - monotonicNs())
-	if s.stops.timer == nil {
-		s.stops.timer = time.NewTimer(d)
-	} else {
-		s.stops.timer.Reset(d) // Go 1.23 timers: no stale value to drain
-	}
-	s.stopC, s.stops.at = s.stops.timer.C, at
+	s.stopC, s.stops.at = armAt(&s.stops.timer, at), at
 }
 
 // pendingKill is r's SIGKILL deadline for its current process, as a live
