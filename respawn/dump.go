@@ -45,6 +45,12 @@ type Info struct {
 	NextStart string `json:"next_start,omitempty"`
 	Revive    string `json:"revive,omitempty"`
 
+	// Source is "watched" for a server respawn took over when a watched
+	// process it did not start died (see package watch), and Rule the
+	// rule that watched it.
+	Source string `json:"source,omitempty"`
+	Rule   string `json:"rule,omitempty"`
+
 	startNs int64 // CLOCK_MONOTONIC of the start, for UptimeSec
 }
 
@@ -62,6 +68,7 @@ type Dump struct {
 	Tasks         []Info         `json:"tasks"`
 	EventsDropped uint64         `json:"events_dropped,omitempty"`
 	EventSeq      uint64         `json:"event_seq"` // the last transition's sequence number
+	Watch         *WatchDump     `json:"watch,omitempty"`
 }
 
 func rfc3339(ns int64) string {

@@ -19,6 +19,16 @@ type Transition struct {
 	Pid    int
 	Exit   Exit
 	TimeNs int64
+
+	// Watch is set for an event of a watched process (From and To are
+	// then zero): "exec" (picked up, or it called execve), "exit",
+	// "gone" (its exit was not seen: the connector overran), "unwatched"
+	// (no rule matches it any more), "lost" (events were dropped; Pid is
+	// 0 and Lost says how many, 0 if unknown), "restart" (respawn starts
+	// it as its own server, named Name). Rule is the rule that matched.
+	Watch string
+	Rule  string
+	Lost  uint64
 }
 
 // Subscriber receives transitions on C, a bounded buffer. The event loop
