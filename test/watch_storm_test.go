@@ -112,7 +112,9 @@ func TestWatchOverrunRecovery(t *testing.T) {
 // forkstat (Debian's) is a second opinion on what the kernel reported:
 // during a storm of N exec+exit of one program, respawn's events stream
 // for a notify rule on that program's name has the exec and the exit of
-// each of the N pids, and so does forkstat.
+// each of the N pids, and so does forkstat. Each process lives 20 ms, up
+// to 64 at once: one reaped before respawn reads /proc after its EXEC has
+// no name left to match (forkstat shows none for it either).
 func TestWatchForkstatAgrees(t *testing.T) {
 	const n = 1000
 	fsBin, err := exec.LookPath("forkstat")
@@ -121,7 +123,7 @@ func TestWatchForkstatAgrees(t *testing.T) {
 	}
 	forkstorm := buildStorm(t)
 	kid := filepath.Join(t.TempDir(), "sk"+word(t))
-	copyFile(t, forkstorm, kid, 0o755) // run without arguments, it exits 0
+	copyFile(t, forkstorm, kid, 0o755) // run as "KID nap 20", it sleeps 20 ms and exits 0
 
 	w := newWatchEnv(t)
 	s, sock := w.startCtl("--log-level=debug", "--watch-name="+filepath.Base(kid))
@@ -129,7 +131,7 @@ func TestWatchForkstatAgrees(t *testing.T) {
 	fs := startForkstat(t, fsBin)
 
 	pidsFile := tempFile(t, "pids")
-	t.Log(startStorm(t, forkstorm, "exec", strconv.Itoa(n), kid, pidsFile).wait(t))
+	t.Log(startStorm(t, forkstorm, "exec", strconv.Itoa(n), kid, pidsFile, "20").wait(t))
 	pids := map[int]bool{}
 	for _, l := range lines(pidsFile) {
 		p, _ := strconv.Atoi(l)

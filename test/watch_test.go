@@ -43,7 +43,7 @@ func TestWatchRuleKinds(t *testing.T) {
 			w := newWatchEnv(t)
 			bin := w.program(t.TempDir(), "wt"+word(t))
 			o := w.start(bin, "helper", "sleep")
-			s, sock := w.startCtl(append([]string{"--interval=1h"}, tc.rule(bin, o.pid)...)...)
+			s, sock := w.startCtl(append([]string{"--interval=200ms"}, tc.rule(bin, o.pid)...)...)
 			s.waitLog(1, msg("watching", "pid", o.pid))
 
 			o.kill(t)
