@@ -45,6 +45,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if groups == nil {
 		return 0
 	}
+	if err := watchServable(o, groups); err != nil {
+		fmt.Fprintf(stderr, "respawn: %v\n", err)
+		return respawn.ExitUsage
+	}
 	var ahead *respawn.ChildStats
 	if o.reExec {
 		ahead = respawn.ReadChildStats()
@@ -103,6 +107,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 		cfg.Carry = lb
 	}
 	cfg.ExitWhenBuried = o.exitBuried
+	cfg.Watch = watchConfig(&o.watch)
 	return cfg
 }
 
