@@ -80,6 +80,10 @@ A group may then give its server settings, --KEY=VALUE words before CMD
   --reload-signal --retries --output --log-file --log-max --log-keep.
   See README, "Per-server settings".
 
+--watch-* rules watch processes respawn did not start (the proc connector),
+and restart one that dies abnormally as a server of its own; no server is
+needed then. See README, "Watching processes respawn did not start".
+
 flags:
 `
 
