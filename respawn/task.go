@@ -37,7 +37,7 @@ func callTask(ctx context.Context, fn TaskFunc) (err error) {
 
 func (s *Supervisor) onTaskExit(te taskExit) {
 	if w := s.watch; w != nil && te.r == w.task {
-		s.dropFD(watchRole) // closed by the task as it ended
+		s.dropFD(WatchRole) // closed by the task as it ended
 	}
 	x := Exit{Set: true}
 	if te.err != nil {

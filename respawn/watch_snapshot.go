@@ -76,7 +76,7 @@ func (s *Supervisor) loadWatch(snap *marshal.Snapshot) {
 		return
 	}
 	for _, fd := range snap.FDs {
-		if fd.Role == watchRole {
+		if fd.Role == WatchRole {
 			w.inherited = fd.FD
 		}
 	}

@@ -14,9 +14,9 @@ import (
 	"respawn/watch"
 )
 
-// watchRole is the proc connector socket's role among the descriptors a
+// WatchRole is the proc connector socket's role among the descriptors a
 // live upgrade keeps.
-const watchRole = "watch"
+const WatchRole = "watch"
 
 // watcher is the proc events task's state. The task's goroutine only
 // reads the socket and pushes what it reads into the ring; everything
@@ -171,7 +171,7 @@ func (s *Supervisor) watchReady() <-chan struct{} {
 // running (after the listen, so that none slips between the two).
 func (s *Supervisor) watchStarted(c *watch.Conn, adopted bool) {
 	w := s.watch
-	s.KeepFD(watchRole, c.FD())
+	s.KeepFD(WatchRole, c.FD())
 	s.log.Info("watch: listening to process events", "rules", len(w.rules), "watched", len(w.procs), "inherited", adopted,
 		"masked", c.Masked(), "rcvbuf", c.RcvBuf(), "bpf", !w.cfg.Options.NoFilter, "buffer", w.ring.Cap())
 	if !adopted {

@@ -144,6 +144,9 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 	if err := o.check(); err != nil {
 		return nil, nil, err
 	}
+	if err := o.watch.load(!o.reExec && o.upgradeCheck < 0); err != nil {
+		return nil, nil, err
+	}
 	groups, err := parseGroups(fs.Args())
 	if errors.Is(err, errNoGroup) && o.watch.watching() {
 		groups, err = []group{}, nil // watching only, as armourd does

@@ -209,7 +209,7 @@ func checkSnapshot(o *options, groups []group, argv []string) (*marshal.Snapshot
 		return nil, err
 	}
 	for _, fd := range snap.FDs {
-		if fd.Role != controlRole {
+		if fd.Role != controlRole && fd.Role != respawn.WatchRole {
 			return nil, fmt.Errorf("kept descriptor %d has the role %q, which this binary would not adopt", fd.FD, fd.Role)
 		}
 	}

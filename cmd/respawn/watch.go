@@ -47,11 +47,6 @@ func (f ruleFlag) Set(v string) error {
 	if err != nil {
 		return err
 	}
-	if f.kind == watch.RulePid {
-		if err := pidExists(v); err != nil {
-			return err
-		}
-	}
 	f.w.rules = append(f.w.rules, r)
 	return nil
 }
@@ -86,20 +81,38 @@ func (f actionFlag) Set(v string) error {
 	return nil
 }
 
-// fileFlag is --watch-file: the file is read now, so that a mistake in it
-// is refused before anything starts.
+// fileFlag is --watch-file: the file is read once the flags are parsed
+// (see load), so that a mistake in it is refused before anything starts.
 type fileFlag struct{ w *watchFlags }
 
 func (f fileFlag) String() string { return "" }
 func (f fileFlag) Type() string   { return "file" }
 
 func (f fileFlag) Set(v string) error {
-	rules, err := watch.ReadArmourd(v, f.w.action)
-	if err != nil {
-		return err
-	}
-	f.w.rules = append(f.w.rules, rules...)
 	f.w.files = append(f.w.files, respawn.WatchFile{Path: v, Action: f.w.action})
+	return nil
+}
+
+// load reads the --watch-files and checks that each --watch-pid exists.
+// For a new image of a live upgrade (strict false) neither may fail: the
+// rules in force come from the snapshot, and a watched pid that has ended
+// since the first start is no reason to lose every server.
+func (w *watchFlags) load(strict bool) error {
+	for _, f := range w.files {
+		rules, err := watch.ReadArmourd(f.Path, f.Action)
+		if err != nil && strict {
+			return fmt.Errorf("--watch-file: %w", err)
+		}
+		w.rules = append(w.rules, rules...)
+	}
+	for _, r := range w.rules {
+		if r.Kind != watch.RulePid || !strict {
+			continue
+		}
+		if err := pidExists(r.Pattern); err != nil {
+			return fmt.Errorf("--watch-pid=%s: %w", r.Pattern, err)
+		}
+	}
 	return nil
 }
 
