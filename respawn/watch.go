@@ -51,6 +51,7 @@ type WatchedInfo struct {
 type WatchDump struct {
 	Rules    []string      `json:"rules"`
 	Watched  []WatchedInfo `json:"watched"`
+	Received uint64        `json:"received"`         // events read from the socket, of every kind, in this image
 	Buffer   int           `json:"buffer"`           // the ring's size
 	Dropped  uint64        `json:"dropped"`          // events dropped by a full ring, in all
 	Overruns uint64        `json:"overruns"`         // socket overruns (ENOBUFS), in all
@@ -244,7 +245,7 @@ func (s *Supervisor) watchDump() *WatchDump {
 		return nil
 	}
 	d := &WatchDump{
-		Rules: s.WatchRules(), Watched: s.Watched(), Buffer: w.ring.Cap(), Dropped: w.ring.Dropped(),
+		Rules: s.WatchRules(), Watched: s.Watched(), Buffer: w.ring.Cap(), Dropped: w.ring.Dropped(), Received: w.received.Load(),
 		Overruns: w.overruns, Filter: !w.cfg.Options.NoFilter, State: w.task.State.String(),
 	}
 	if c := w.conn.Load(); c != nil {
@@ -261,8 +262,8 @@ func (d *WatchDump) appendText(b []byte) []byte {
 	if d == nil {
 		return b
 	}
-	b = fmt.Appendf(b, "watch: %s  rules: %d  watched: %d  dropped: %d (ring of %d)  overruns: %d  rcvbuf: %d  masked: %t  bpf: %t\n",
-		d.State, len(d.Rules), len(d.Watched), d.Dropped, d.Buffer, d.Overruns, d.RcvBuf, d.Masked, d.Filter)
+	b = fmt.Appendf(b, "watch: %s  rules: %d  watched: %d  received: %d  dropped: %d (ring of %d)  overruns: %d  rcvbuf: %d  masked: %t  bpf: %t\n",
+		d.State, len(d.Rules), len(d.Watched), d.Received, d.Dropped, d.Buffer, d.Overruns, d.RcvBuf, d.Masked, d.Filter)
 	if d.Reason != "" {
 		b = fmt.Appendf(b, "  reason: %s\n", d.Reason)
 	}

@@ -40,6 +40,8 @@ type watcher struct {
 	paused  chan struct{}
 	resume  chan struct{}
 
+	received atomic.Uint64 // events read from the socket
+
 	dirty    bool  // the watched pids changed: the filter must follow
 	fresh    []int // pids added since the filter last followed
 	overruns uint64
@@ -120,6 +122,7 @@ func (w *watcher) read(ctx context.Context, c *watch.Conn) error {
 	var buf []watch.Event
 	for {
 		evs, err := c.Receive(buf[:0])
+		w.received.Add(uint64(len(evs)))
 		for _, e := range evs {
 			w.ring.Push(e)
 		}
