@@ -28,19 +28,23 @@ const versionKey = "v"
 
 // The limits Decode and Encode enforce.
 const (
-	MaxSize    = 64 << 20 // bytes in an encoded snapshot
-	MaxRecords = 100000   // servers and tasks
-	MaxArgv    = 65536    // arguments of one server
-	MaxString  = 1 << 20  // bytes in any one string
-	MaxFDs     = 64       // kept descriptors
-	OutFDs     = 2        // output descriptors of one captured server
-	MinFD      = 3        // the lowest kept descriptor: 0-2 are stdio
-	MaxFD      = 65535    // the highest kept descriptor
-	MaxPid     = 1<<22 - 1
-	MaxSignal  = 64
-	MaxShort   = 1 << 16 // short lives in a row carried; more means as many
-	MaxFast    = 1 << 16 // fast deaths in a row carried (retries used)
-	MaxEvents  = 1024    // transitions carried for events clients
+	MaxSize       = 64 << 20 // bytes in an encoded snapshot
+	MaxRecords    = 100000   // servers and tasks
+	MaxArgv       = 65536    // arguments of one server
+	MaxString     = 1 << 20  // bytes in any one string
+	MaxFDs        = 64       // kept descriptors
+	OutFDs        = 2        // output descriptors of one captured server
+	MinFD         = 3        // the lowest kept descriptor: 0-2 are stdio
+	MaxFD         = 65535    // the highest kept descriptor
+	MaxPid        = 1<<22 - 1
+	MaxSignal     = 64
+	MaxShort      = 1 << 16 // short lives in a row carried; more means as many
+	MaxFast       = 1 << 16 // fast deaths in a row carried (retries used)
+	MaxEvents     = 1024    // transitions carried for events clients
+	MaxWatchRules = 8192    // watch rules
+	MaxWatched    = 100000  // watched processes
+	MaxEnv        = 65536   // environment entries of one process
+	MaxGroups     = 65536   // supplementary groups of one process
 	// MaxEventSeq bounds Snapshot.EventSeq, far from wrapping around.
 	MaxEventSeq = 1 << 62
 	// MaxGeneration bounds Snapshot.Generation: a new image counts one
@@ -94,6 +98,9 @@ type Snapshot struct {
 	// after the upgrade is sent what it missed.
 	EventSeq uint64  `msgpack:"event_seq"`
 	Events   []Event `msgpack:"events"`
+
+	// Watch is the proc events task's state, if it runs.
+	Watch *Watch `msgpack:"watch,omitempty"`
 }
 
 // Event is one state transition of a record, as respawn.Transition holds
@@ -108,6 +115,10 @@ type Event struct {
 	Pid    int    `msgpack:"pid"`
 	Exit   Exit   `msgpack:"exit"`
 	TimeNs int64  `msgpack:"time"` // CLOCK_REALTIME, ns
+	// An event of a watched process (respawn.Transition.Watch).
+	Watch string `msgpack:"watch,omitempty"`
+	Rule  string `msgpack:"rule,omitempty"`
+	Lost  uint64 `msgpack:"lost,omitempty"`
 }
 
 // Flags are the command-line settings the supervisor runs with.
@@ -170,6 +181,57 @@ type Record struct {
 	// across execve: stdout's, then stderr's. Empty when its output is not
 	// captured.
 	Out []int `msgpack:"out,omitempty"`
+	// Adopted is set for a server respawn took over from a watched
+	// process: how it starts, as /proc showed the process. (A server of
+	// the command line takes its settings from the command line.)
+	Adopted *Adopted `msgpack:"adopted,omitempty"`
+}
+
+// Adopted is how a server taken over from a watched process starts.
+type Adopted struct {
+	Rule    string   `msgpack:"rule"`
+	Exe     string   `msgpack:"exe"`
+	Cwd     string   `msgpack:"cwd"`
+	Env     []string `msgpack:"env"`
+	EnvSet  bool     `msgpack:"env_set"`
+	CredSet bool     `msgpack:"cred_set"`
+	UID     uint32   `msgpack:"uid"`
+	GID     uint32   `msgpack:"gid"`
+	Groups  []uint32 `msgpack:"groups"`
+}
+
+// Watch is the proc events task's state: the rules in force (the command
+// line's, as changed at run time), the processes watched, and counters.
+// The socket is the kept descriptor whose role is "watch".
+type Watch struct {
+	Rules    []WatchRule `msgpack:"rules"`
+	Procs    []WatchProc `msgpack:"procs"`
+	Overruns uint64      `msgpack:"overruns"`
+}
+
+// WatchRule is a rule as watch.Rule.String writes it, and the file it was
+// read from, if any.
+type WatchRule struct {
+	Rule string `msgpack:"rule"`
+	File string `msgpack:"file"`
+}
+
+// WatchProc is one watched process as it was first seen.
+type WatchProc struct {
+	Pid       int      `msgpack:"pid"`
+	StartTime uint64   `msgpack:"start"` // /proc/PID/stat field 22
+	Rule      int      `msgpack:"rule"`  // index in Watch.Rules
+	Comm      string   `msgpack:"comm"`
+	Exe       string   `msgpack:"exe"`
+	Argv      []string `msgpack:"argv"`
+	Cwd       string   `msgpack:"cwd"`
+	Env       []string `msgpack:"env"`
+	UID       uint32   `msgpack:"uid"`
+	GID       uint32   `msgpack:"gid"`
+	Groups    []uint32 `msgpack:"groups"`
+	Pgid      int      `msgpack:"pgid"`
+	Missing   []string `msgpack:"missing"`
+	SeenNs    int64    `msgpack:"seen"` // CLOCK_REALTIME when first seen
 }
 
 // Exit is how a record last ended, as respawn.Exit holds it. The zero Exit

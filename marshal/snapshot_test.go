@@ -83,6 +83,34 @@ var samples = []struct {
 			{Seq: 41, Index: 2, Name: "control", Task: true, From: stateUnborn, To: stateAlive, TimeNs: 1767400000000000003},
 		},
 	}},
+	{"watch", &Snapshot{
+		Version: Version, Generation: 1, LastUpgradeNs: 1767400000000000000, StartedNs: 1767225600000000000,
+		Flags: defaultFlags(),
+		Records: []Record{
+			func() Record {
+				r := alive(1, "cron", 812, "/usr/sbin/cron", "-f")
+				r.Adopted = &Adopted{Rule: "exe:/usr/sbin/*", Exe: "/usr/sbin/cron", Cwd: "/", Env: []string{"PATH=/usr/bin", "LANG=C"},
+					EnvSet: true, CredSet: true, UID: 0, GID: 0, Groups: []uint32{}}
+				return r
+			}(),
+			{Index: 2, Name: "watch", Task: true, State: stateAlive, StartNs: 10_000_000_000, Started: true},
+		},
+		FDs:      []FD{{Role: "watch", FD: 6}},
+		EventSeq: 2,
+		Events: []Event{
+			{Seq: 1, Name: "cron", Pid: 640, Exit: Exit{Set: true, Signal: 9}, TimeNs: 1767400000000000001, Watch: "exit", Rule: "exe:/usr/sbin/*"},
+			{Seq: 2, Name: "watch", Task: true, TimeNs: 1767400000000000002, Watch: "lost", Lost: 12},
+		},
+		Watch: &Watch{
+			Rules: []WatchRule{{Rule: "exe:/usr/sbin/*"}, {Rule: "name:redis-server (notify)", File: ""}, {Rule: "exe:/opt/app/bin/*", File: "/etc/armourd.conf"}},
+			Procs: []WatchProc{{
+				Pid: 2210, StartTime: 81234, Rule: 1, Comm: "redis-server", Exe: "/usr/bin/redis-server", Argv: []string{"redis-server", "*:6379"},
+				Cwd: "/var/lib/redis", Env: []string{"HOME=/var/lib/redis"}, UID: 104, GID: 110, Groups: []uint32{110}, Pgid: 2210,
+				Missing: []string{"environ: permission denied"}, SeenNs: 1767400000000000000,
+			}},
+			Overruns: 1,
+		},
+	}},
 }
 
 func defaultFlags() Flags {
@@ -516,5 +544,45 @@ func BenchmarkDecode500(b *testing.B) {
 		if _, err := Decode(in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestDecodeRefusesWatch(t *testing.T) {
+	proc := func(key string, v any) func(m map[string]any) {
+		return func(m map[string]any) { m["watch"].(map[string]any)["procs"].([]any)[0].(map[string]any)[key] = v }
+	}
+	tests := []struct {
+		name string
+		edit func(m map[string]any)
+		want string
+	}{
+		{"rule index", proc("rule", 7), "rule 7 of 3"},
+		{"negative rule index", proc("rule", -1), "rule -1 of 3"},
+		{"pid 1", proc("pid", 1), "pid 1"},
+		{"pid over the limit", proc("pid", MaxPid+1), "pid"},
+		{"twice", func(m map[string]any) {
+			w := m["watch"].(map[string]any)
+			w["procs"] = append(w["procs"].([]any), w["procs"].([]any)[0])
+		}, "twice"},
+		{"too many rules", func(m map[string]any) {
+			rules := make([]any, MaxWatchRules+1)
+			for i := range rules {
+				rules[i] = map[string]any{"rule": "pid:2"}
+			}
+			m["watch"].(map[string]any)["rules"] = rules
+		}, "watch rules"},
+		{"adopted task", func(m map[string]any) {
+			m["recs"].([]any)[1].(map[string]any)["adopted"] = map[string]any{"rule": "pid:2"}
+		}, "a task adopted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := rawMap(t, sample(t, "watch"))
+			tt.edit(m)
+			_, err := Decode(encodeRaw(t, m))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "marshal: ") {
+				t.Fatalf("Decode error %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }

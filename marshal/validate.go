@@ -32,6 +32,9 @@ func (s *Snapshot) validate() error {
 	if err := validateFDs(s.FDs); err != nil {
 		return err
 	}
+	if err := s.Watch.validate(); err != nil {
+		return err
+	}
 	return validateOut(s.Records, s.FDs)
 }
 
@@ -133,6 +136,14 @@ func (r *Record) validate(i int) error {
 	if err := checkString("name", r.Name); err != nil {
 		return err
 	}
+	if a := r.Adopted; a != nil {
+		if r.Task {
+			return errors.New("a task adopted from a watched process")
+		}
+		if err := checkProcess(a.Env, a.Groups, a.Rule, a.Exe, a.Cwd); err != nil {
+			return err
+		}
+	}
 	return r.Last.validate()
 }
 
@@ -213,6 +224,12 @@ func (e *Event) validate(seq uint64) error {
 	if err := checkString("name", e.Name); err != nil {
 		return err
 	}
+	if err := checkString("rule", e.Rule); err != nil {
+		return err
+	}
+	if len(e.Watch) > 16 {
+		return fmt.Errorf("watch event kind of %d bytes", len(e.Watch))
+	}
 	return e.Exit.validate()
 }
 
@@ -241,6 +258,71 @@ func validateFDs(fds []FD) error {
 func checkString(what, v string) error {
 	if len(v) > MaxString {
 		return fmt.Errorf("a %d-byte %s is over the %d-byte limit", len(v), what, MaxString)
+	}
+	return nil
+}
+
+// validate checks the watch task's state; nil is valid (no task).
+func (w *Watch) validate() error {
+	if w == nil {
+		return nil
+	}
+	if len(w.Rules) > MaxWatchRules || len(w.Procs) > MaxWatched {
+		return fmt.Errorf("marshal: %d watch rules and %d watched processes, over the limits of %d and %d",
+			len(w.Rules), len(w.Procs), MaxWatchRules, MaxWatched)
+	}
+	for _, r := range w.Rules {
+		if err := checkString("watch rule", r.Rule); err != nil {
+			return fmt.Errorf("marshal: %w", err)
+		}
+		if err := checkString("watch file", r.File); err != nil {
+			return fmt.Errorf("marshal: %w", err)
+		}
+	}
+	seen := make(map[int]bool, len(w.Procs))
+	for i := range w.Procs {
+		p := &w.Procs[i]
+		if err := p.validate(len(w.Rules)); err != nil {
+			return fmt.Errorf("marshal: watched process %d: %w", p.Pid, err)
+		}
+		if seen[p.Pid] {
+			return fmt.Errorf("marshal: watched process %d twice", p.Pid)
+		}
+		seen[p.Pid] = true
+	}
+	return nil
+}
+
+func (p *WatchProc) validate(rules int) error {
+	switch {
+	case p.Pid <= 1 || p.Pid > MaxPid:
+		return fmt.Errorf("pid %d", p.Pid)
+	case p.Pgid < 0 || p.Pgid > MaxPid:
+		return fmt.Errorf("pgid %d", p.Pgid)
+	case p.Rule < 0 || p.Rule >= rules:
+		return fmt.Errorf("rule %d of %d", p.Rule, rules)
+	case p.StartTime > math.MaxInt64 || p.SeenNs < 0:
+		return errors.New("start time or time seen out of range")
+	case len(p.Argv) > MaxArgv || len(p.Missing) > 16:
+		return fmt.Errorf("%d arguments, %d fields missing", len(p.Argv), len(p.Missing))
+	}
+	for _, a := range append(append([]string{}, p.Argv...), p.Missing...) {
+		if err := checkString("argument", a); err != nil {
+			return err
+		}
+	}
+	return checkProcess(p.Env, p.Groups, p.Comm, p.Exe, p.Cwd)
+}
+
+// checkProcess checks what a watched or adopted process carries.
+func checkProcess(env []string, groups []uint32, strs ...string) error {
+	if len(env) > MaxEnv || len(groups) > MaxGroups {
+		return fmt.Errorf("%d environment entries, %d groups", len(env), len(groups))
+	}
+	for _, v := range append(strs, env...) {
+		if err := checkString("string", v); err != nil {
+			return err
+		}
 	}
 	return nil
 }

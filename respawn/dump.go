@@ -98,6 +98,9 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 		}
 	}
 	s.infoRetry(&in, r)
+	if a := r.adopted; a != nil {
+		in.Source, in.Rule = "watched", a.rule
+	}
 	if r.Last.Set && r.Last.Err == "" {
 		if r.Last.Signal != 0 {
 			in.ExitSignal = signalName(r.Last.Signal)
@@ -123,7 +126,7 @@ func (s *Supervisor) Snapshot() Dump {
 		Time: rfc3339(realtimeNs()), Version: s.cfg.Version, Pid: os.Getpid(), StartedAt: rfc3339(s.started),
 		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
 		Counts: maps.Clone(v.counts), Servers: slices.Clone(v.servers), Tasks: slices.Clone(v.tasks),
-		EventsDropped: s.dropped(), EventSeq: s.seq,
+		EventsDropped: s.dropped(), EventSeq: s.seq, Watch: s.watchDump(),
 	}
 	for _, list := range [][]Info{d.Servers, d.Tasks} {
 		for i := range list {
@@ -203,6 +206,7 @@ func (d Dump) WriteText(w io.Writer) error {
 			b = appendInfoLine(b, in)
 		}
 	}
+	b = d.Watch.appendText(b)
 	b = append(b, "end of info dump\n"...)
 	_, err := w.Write(b)
 	return err

@@ -4,7 +4,7 @@ import "strings"
 
 // hasEnv reports whether st changes the environment a server starts with.
 func (st *Settings) hasEnv() bool {
-	return len(st.Env) > 0 || len(st.UnsetEnv) > 0 || len(st.EnvFiles) > 0
+	return len(st.Env) > 0 || len(st.UnsetEnv) > 0 || len(st.EnvFiles) > 0 || st.EnvironSet
 }
 
 // serverEnv is the environment of a server with settings st: base (respawn's
@@ -12,6 +12,9 @@ func (st *Settings) hasEnv() bool {
 // now, then Env; a later value of a name replaces an earlier one in place.
 // An unreadable or malformed env-file is an error.
 func serverEnv(base []string, st *Settings) ([]string, error) {
+	if st.EnvironSet {
+		base = st.Environ
+	}
 	e := envSet{at: make(map[string]int, len(base)+len(st.Env))}
 	e.set(base)
 	for _, k := range st.UnsetEnv {

@@ -52,9 +52,10 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 			return fmt.Errorf("respawn: snapshot: server %d has no command line", rec.Index)
 		}
 		r := &Server{Name: rec.Name, Argv: rec.Argv}
-		if cl := s.byName[rec.Name]; cl != nil && cl.task == nil {
+		if cl := s.byName[rec.Name]; cl != nil && cl.task == nil && rec.Adopted == nil {
 			r.Set = cl.Set // settings come from the command line, never from a snapshot
 		}
+		r.adoptRecord(rec.Adopted)
 		r.apply(rec)
 		servers = append(servers, r)
 	}
@@ -68,6 +69,7 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 	s.generation, s.lastUpgrade, s.started = min(snap.Generation+1, marshal.MaxGeneration), realtimeNs(), snap.StartedNs
 	s.droppedEvents = snap.DroppedEvents
 	s.loadEvents(snap.EventSeq, snap.Events)
+	s.loadWatch(snap)
 	s.restored = true
 	return nil
 }

@@ -131,6 +131,14 @@ type Server struct {
 	stopSig     syscall.Signal // the signal respawn sent to stop its current process, or 0
 	spawnErr    error          // why its last start failed, or nil
 	carriedKill int64          // the killNs a live upgrade's snapshot held, until resume arms it
+
+	adopted *adoption // a watched process respawn took over when it died, or nil
+}
+
+// adoption is where a server taken over from a watched process came from.
+type adoption struct {
+	rule string // the rule that watched it
+	exe  string // its executable as /proc showed it
 }
 
 // logID is how log lines name the record: server=INDEX name=NAME for a

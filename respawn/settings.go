@@ -34,14 +34,18 @@ type Settings struct {
 	GroupsSet bool     // --groups was given (possibly empty: clear them)
 
 	// Process environment.
-	Cwd      string   // working directory; "": respawn's
-	Env      []string // KEY=VALUE additions, applied after EnvFiles, last one wins
-	UnsetEnv []string // KEYs removed from respawn's environment
-	EnvFiles []string // files of KEY=VALUE lines, read at each start
-	Umask    uint32   // the file mode creation mask; valid when UmaskSet
-	UmaskSet bool
-	Nice     int // niceness added; valid when NiceSet
-	NiceSet  bool
+	Cwd string // working directory; "": respawn's
+	// Environ, when EnvironSet, is the whole environment in place of
+	// respawn's (a watched process's, as recorded, for its restart).
+	Environ    []string
+	EnvironSet bool
+	Env        []string // KEY=VALUE additions, applied after EnvFiles, last one wins
+	UnsetEnv   []string // KEYs removed from respawn's environment
+	EnvFiles   []string // files of KEY=VALUE lines, read at each start
+	Umask      uint32   // the file mode creation mask; valid when UmaskSet
+	UmaskSet   bool
+	Nice       int // niceness added; valid when NiceSet
+	NiceSet    bool
 
 	// Resource limits (setrlimit), each applied only when given.
 	Limits []Limit

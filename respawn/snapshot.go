@@ -24,6 +24,7 @@ func (s *Supervisor) snapshot() *marshal.Snapshot {
 		DroppedEvents: s.droppedEvents,
 		EventSeq:      s.seq,
 		Events:        eventsOf(s.history.all()),
+		Watch:         s.watchRecord(),
 	}
 	for i, r := range s.recs {
 		snap.Records[i] = recordOf(r)
@@ -47,6 +48,7 @@ func recordOf(r *Server) marshal.Record {
 	if r.out != nil {
 		rec.Out = r.out.FDs()
 	}
+	rec.Adopted = adoptedRecord(r)
 	return rec
 }
 
@@ -77,7 +79,7 @@ func eventsOf(ts []Transition) []marshal.Event {
 	for i, t := range ts {
 		evs[i] = marshal.Event{
 			Seq: t.Seq, Index: t.Index, Name: t.Name, Task: t.Task, From: int(t.From), To: int(t.To), Pid: t.Pid,
-			Exit: exitRecord(t.Exit), TimeNs: t.TimeNs,
+			Exit: exitRecord(t.Exit), TimeNs: t.TimeNs, Watch: t.Watch, Rule: t.Rule, Lost: t.Lost,
 		}
 	}
 	return evs
@@ -89,7 +91,7 @@ func (s *Supervisor) loadEvents(seq uint64, evs []marshal.Event) {
 	for _, e := range evs {
 		s.history.add(Transition{
 			Seq: e.Seq, Index: e.Index, Name: e.Name, Task: e.Task, From: State(e.From), To: State(e.To), Pid: e.Pid,
-			Exit: exitFrom(e.Exit), TimeNs: e.TimeNs,
+			Exit: exitFrom(e.Exit), TimeNs: e.TimeNs, Watch: e.Watch, Rule: e.Rule, Lost: e.Lost,
 		})
 	}
 }

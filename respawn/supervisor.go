@@ -37,6 +37,9 @@ type Config struct {
 	// one is buried (a container's PID 1; see nothingCanRun).
 	ExitWhenBuried bool
 
+	// Watch, if set, runs the proc events task "watch" (see WatchConfig).
+	Watch *WatchConfig
+
 	// Carry, if set, is the output behind Log and Dump: a live upgrade
 	// takes what it has not written yet into the snapshot, for the new
 	// image to write first, instead of waiting for a slow reader.
@@ -147,6 +150,7 @@ type Supervisor struct {
 	ahead     *ChildStats // stats of the children read ahead by a new image, or nil
 
 	upgrade *upgrading // the live upgrade under way, or nil
+	watch   *watcher   // the proc events task's state, or nil
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
@@ -190,6 +194,7 @@ func New(cfg Config, specs []Spec) *Supervisor {
 		}
 		s.add(&Server{Name: name, Argv: sp.Argv, Set: sp.Settings})
 	}
+	s.addWatchTask()
 	return s
 }
 
@@ -340,6 +345,8 @@ func (s *Supervisor) loop() int {
 			close(req.done)
 		case <-s.stopC:
 			s.onStopDeadline()
+		case <-s.watchReady():
+			s.onWatchEvents()
 		case <-s.idleC():
 			s.recordStartTimes(8)
 		}

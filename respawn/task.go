@@ -36,6 +36,9 @@ func callTask(ctx context.Context, fn TaskFunc) (err error) {
 }
 
 func (s *Supervisor) onTaskExit(te taskExit) {
+	if w := s.watch; w != nil && te.r == w.task {
+		s.dropFD(WatchRole) // closed by the task as it ended
+	}
 	x := Exit{Set: true}
 	if te.err != nil {
 		x.Err = te.err.Error()

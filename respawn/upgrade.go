@@ -1,6 +1,9 @@
 package respawn
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // ErrUpgradeUnavailable is returned when this build cannot re-execute.
 var ErrUpgradeUnavailable = errors.New("respawn: live upgrade is not available")
@@ -67,5 +70,11 @@ func (s *Supervisor) onUpgradeSignal() { s.Upgrade(nil) }
 // image, under a role the new image finds it by. It must be called before
 // Run.
 func (s *Supervisor) KeepFD(role string, fd int) {
+	s.dropFD(role)
 	s.cfg.Keep = append(s.cfg.Keep, KeptFD{Role: role, FD: fd})
+}
+
+// dropFD forgets the kept descriptor of role (it was closed).
+func (s *Supervisor) dropFD(role string) {
+	s.cfg.Keep = slices.DeleteFunc(s.cfg.Keep, func(k KeptFD) bool { return k.Role == role })
 }

@@ -41,7 +41,11 @@ var ignoredAcross = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGTERM, unix.SIG
 // success it does not return; an error means the exec failed and nothing
 // changed.
 func (s *Supervisor) execUpgrade() error {
-	s.flushLogs() // nothing queued may be lost to execve
+	if !s.pauseWatch() {
+		s.log.Warn("watch: the reader did not pause for the upgrade: events it reads are handled by this image")
+	}
+	defer s.resumeWatch() // reached only if the exec did not happen
+	s.flushLogs()         // nothing queued may be lost to execve
 	snap := s.snapshot()
 	if h := s.cfg.Capture; h != nil {
 		s.pauseCapture(h)

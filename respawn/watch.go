@@ -1,6 +1,12 @@
 package respawn
 
 import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"syscall"
+
 	"respawn/watch"
 )
 
@@ -9,11 +15,16 @@ import (
 // connector, and restarted as respawn's own servers when they die
 // abnormally (see package watch and README, Watching processes).
 type WatchConfig struct {
-	Rules      []watch.Rule // from --watch-exe, --watch-name, --watch-regex, --watch-pid
-	Files      []string     // --watch-file: armourd configuration files, reread by ReloadWatchFiles
-	FileAction watch.Action // the action of the rules read from Files
-	Buffer     int          // --watch-buffer: events the ring holds; DefaultWatchBuffer if 0
-	Options    watch.Options
+	Rules   []watch.Rule // from --watch-exe, --watch-name, --watch-regex, --watch-pid
+	Files   []WatchFile  // --watch-file: armourd configuration files, reread by ReloadWatchFiles
+	Buffer  int          // --watch-buffer: events the ring holds; DefaultWatchBuffer if 0
+	Options watch.Options
+}
+
+// WatchFile is an armourd configuration file and the action of its rules.
+type WatchFile struct {
+	Path   string
+	Action watch.Action
 }
 
 // DefaultWatchBuffer is the ring's size when --watch-buffer is not given.
@@ -40,6 +51,7 @@ type WatchedInfo struct {
 type WatchDump struct {
 	Rules    []string      `json:"rules"`
 	Watched  []WatchedInfo `json:"watched"`
+	Received uint64        `json:"received"`         // events read from the socket, of every kind, in this image
 	Buffer   int           `json:"buffer"`           // the ring's size
 	Dropped  uint64        `json:"dropped"`          // events dropped by a full ring, in all
 	Overruns uint64        `json:"overruns"`         // socket overruns (ENOBUFS), in all
@@ -53,25 +65,216 @@ type WatchDump struct {
 // The operators' requests on watching; each must run on the event loop.
 
 // Watched lists the watched processes, by pid.
-func (s *Supervisor) Watched() []WatchedInfo { return nil }
+func (s *Supervisor) Watched() []WatchedInfo {
+	if s.watch == nil {
+		return nil
+	}
+	list := make([]WatchedInfo, 0, len(s.watch.procs))
+	for _, pid := range s.watch.pids() {
+		list = append(list, s.watch.procs[pid].info())
+	}
+	return list
+}
+
+func (p *watched) info() WatchedInfo {
+	action := "notify"
+	if p.rule.Effective() == watch.ActionRestart {
+		action = "restart"
+	}
+	return WatchedInfo{
+		Pid: p.Pid, Name: p.Comm, Rule: p.rule.String(), Action: action, Exe: p.Exe, Argv: p.Argv, Cwd: p.Cwd,
+		UID: p.UID, GID: p.GID, Groups: p.Groups, Missing: p.Missing, Since: rfc3339(p.seenRT),
+	}
+}
 
 // WatchRules lists the rules in force, as Rule.String gives them.
-func (s *Supervisor) WatchRules() []string { return nil }
+func (s *Supervisor) WatchRules() []string {
+	if s.watch == nil {
+		return nil
+	}
+	rules := make([]string, len(s.watch.rules))
+	for i, r := range s.watch.rules {
+		rules[i] = r.String()
+	}
+	return rules
+}
 
 // AddWatch adds a rule at run time and applies it to the running
 // processes at once (a /proc scan); it returns how many processes the
 // rule picked up. A pid rule for a pid that does not exist is an error,
 // and so is a rule already in force, or any rule when the watch task is
 // not running (it says why).
-func (s *Supervisor) AddWatch(r watch.Rule) (int, error) { return 0, errNoWatch }
+func (s *Supervisor) AddWatch(r watch.Rule) (int, error) {
+	w := s.watch
+	if err := s.watchUsable(); err != nil {
+		return 0, err
+	}
+	if slices.ContainsFunc(w.rules, func(o watch.Rule) bool { return o.Kind == r.Kind && o.Pattern == r.Pattern }) {
+		return 0, fmt.Errorf("respawn: already watching %s", r.String())
+	}
+	if r.Kind == watch.RulePid {
+		pid, _ := strconv.Atoi(r.Pattern)
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return 0, fmt.Errorf("respawn: no process %d", pid)
+		}
+	}
+	before := len(w.procs)
+	w.rules = append(w.rules, r)
+	s.log.Info("watch: rule added", "rule", r.String())
+	s.watchScan()
+	return len(w.procs) - before, nil
+}
+
+// watchUsable says why watch requests cannot be served, or nil.
+func (s *Supervisor) watchUsable() error {
+	w := s.watch
+	switch {
+	case w == nil:
+		return errNoWatch
+	case w.task.State != Alive:
+		return fmt.Errorf("respawn: the watch task is %s: %s", w.task.State, w.task.Last.Err)
+	case s.stopping:
+		return ErrShuttingDown
+	}
+	return nil
+}
 
 // Unwatch removes the rule given as Rule.String or ParseRule reads it, or,
 // for a bare pid, stops watching that process whatever rule picked it
 // (and removes its pid rule). It returns how many processes are no longer
 // watched.
-func (s *Supervisor) Unwatch(rule string) (int, error) { return 0, errNoWatch }
+func (s *Supervisor) Unwatch(rule string) (int, error) {
+	if err := s.watchUsable(); err != nil {
+		return 0, err
+	}
+	if pid, err := strconv.Atoi(rule); err == nil {
+		return s.unwatchPid(pid)
+	}
+	r, err := watch.ParseRule(rule)
+	if err != nil {
+		return 0, err
+	}
+	w := s.watch
+	i := slices.IndexFunc(w.rules, func(o watch.Rule) bool { return o.Kind == r.Kind && o.Pattern == r.Pattern })
+	if i < 0 {
+		return 0, fmt.Errorf("respawn: no rule %s (see respawnctl watch)", r.String())
+	}
+	w.rules = slices.Delete(w.rules, i, i+1)
+	s.log.Info("watch: rule removed", "rule", r.String())
+	return s.rematch(), nil
+}
+
+func (s *Supervisor) unwatchPid(pid int) (int, error) {
+	w := s.watch
+	w.rules = slices.DeleteFunc(w.rules, func(o watch.Rule) bool { return o.Kind == watch.RulePid && o.Pattern == strconv.Itoa(pid) })
+	p := w.procs[pid]
+	if p == nil {
+		return 0, fmt.Errorf("respawn: process %d is not watched", pid)
+	}
+	s.unwatch(p, "unwatched by an operator")
+	return 1, nil
+}
+
+// rematch lets go of the watched processes no rule matches any more.
+func (s *Supervisor) rematch() int {
+	n := 0
+	for _, pid := range s.watch.pids() {
+		p := s.watch.procs[pid]
+		if _, ok := s.watch.match(&p.Ident); !ok {
+			s.unwatch(p, "no rule matches it any more")
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Supervisor) unwatch(p *watched, why string) {
+	delete(s.watch.procs, p.Pid)
+	s.watch.dirty = true
+	s.view = nil
+	s.log.Info("watch: unwatched", "pid", p.Pid, "name", p.Comm, "rule", p.rule.String(), "why", why)
+	s.publishWatch("unwatched", p, Exit{})
+	s.watchFollow()
+}
 
 // ReloadWatchFiles rereads every --watch-file and replaces the rules they
 // gave; it returns the rules added and removed. A file that cannot be
 // read or parsed changes nothing, and is the error.
-func (s *Supervisor) ReloadWatchFiles() (added, removed int, err error) { return 0, 0, errNoWatch }
+func (s *Supervisor) ReloadWatchFiles() (added, removed int, err error) {
+	if err := s.watchUsable(); err != nil {
+		return 0, 0, err
+	}
+	w := s.watch
+	if len(w.cfg.Files) == 0 {
+		return 0, 0, errors.New("respawn: no --watch-file to reread")
+	}
+	var fresh []watch.Rule
+	for _, f := range w.cfg.Files {
+		rules, err := watch.ReadArmourd(f.Path, f.Action)
+		if err != nil {
+			return 0, 0, err
+		}
+		fresh = append(fresh, rules...)
+	}
+	kept := slices.DeleteFunc(slices.Clone(w.rules), func(r watch.Rule) bool { return r.File != "" })
+	key := func(r watch.Rule) string { return r.String() }
+	old := map[string]bool{}
+	for _, r := range w.rules {
+		if r.File != "" {
+			old[key(r)] = true
+		}
+	}
+	for _, r := range fresh {
+		if !old[key(r)] {
+			added++
+		}
+		delete(old, key(r))
+	}
+	removed = len(old)
+	w.rules = append(kept, fresh...)
+	s.log.Info("watch: files reread", "added", added, "removed", removed, "rules", len(w.rules))
+	s.rematch()
+	s.watchScan()
+	return added, removed, nil
+}
+
+// watchDump is the watch task's part of the dump, or nil.
+func (s *Supervisor) watchDump() *WatchDump {
+	w := s.watch
+	if w == nil {
+		return nil
+	}
+	d := &WatchDump{
+		Rules: s.WatchRules(), Watched: s.Watched(), Buffer: w.ring.Cap(), Dropped: w.ring.Dropped(), Received: w.received.Load(),
+		Overruns: w.overruns, Filter: !w.cfg.Options.NoFilter, State: w.task.State.String(),
+	}
+	if c := w.conn.Load(); c != nil {
+		d.RcvBuf, d.Masked = c.RcvBuf(), c.Masked()
+	}
+	if w.task.State == Buried {
+		d.Reason = w.task.Last.Err
+	}
+	return d
+}
+
+// appendText appends the watch task's part of the text dump.
+func (d *WatchDump) appendText(b []byte) []byte {
+	if d == nil {
+		return b
+	}
+	b = fmt.Appendf(b, "watch: %s  rules: %d  watched: %d  received: %d  dropped: %d (ring of %d)  overruns: %d  rcvbuf: %d  masked: %t  bpf: %t\n",
+		d.State, len(d.Rules), len(d.Watched), d.Received, d.Dropped, d.Buffer, d.Overruns, d.RcvBuf, d.Masked, d.Filter)
+	if d.Reason != "" {
+		b = fmt.Appendf(b, "  reason: %s\n", d.Reason)
+	}
+	for _, r := range d.Rules {
+		b = fmt.Appendf(b, "  rule %s\n", r)
+	}
+	for _, p := range d.Watched {
+		b = fmt.Appendf(b, "  watched pid=%d name=%s rule=%s action=%s exe=%s cmd=%s\n", p.Pid, p.Name, p.Rule, p.Action, p.Exe, Quote(p.Argv))
+		if len(p.Missing) > 0 {
+			b = fmt.Appendf(b, "    unreadable: %v\n", p.Missing)
+		}
+	}
+	return b
+}

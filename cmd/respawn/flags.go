@@ -28,6 +28,7 @@ type options struct {
 	output       string
 	help         bool
 	version      bool
+	watch        watchFlags
 
 	// The live upgrade's own flags: the new image is started with them.
 	reExec       bool
@@ -79,6 +80,10 @@ A group may then give its server settings, --KEY=VALUE words before CMD
   --reload-signal --retries --output --log-file --log-max --log-keep.
   See README, "Per-server settings".
 
+--watch-* rules watch processes respawn did not start (the proc connector),
+and restart one that dies abnormally as a server of its own; no server is
+needed then. See README, "Watching processes respawn did not start".
+
 flags:
 `
 
@@ -100,6 +105,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.output, "output", "capture", "servers' stdout and stderr: capture (pipes respawn reads, lines tagged with the server's name in respawn's log) or inherit (respawn's own); a group's --output overrides it")
 	fs.StringVar(&o.control, "control", "", "control socket path, or none (default /run/respawn/control.sock for root, $XDG_RUNTIME_DIR/respawn/control.sock otherwise)")
+	addWatchFlags(fs, &o.watch)
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.reExec, "re-exec", false, "started by a live upgrade")
@@ -138,7 +144,13 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 	if err := o.check(); err != nil {
 		return nil, nil, err
 	}
+	if err := o.watch.load(!o.reExec && o.upgradeCheck < 0); err != nil {
+		return nil, nil, err
+	}
 	groups, err := parseGroups(fs.Args())
+	if errors.Is(err, errNoGroup) && o.watch.watching() {
+		groups, err = []group{}, nil // watching only, as armourd does
+	}
 	if err == nil {
 		err = checkStartable(groups, o.reExec || o.upgradeCheck >= 0)
 	}
@@ -174,7 +186,7 @@ func (o *options) check() error {
 	if _, err := parseOutput(o.output); err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}
-	return nil
+	return o.watch.check()
 }
 
 func parseLevel(s string) (l slogLevel, err error) {

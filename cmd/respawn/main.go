@@ -45,6 +45,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if groups == nil {
 		return 0
 	}
+	if err := watchServable(o, groups); err != nil {
+		fmt.Fprintf(stderr, "respawn: %v\n", err)
+		return respawn.ExitUsage
+	}
 	var ahead *respawn.ChildStats
 	if o.reExec {
 		ahead = respawn.ReadChildStats()
@@ -103,6 +107,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 		cfg.Carry = lb
 	}
 	cfg.ExitWhenBuried = o.exitBuried
+	cfg.Watch = watchConfig(&o.watch)
 	return cfg
 }
 
@@ -204,7 +209,7 @@ func checkSnapshot(o *options, groups []group, argv []string) (*marshal.Snapshot
 		return nil, err
 	}
 	for _, fd := range snap.FDs {
-		if fd.Role != controlRole {
+		if fd.Role != controlRole && fd.Role != respawn.WatchRole {
 			return nil, fmt.Errorf("kept descriptor %d has the role %q, which this binary would not adopt", fd.FD, fd.Role)
 		}
 	}
