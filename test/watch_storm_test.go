@@ -22,13 +22,13 @@ const stormForks = 30000
 
 // stormTarget starts a watched outsider and respawn watching it by its
 // executable, with args before the rule, and waits until it is watched.
-func stormTarget(t *testing.T, w *watchEnv, args ...string) (*Sup, *outsider) {
+// It returns the dump's watch section of that moment.
+func stormTarget(t *testing.T, w *watchEnv, args ...string) (*Sup, *outsider, map[string]any) {
 	t.Helper()
 	dir := t.TempDir()
 	o := w.start(w.program(dir, "wt"+word(t)), "helper", "sleep")
 	s := w.begin(append(args, "--watch-exe="+dir+"/wt*")...)
-	s.waitLog(1, msg("watching", "pid", o.pid))
-	return s, o
+	return s, o, watchedNow(t, s, o.pid)
 }
 
 // stormRunning waits until the storm has used CPU time: it is forking.
@@ -51,33 +51,40 @@ func stormRunning(t *testing.T, st *storm) {
 
 // During a storm of processes that fork and exit, the watched target's
 // death is seen and it is restarted; the socket never overruns with the
-// default buffer, and respawn, whose filter drops the storm in the
-// kernel, is not woken by it (its context switches during the storm are
-// a handful, against tens of thousands of exits). The CPU time respawn
-// used is reported, not judged: speed is make bench's.
+// default buffer; and the filter keeps the storm in the kernel: the
+// events respawn read from its socket during the storm (the dump's
+// "received": the target's exit, and the execs of the whole machine) are
+// a few, against tens of thousands of exits. respawn's CPU time and
+// context switches are reported, not judged: speed is make bench's.
 func TestWatchForkStorm(t *testing.T) {
 	w := newWatchEnv(t)
 	forkstorm := buildStorm(t)
-	s, o := stormTarget(t, w)
+	s, o, d0 := stormTarget(t, w)
 
 	u0 := usageOf(t, s.Pid)
 	st := startStorm(t, forkstorm, "fork", strconv.Itoa(stormForks))
 	stormRunning(t, st)
 	o.kill(t)
+	exitSeen(s, o, "signal SIGKILL")
 	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
 	restartedAs(t, s, o.argv)
 	out := st.wait(t)
 	u := usageOf(t, s.Pid).since(u0)
-	t.Logf("%s; respawn used %d ticks of CPU (%d Hz) and %d context switches, the restart included",
-		out, u.ticks, 100, u.switches)
+	d := watchDump(t, s)
+	received := attr(d, "received") - attr(d0, "received")
+	t.Logf("%s; respawn read %d events, used %d ticks of CPU (%d Hz) and %d context switches, the restart included",
+		out, received, u.ticks, 100, u.switches)
 
 	for _, m := range []string{"watch: events lost", "watch: proc connector overran, rescanning /proc"} {
 		if n := s.count(msg(m)); n != 0 {
 			t.Errorf("%q logged %d times during a storm of %d forks with the default buffer", m, n, stormForks)
 		}
 	}
-	if u.switches > stormForks/100 {
-		t.Errorf("respawn was switched in %d times during a storm of %d forks: the storm reaches it", u.switches, stormForks)
+	if received > stormForks/100 {
+		t.Errorf("respawn read %d events from its socket during a storm of %d forks: the filter lets the storm in", received, stormForks)
+	}
+	if d["overruns"] != float64(0) || d["dropped"] != float64(0) {
+		t.Errorf("dump after the storm: overruns %v, dropped %v", d["overruns"], d["dropped"])
 	}
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
@@ -93,7 +100,7 @@ func TestWatchOverrunRecovery(t *testing.T) {
 	t.Setenv("RESPAWN_WATCH_BPF", "off")
 	w := newWatchEnv(t)
 	forkstorm := buildStorm(t)
-	s, o := stormTarget(t, w)
+	s, o, _ := stormTarget(t, w)
 
 	st := startStorm(t, forkstorm, "fork", strconv.Itoa(stormForks))
 	stormRunning(t, st)
@@ -101,9 +108,15 @@ func TestWatchOverrunRecovery(t *testing.T) {
 	s.waitLog(1, msg("watch: proc connector overran, rescanning /proc"))
 	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
 	restartedAs(t, s, o.argv)
-	t.Logf("%s; %d overruns logged, exit unseen: %d", st.wait(t),
-		s.count(msg("watch: proc connector overran, rescanning /proc")),
+	out := st.wait(t)
+	d := watchDump(t, s)
+	t.Logf("%s; %d overruns logged, the dump counts %v; exit seen: %d, found gone: %d", out,
+		s.count(msg("watch: proc connector overran, rescanning /proc")), d["overruns"],
+		s.count(msg("watched process exited", "pid", o.pid)),
 		s.count(msg("watched process gone, its exit was not seen", "pid", o.pid)))
+	if n := s.count(msg("watch: proc connector overran, rescanning /proc")); attr(d, "overruns") != n {
+		t.Errorf("the dump counts %v overruns, the log %d", d["overruns"], n)
+	}
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}

@@ -44,9 +44,10 @@ func TestWatchRuleKinds(t *testing.T) {
 			bin := w.program(t.TempDir(), "wt"+word(t))
 			o := w.start(bin, "helper", "sleep")
 			s, sock := w.startCtl(append([]string{"--interval=200ms"}, tc.rule(bin, o.pid)...)...)
-			s.waitLog(1, msg("watching", "pid", o.pid))
+			watchedNow(t, s, o.pid)
 
 			o.kill(t)
+			exitSeen(s, o, "signal SIGKILL")
 			s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
 			pid := restartedAs(t, s, o.argv)
 			checkLike(t, pid, o, o.argv)
@@ -93,19 +94,20 @@ func TestWatchExitZeroNotRestarted(t *testing.T) {
 	w := newWatchEnv(t)
 	dir := t.TempDir()
 	bin := w.program(dir, "wt"+word(t))
-	good := w.start(bin, "helper", "waitusr1")
+	ready := tempFile(t, "ready")
+	good := w.start(bin, "helper", "waitusr1", ready)
+	waitLines(t, ready, 1)
 	bad := w.start(bin, "helper", "sleep")
 	s := w.begin("--watch-exe=" + dir + "/*")
-	s.waitLog(1, msg("watching", "pid", good.pid))
-	s.waitLog(1, msg("watching", "pid", bad.pid))
+	watchedNow(t, s, good.pid, bad.pid)
 
 	if err := unix.Kill(good.pid, unix.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
 	good.wait(t)
-	l := s.waitLog(1, msg("watched process exited", "pid", good.pid))
-	t.Logf("exit 0 logged as: status=%v", l["status"])
+	exitSeen(s, good, "exit 0")
 	bad.kill(t)
+	exitSeen(s, bad, "signal SIGKILL")
 	s.waitLog(1, msg("restarting watched process as a server", "pid", bad.pid))
 	restartedAs(t, s, bad.argv)
 
@@ -135,11 +137,13 @@ func TestWatchNotify(t *testing.T) {
 	if r, _ := ev[len(ev)-1]["rule"].(string); !strings.HasPrefix(r, "name:") {
 		t.Errorf("exec event %v: rule %q, want name:...", ev[len(ev)-1], r)
 	}
+	watchedNow(t, s, first.pid, later.pid)
 	later.kill(t)
 	watchEvents(e, isWatch("exit", later.pid))
 	first.kill(t)
 	watchEvents(e, isWatch("exit", first.pid))
-	s.waitLog(1, msg("watched process exited", "pid", first.pid))
+	exitSeen(s, first, "signal SIGKILL")
+	exitSeen(s, later, "signal SIGKILL")
 
 	// The stream had the exits: the loop has handled them.
 	for _, o := range []*outsider{first, later} {
@@ -167,21 +171,23 @@ func TestWatchExecIntoWatchedPath(t *testing.T) {
 	dir := t.TempDir()
 	tok := word(t)
 	from, to := w.program(dir, "wa"+tok), w.program(dir, "wb"+tok)
-	o := w.start(from, "helper", "execonusr1", to, "helper", "sleep")
+	ready := tempFile(t, "ready")
+	o := w.start(from, "helper", "execonusr1", ready, to, "helper", "sleep")
+	waitLines(t, ready, 1)
 	s := w.begin("--watch-exe=" + to)
 	// A process started from the watched path is picked up: respawn
 	// has scanned /proc and listens to the connector.
 	probe := w.start(to, "helper", "sleep", "probe")
-	s.waitLog(1, msg("watching", "pid", probe.pid))
-	if n := s.count(msg("watching", "pid", o.pid)); n != 0 {
+	if watchedEntry(watchedNow(t, s, probe.pid), o.pid) != nil || s.count(msg("watching", "pid", o.pid)) != 0 {
 		t.Fatalf("pid %d watched before it ran %s", o.pid, to)
 	}
 
 	if err := unix.Kill(o.pid, unix.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	s.waitLog(1, msg("watching", "pid", o.pid))
+	watchedNow(t, s, o.pid)
 	o.kill(t)
+	exitSeen(s, o, "signal SIGKILL")
 	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
 	argv := []string{to, "helper", "sleep"}
 	checkLike(t, restartedAs(t, s, argv), o, argv)
@@ -197,17 +203,23 @@ func TestWatchPidExecsElsewhere(t *testing.T) {
 	dir := t.TempDir()
 	tok := word(t)
 	from, to := w.program(dir, "wa"+tok), w.program(dir, "wb"+tok)
-	o := w.start(from, "helper", "execonusr1", to, "helper", "sleep")
+	ready := tempFile(t, "ready")
+	o := w.start(from, "helper", "execonusr1", ready, to, "helper", "sleep")
+	waitLines(t, ready, 1)
 	s, sock := w.startCtl("--log-level=debug", "--watch-pid="+strconv.Itoa(o.pid))
-	s.waitLog(1, msg("watching", "pid", o.pid))
+	watchedNow(t, s, o.pid)
 	e := startEvents(t, s, sock, true)
 
 	if err := unix.Kill(o.pid, unix.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
 	watchEvents(e, isWatch("exec", o.pid))
+	if exe := watchedEntry(watchedNow(t, s, o.pid), o.pid)["exe"]; exe != to {
+		t.Errorf("after its exec, pid %d is recorded as running %v, want %s", o.pid, exe, to)
+	}
 	o.kill(t)
 	watchEvents(e, isWatch("exit", o.pid))
+	exitSeen(s, o, "signal SIGKILL")
 	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
 	argv := []string{to, "helper", "sleep"}
 	checkLike(t, restartedAs(t, s, argv), o, argv)

@@ -23,8 +23,9 @@ func TestWatchAcrossUpgrade(t *testing.T) {
 	dir := t.TempDir()
 	bin := w.program(dir, "wt"+word(t))
 	stay := w.start(bin, "helper", "sleep", "stay")
-	// Where each kill lands after the SIGHUP: the pre-flight, the
-	// snapshot, the execve, the new image's first turns.
+	// Each victim is killed once the upgrade's pre-flight check has
+	// ended, that much later: in the snapshot, the execve, the new
+	// image's first steps.
 	delays := []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond}
 	victims := make([]*outsider, len(delays))
 	for i := range delays {
@@ -32,19 +33,32 @@ func TestWatchAcrossUpgrade(t *testing.T) {
 	}
 	glob := dir + "/wt*"
 	s, sock := w.startCtl("--watch-exe=" + glob)
-	for _, o := range append(victims, stay) {
-		s.waitLog(1, msg("watching", "pid", o.pid))
+	pids := []int{stay.pid}
+	for _, o := range victims {
+		pids = append(pids, o.pid)
 	}
+	watchedNow(t, s, pids...)
 
+	inWindow := 0
 	for i, d := range delays {
+		upgraded := msg("respawn upgraded", "generation", i+1)
 		s.signal(unix.SIGHUP)
-		time.Sleep(d) // not for correctness: it spreads the kills over the upgrade
+		preflightEnded(t, s, upgraded)
+		time.Sleep(d) // not for correctness: it spreads the kills over the exec window
+		if s.count(upgraded) == 0 {
+			inWindow++
+		}
 		victims[i].kill(t)
-		s.waitLog(1, msg("respawn upgraded", "generation", i+2))
+		s.waitLog(1, upgraded)
 		s.waitLog(1, msg("restarting watched process as a server", "pid", victims[i].pid))
 		restartedAs(t, s, victims[i].argv)
 	}
+	t.Logf("%d of %d kills before the new image said it was up", inWindow, len(delays))
 
+	d := watchDump(t, s)
+	if rules, _ := d["rules"].([]any); len(rules) != 1 || !strings.Contains(fmt.Sprint(rules[0]), glob) || watchedEntry(d, stay.pid) == nil {
+		t.Errorf("after %d upgrades the dump shows rules %v and watched %v; want %s and pid %d", len(delays), d["rules"], d["watched"], glob, stay.pid)
+	}
 	out := ctlOK(t, sock, "watch")
 	if !strings.Contains(out, glob) || !hasWord(out, strconv.Itoa(stay.pid)) {
 		t.Errorf("respawnctl watch after %d upgrades does not list the rule %s and pid %d:\n%s", len(delays), glob, stay.pid, out)
@@ -54,6 +68,27 @@ func TestWatchAcrossUpgrade(t *testing.T) {
 	restartedAs(t, s, stay.argv)
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
+
+// preflightEnded waits until the upgrade's pre-flight check (the new
+// binary run by respawn with --upgrade-check) has run and ended: respawn
+// then snapshots and re-executes itself. If the upgrade is done before the
+// check is seen (upgraded is logged), it returns at once.
+func preflightEnded(t *testing.T, s *Sup, upgraded Match) {
+	t.Helper()
+	check := 0
+	eventually(t, "the upgrade's pre-flight check", func() bool {
+		for _, k := range children(s.Pid) {
+			if a := argvOf(k); len(a) > 1 && a[0] == respawnBin && strings.HasPrefix(a[1], "--upgrade-check") {
+				check = k
+				return true
+			}
+		}
+		return s.count(upgraded) > 0
+	})
+	if check > 0 {
+		eventually(t, "the pre-flight check's end", func() bool { return !alive(check) || s.count(upgraded) > 0 })
 	}
 }
 

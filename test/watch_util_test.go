@@ -26,22 +26,26 @@ func init() {
 	moreHelpers["execonusr1"] = execOnUSR1
 }
 
-// waitUSR1 plays a watched program that ends well: it exits 0 on SIGUSR1.
-func waitUSR1([]string) int {
+// waitUSR1 plays a watched program that ends well: once it can take
+// SIGUSR1 it writes "ready" to args[0], and it exits 0 on SIGUSR1.
+func waitUSR1(args []string) int {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGUSR1)
+	appendLine(args[0], "ready")
 	<-c
 	return 0
 }
 
-// execOnUSR1 plays a program that becomes another: on SIGUSR1 it execs
-// args (a path and its argv after argv[0]) in the same process.
+// execOnUSR1 plays a program that becomes another: once it can take
+// SIGUSR1 it writes "ready" to args[0]; on SIGUSR1 it execs args[1:] (a
+// path and the argv after argv[0]) in the same process.
 func execOnUSR1(args []string) int {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGUSR1)
+	appendLine(args[0], "ready")
 	<-c
 	signal.Reset()
-	_ = syscall.Exec(args[0], args, os.Environ())
+	_ = syscall.Exec(args[1], args[1:], os.Environ())
 	return 96
 }
 
@@ -346,4 +350,58 @@ func usageOf(t *testing.T, pid int) usage {
 // take their switches with them: the count is a floor).
 func (u usage) since(u0 usage) usage {
 	return usage{ticks: u.ticks - u0.ticks, switches: max(0, u.switches-u0.switches)}
+}
+
+// watchDump asks respawn for its info dump (SIGUSR1) and returns its watch
+// section. The dump is made on the event loop, on a turn after the one
+// that handled what was logged before the signal: it is a barrier as well
+// as a view.
+func watchDump(t *testing.T, s *Sup) map[string]any {
+	t.Helper()
+	n := s.count(msg("info dump"))
+	s.signal(unix.SIGUSR1)
+	w, _ := s.waitLog(n+1, msg("info dump"))["watch"].(map[string]any)
+	if w == nil {
+		t.Fatal("the info dump has no watch section")
+	}
+	return w
+}
+
+// watchedNow waits until respawn watches each of pids and has handled
+// that fully: its filter lets their exits through from then on (an exit
+// before that is found by a look at /proc, its status unknown). It
+// returns the dump's watch section, which lists them.
+func watchedNow(t *testing.T, s *Sup, pids ...int) map[string]any {
+	t.Helper()
+	for _, p := range pids {
+		s.waitLog(1, msg("watching", "pid", p))
+	}
+	d := watchDump(t, s)
+	for _, p := range pids {
+		if watchedEntry(d, p) == nil {
+			t.Fatalf("the info dump does not list pid %d as watched: %v", p, d["watched"])
+		}
+	}
+	if d["state"] != "ALIVE" {
+		t.Fatalf("the watch task is %v: %v", d["state"], d["reason"])
+	}
+	return d
+}
+
+// watchedEntry is pid's entry in the dump's list of watched processes.
+func watchedEntry(d map[string]any, pid int) map[string]any {
+	list, _ := d["watched"].([]any)
+	for _, e := range list {
+		if m, _ := e.(map[string]any); attr(m, "pid") == pid {
+			return m
+		}
+	}
+	return nil
+}
+
+// exitSeen waits for the log line saying respawn saw o's exit, with that
+// status: from the kernel's EXIT event, not found gone.
+func exitSeen(s *Sup, o *outsider, status string) {
+	s.t.Helper()
+	s.waitLog(1, msg("watched process exited", "pid", o.pid, "status", status))
 }
