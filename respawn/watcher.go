@@ -82,8 +82,9 @@ func (w *watcher) run(s *Supervisor) TaskFunc {
 	return func(ctx context.Context) error {
 		c := w.conn.Load()
 		if c == nil {
-			c, adopted, err := w.open()
-			if err != nil {
+			var adopted bool
+			var err error
+			if c, adopted, err = w.open(); err != nil {
 				return err
 			}
 			w.conn.Store(c)
