@@ -4,10 +4,11 @@
 (a) Latency, kill -> replacement exec'd, of the probe two ways in one run:
     as a respawn server ({ ./run }, as 'latency' measures it), and as a
     process started outside respawn and watched by --watch-exe, whose first
-    abnormal death respawn turns into a restart. Each watched round starts a
-    fresh outsider (in its own session), waits until respawn logs that it
-    watches it and until it has lived > 1.25 s, SIGKILLs it and times the
-    stamp of the replacement. Target: watched within 1.2x of the server.
+    abnormal death respawn turns into a restart (two respawns). Each round
+    starts a fresh outsider (in its own session), waits until respawn logs
+    that it watches it and until both it and the server have lived > 1.25 s,
+    then SIGKILLs each in turn (each first in every other round) and times
+    the stamp of its replacement. Target: watched within 1.2x of the server.
 (b) CPU during a storm of STORM_FORKS (50000) fork+exit (bench/forkstorm.c:
     vfork, the child exits at once) while respawn watches one outsider:
     with its BPF filter, with RESPAWN_WATCH_BPF=off, idle for as long as the
@@ -92,57 +93,82 @@ def age_wait(ns):
         time.sleep(LIVED - age)
 
 
-def latency_server():
-    root = os.path.join(ROOT, "server")
-    (d,) = B.make_services(root, 1, env.stamp, shared_stamps=False)
-    st = B.Stamps(os.path.join(d, "stamps"))
-    proc, log, logp = respawn(root, d, ["{", "./run", "}"])
-    row = {}
-    try:
-        if not st.wait_count(1, 15, alive=lambda: B.alive(proc.pid)):
-            return {"error": "server never started: " + B.tail(logp)}
-        lat = []
-        for i in range(env.rounds):
-            pid, ns = st.lines[-1]
-            age_wait(ns)
-            n = len(st.lines)
-            t0 = time.time_ns()
-            os.kill(pid, signal.SIGKILL)
-            if not st.wait_count(n + 1, 10, alive=lambda: B.alive(proc.pid)):
-                return {"error": f"round {i}: not restarted within 10 s {B.tail(logp)}"}
-            lat.append((st.lines[n][1] - t0) / 1e6)
-        row = B.summary_ms(lat)
-        return row
-    finally:
-        st.close()
-        B.stop_respawn(proc.pid, row)
+class Service:
+    """One respawn and its probe's stamps: a server ({ ./run }), or a rule
+    watching outsiders started from the same probe (--watch-exe)."""
+
+    def __init__(self, name, watched):
+        self.root = os.path.join(ROOT, name)
+        (self.d,) = B.make_services(self.root, 1, env.stamp, shared_stamps=False)
+        self.st = B.Stamps(os.path.join(self.d, "stamps"))
+        extra = [f"--watch-exe={self.d}/run"] if watched else ["{", "./run", "}"]
+        self.proc, self.log, self.logp = respawn(self.root, self.d, extra)
+        self.watched, self.lat, self.error, self.row = watched, [], None, {}
+
+    def alive(self):
+        return B.alive(self.proc.pid)
+
+    def ready(self, i):
+        """Before round i: the process to kill runs (an outsider watched, for
+        a watched service); returns its pid and stamp, or None."""
+        n = len(self.st.lines)
+        if self.watched:
+            o = outsider(self.d)
+            if not self.st.wait_count(n + 1, 10) or not self.log.wait("watching", pid=o.pid, alive=self.alive):
+                self.error = f"round {i}: outsider {o.pid} not watched within 10 s: {B.tail(self.logp)}"
+                return None
+        elif not self.st.wait_count(1, 15, alive=self.alive):
+            self.error = "server never started: " + B.tail(self.logp)
+            return None
+        return self.st.lines[-1]
+
+    def kill(self, i, pid):
+        n = len(self.st.lines)
+        t0 = time.time_ns()
+        os.kill(pid, signal.SIGKILL)
+        if not self.st.wait_count(n + 1, 10, alive=self.alive):
+            self.error = f"round {i}: not restarted within 10 s: {B.tail(self.logp)}"
+            return
+        self.lat.append((self.st.lines[n][1] - t0) / 1e6)
+        B.reap()
+
+    def close(self):
+        """SIGTERM to respawn; a note if it did not exit within 5 s or left
+        one of its probes running (the other service's are not its)."""
+        self.st.close()
+        if B.kill(self.proc.pid, signal.SIGTERM) and B.wait_exit(self.proc.pid, 5.0) is None:
+            self.row["stop_note"] = "did not exit within 5 s of SIGTERM"
+        else:
+            time.sleep(0.05)
+            left = [p for p in B.descendants(os.getpid(), include_root=False)
+                    if not B.is_zombie(p) and (B.exe(p) or "").startswith(self.d + "/")]
+            if left:
+                self.row["stop_note"] = f"left {len(left)} server(s) running after SIGTERM"
+        if self.error:
+            self.row["error"] = self.error
+        elif self.lat:
+            self.row.update(B.summary_ms(self.lat))
+        return self.row
 
 
-def latency_watched():
-    root = os.path.join(ROOT, "watched")
-    (d,) = B.make_services(root, 1, env.stamp, shared_stamps=False)
-    st = B.Stamps(os.path.join(d, "stamps"))
-    proc, log, logp = respawn(root, d, [f"--watch-exe={d}/run"])
-    row = {}
+def latency():
+    """Rounds of both services, interleaved (each first in every other
+    round), so that both see the same machine."""
+    svc = [Service("server", False), Service("watched", True)]
     try:
-        lat = []
         for i in range(env.rounds):
-            n = len(st.lines)
-            o = outsider(d)
-            if not st.wait_count(n + 1, 10) or not log.wait("watching", pid=o.pid, alive=lambda: B.alive(proc.pid)):
-                return {"error": f"round {i}: outsider {o.pid} not watched within 10 s: {B.tail(logp)}"}
-            age_wait(st.lines[n][1])
-            t0 = time.time_ns()
-            os.kill(o.pid, signal.SIGKILL)
-            if not st.wait_count(n + 2, 10, alive=lambda: B.alive(proc.pid)):
-                return {"error": f"round {i}: watched process not restarted within 10 s: {B.tail(logp)}"}
-            lat.append((st.lines[n + 1][1] - t0) / 1e6)
-            B.reap()
-        row = B.summary_ms(lat)
-        return row
+            ready = [x.ready(i) for x in svc]
+            if None in ready:
+                break
+            age_wait(min(ns for _, ns in ready))
+            for x, (pid, _) in (zip(svc, ready) if i % 2 == 0 else reversed(list(zip(svc, ready)))):
+                x.kill(i, pid)
+            if any(x.error for x in svc):
+                break
     finally:
-        st.close()
-        B.stop_respawn(proc.pid, row)
+        rows = [x.close() for x in svc]
+        B.kill_descendants()
+    return {"server": rows[0], "watched": rows[1]}
 
 
 def run_storm():
@@ -227,7 +253,7 @@ def main():
     if not FORKSTORM or not os.access(FORKSTORM, os.X_OK):
         B.die(f"FORKSTORM={FORKSTORM!r} is not an executable (bench/run.sh builds bench/forkstorm.c)")
     B.log(f"latency: {env.rounds} rounds as a server, {env.rounds} as a watched process")
-    lat = {"server": latency_server(), "watched": latency_watched()}
+    lat = latency()
     B.log(f"  {lat}")
     B.log(f"CPU during a storm of {FORKS} forks")
     storm = {"bpf": storm_respawn("bpf", {}), "nobpf": storm_respawn("nobpf", {"RESPAWN_WATCH_BPF": "off"})}
