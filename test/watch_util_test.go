@@ -251,6 +251,32 @@ func watchEvents(e *eventsClient, until func(ev map[string]any) bool) []map[stri
 	}
 }
 
+// collect passes each watch event of the stream to done until done says
+// so, or until no event has come for 3 s (the caller counts what came).
+func (e *eventsClient) collect(done func(ev map[string]any) bool) {
+	e.t.Helper()
+	for {
+		select {
+		case l, ok := <-e.lines:
+			if !ok {
+				e.t.Fatalf("events client ended: %s", e.err.String())
+			}
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(l), &ev); err != nil {
+				e.t.Fatalf("events: %q: %v", l, err)
+			}
+			if _, ok := ev["dropped"]; ok {
+				e.t.Errorf("events: the stream dropped events: %s", l)
+			}
+			if _, ok := ev["watch"]; ok && done(ev) {
+				return
+			}
+		case <-time.After(3 * time.Second):
+			return
+		}
+	}
+}
+
 // isWatch matches a watch event of that kind ("exec", "exit", ...) for pid.
 func isWatch(kind string, pid int) func(map[string]any) bool {
 	return func(ev map[string]any) bool {
