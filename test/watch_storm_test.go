@@ -54,7 +54,7 @@ func stormRunning(t *testing.T, st *storm) {
 // default buffer; and the filter keeps the storm in the kernel: the
 // events respawn read from its socket during the storm (the dump's
 // "received": the target's exit, and the execs of the whole machine) are
-// a few, against tens of thousands of exits. respawn's CPU time and
+// far fewer than the storm's tens of thousands of exits. respawn's CPU time and
 // context switches are reported, not judged: speed is make bench's.
 func TestWatchForkStorm(t *testing.T) {
 	w := newWatchEnv(t)
@@ -80,7 +80,9 @@ func TestWatchForkStorm(t *testing.T) {
 			t.Errorf("%q logged %d times during a storm of %d forks with the default buffer", m, n, stormForks)
 		}
 	}
-	if received > stormForks/100 {
+	// Without the filter each of the storm's exits is an event; with it,
+	// what comes is the execs of the whole machine (other tests' too).
+	if received > stormForks/10 {
 		t.Errorf("respawn read %d events from its socket during a storm of %d forks: the filter lets the storm in", received, stormForks)
 	}
 	if d["overruns"] != float64(0) || d["dropped"] != float64(0) {
