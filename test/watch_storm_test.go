@@ -124,6 +124,42 @@ func TestWatchOverrunRecovery(t *testing.T) {
 	}
 }
 
+// With a ring of 16 events between the socket's reader and the event
+// loop, and no filter, a fork storm overflows the ring: each episode of
+// drops is logged once with its count, the counts add up to the dump's,
+// and the target killed during the storm is restarted all the same (from
+// its exit, or from the rescan that follows each episode).
+func TestWatchRingOverflow(t *testing.T) {
+	t.Setenv("RESPAWN_WATCH_BPF", "off")
+	w := newWatchEnv(t)
+	forkstorm := buildStorm(t)
+	s, o, _ := stormTarget(t, w, "--watch-buffer=16")
+
+	st := startStorm(t, forkstorm, "fork", strconv.Itoa(stormForks))
+	stormRunning(t, st)
+	o.kill(t)
+	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
+	restartedAs(t, s, o.argv)
+	out := st.wait(t)
+	d := watchDump(t, s)
+	episodes, dropped := 0, 0
+	s.mu.Lock()
+	for _, l := range s.logs {
+		if l["msg"] == "watch: events lost" {
+			episodes++
+			dropped += attr(l, "dropped")
+		}
+	}
+	s.mu.Unlock()
+	t.Logf("%s; %d episodes of drops logged, %d events dropped", out, episodes, dropped)
+	if episodes == 0 || dropped != attr(d, "dropped") {
+		t.Errorf("%d episodes logged, dropping %d events; the dump says %v dropped", episodes, dropped, d["dropped"])
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
+
 // forkstat (Debian's) is a second opinion on what the kernel reported:
 // during a storm of N exec+exit of one program, respawn's events stream
 // for a notify rule on that program's name has the exec and the exit of
