@@ -1,0 +1,428 @@
+//go:build linux
+
+package watch
+
+import (
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// These tests run against the kernel's proc connector, as root (CI runs
+// as root). Other processes on the machine send events too: a test only
+// counts the events of the pids it knows, or events no filter should let
+// through.
+
+// storm is a shell that forks stormForks subshells that exit without
+// exec (a few seconds on a busy 2-core machine).
+const (
+	storm      = `i=0; while [ $i -lt 1000 ]; do (:); i=$((i+1)); done`
+	stormForks = 1000
+)
+
+// reader runs Receive on a goroutine until the Conn is closed or detached.
+type reader struct {
+	events chan Event
+	errs   chan error
+	done   chan struct{}
+}
+
+func startReader(t *testing.T, c *Conn) *reader {
+	t.Helper()
+	r := &reader{events: make(chan Event, 1<<16), errs: make(chan error, 1024), done: make(chan struct{})}
+	go r.run(c)
+	t.Cleanup(func() {
+		c.Close()
+		for {
+			select {
+			case <-r.events:
+			case <-r.done:
+				return
+			}
+		}
+	})
+	return r
+}
+
+func (r *reader) run(c *Conn) {
+	defer close(r.done)
+	var evs []Event
+	for {
+		var err error
+		evs, err = c.Receive(evs[:0])
+		for _, e := range evs {
+			r.events <- e
+		}
+		if err != nil {
+			select {
+			case r.errs <- err:
+			default:
+			}
+		}
+		if err != nil && !errors.Is(err, ErrOverrun) {
+			return
+		}
+	}
+}
+
+// waitExit reads events until the exit of pid, and returns it with the
+// events before it.
+func (r *reader) waitExit(t *testing.T, pid int) (Event, []Event) {
+	t.Helper()
+	var before []Event
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case e := <-r.events:
+			if e.Kind == KindExit && e.Pid == pid {
+				return e, before
+			}
+			before = append(before, e)
+		case err := <-r.errs:
+			t.Fatalf("receive: %v", err)
+		case <-deadline:
+			t.Fatalf("no exit event for pid %d after %d other events", pid, len(before))
+		}
+	}
+}
+
+// child starts argv and ends it (by pid) and waits for it at the end of
+// the test, if the test did not.
+func child(t *testing.T, argv ...string) *exec.Cmd {
+	t.Helper()
+	return childIn(t, nil, argv...)
+}
+
+// childIn is child with stdin.
+func childIn(t *testing.T, stdin *os.File, argv ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+func openConn(t *testing.T, opt Options) *Conn {
+	t.Helper()
+	c, err := Open(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestIntegrationExecExit(t *testing.T) {
+	tests := []struct {
+		name string
+		argv []string
+		end  func(cmd *exec.Cmd, stdin *os.File) error
+		want uint32
+	}{
+		{"exit 3", []string{"sh", "-c", "read x; exit 3"},
+			func(_ *exec.Cmd, stdin *os.File) error { return stdin.Close() }, 3 << 8},
+		{"SIGKILL", []string{"sleep", "60"},
+			func(cmd *exec.Cmd, _ *os.File) error { return cmd.Process.Kill() }, uint32(syscall.SIGKILL)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openConn(t, Options{})
+			if !c.Masked() {
+				t.Error("the 8-byte listen was not acknowledged on a 6.6+ kernel")
+			}
+			r := startReader(t, c)
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pw.Close()
+			cmd := childIn(t, pr, tt.argv...)
+			pr.Close()
+			pid := cmd.Process.Pid
+			if err := c.SetWatched([]int{pid}); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.end(cmd, pw); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			e, before := r.waitExit(t, pid)
+			if e.Tgid != pid || e.ExitCode != tt.want || e.ExitSignal != uint32(syscall.SIGCHLD) || e.TimeNs == 0 {
+				t.Errorf("exit event %+v, want pid %d, code %#x, signal SIGCHLD", e, pid, tt.want)
+			}
+			if !hasExec(before, pid) {
+				t.Errorf("no exec event for pid %d among %d events", pid, len(before))
+			}
+		})
+	}
+}
+
+func hasExec(evs []Event, pid int) bool {
+	for _, e := range evs {
+		if e.Kind == KindExec && e.Pid == pid && e.Tgid == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// stormCount runs the storm while pid is watched, kills pid, and counts
+// the exit events of other processes that arrived before pid's.
+func stormCount(t *testing.T, opt Options) (exits, all int) {
+	c := openConn(t, opt)
+	r := startReader(t, c)
+	target := child(t, "sleep", "60")
+	pid := target.Process.Pid
+	if err := c.SetWatched([]int{pid}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("sh", "-c", storm).CombinedOutput(); err != nil {
+		t.Fatalf("storm: %v: %s", err, out)
+	}
+	target.Process.Kill()
+	target.Wait()
+	e, before := r.waitExit(t, pid)
+	if e.ExitCode != uint32(syscall.SIGKILL) {
+		t.Errorf("target's exit code %#x, want SIGKILL", e.ExitCode)
+	}
+	for _, e := range before {
+		if e.Kind == KindExit {
+			exits++
+		}
+	}
+	return exits, len(before)
+}
+
+// TestIntegrationFilterStorm: a thousand forks that exit without exec must not
+// reach the reader with the filter (their exits are not of a watched
+// pid), and do reach it without (so the filter is what drops them).
+func TestIntegrationFilterStorm(t *testing.T) {
+	t.Run("filter", func(t *testing.T) {
+		exits, all := stormCount(t, Options{})
+		t.Logf("with the filter: %d events received, %d of them exits", all, exits)
+		if exits != 0 {
+			t.Errorf("%d exits of unwatched processes passed the filter", exits)
+		}
+	})
+	t.Run("no filter", func(t *testing.T) {
+		exits, all := stormCount(t, Options{NoFilter: true})
+		t.Logf("without the filter: %d events received, %d of them exits", all, exits)
+		if exits < stormForks {
+			t.Errorf("%d exits received without the filter, want the storm's %d at least", exits, stormForks)
+		}
+	})
+}
+
+// TestIntegrationFilterPidLists: a list longer than a classic BPF jump
+// reaches (255) keeps the pid near its end and drops an unlisted one; a
+// list longer than MaxFilterPids keeps the exit of any process.
+func TestIntegrationFilterPidLists(t *testing.T) {
+	tests := []struct {
+		name     string
+		fake     int // pids listed that do not exist
+		listed   bool
+		wantDrop bool
+	}{
+		{"300 pids", 300, true, true},
+		{"over MaxFilterPids", MaxFilterPids + 1, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openConn(t, Options{})
+			r := startReader(t, c)
+			target, other := child(t, "sleep", "60"), child(t, "sleep", "60")
+			watched := fakePids(tt.fake)
+			if tt.listed {
+				watched = append(watched[:tt.fake-10], append([]int{target.Process.Pid}, watched[tt.fake-10:]...)...)
+			}
+			if err := c.SetWatched(watched); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range []*exec.Cmd{other, target} {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+			_, before := r.waitExit(t, target.Process.Pid)
+			if seen := hasExit(before, other.Process.Pid); seen == tt.wantDrop {
+				t.Errorf("exit of the unlisted pid seen: %v, want %v", seen, !tt.wantDrop)
+			}
+		})
+	}
+}
+
+// fakePids are n pids above any pid_max (4194304), never running.
+func fakePids(n int) []int {
+	pids := make([]int, n)
+	for i := range pids {
+		pids[i] = 1<<30 + i
+	}
+	return pids
+}
+
+func hasExit(evs []Event, pid int) bool {
+	for _, e := range evs {
+		if e.Kind == KindExit && e.Pid == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// TestIntegrationOverrun: a tiny buffer nobody reads during a storm
+// overruns; Receive says so with ErrOverrun and grows the buffer.
+func TestIntegrationOverrun(t *testing.T) {
+	c := openConn(t, Options{RcvBuf: 4096, NoFilter: true})
+	before := c.RcvBuf()
+	if out, err := exec.Command("sh", "-c", storm).CombinedOutput(); err != nil {
+		t.Fatalf("storm: %v: %s", err, out)
+	}
+	r := startReader(t, c)
+	select {
+	case err := <-r.errs:
+		if !errors.Is(err, ErrOverrun) {
+			t.Fatalf("receive: %v, want ErrOverrun", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no overrun")
+	}
+	if c.RcvBuf() <= before {
+		t.Errorf("receive buffer %d after the overrun, %d before: it did not grow", c.RcvBuf(), before)
+	}
+	t.Logf("receive buffer: %d bytes, %d after the overrun", before, c.RcvBuf())
+}
+
+// TestIntegrationAdopt: the descriptor of a listening socket, taken over
+// as a live upgrade does, delivers the events of the pids it is told.
+func TestIntegrationAdopt(t *testing.T) {
+	old := openConn(t, Options{})
+	fd, err := unix.Dup(old.FD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Adopt(fd, Options{}, nil)
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	if flags, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); flags&unix.FD_CLOEXEC == 0 {
+		t.Error("the adopted descriptor is not close-on-exec")
+	}
+	r := startReader(t, c)
+	target := child(t, "sleep", "60")
+	if err := c.SetWatched([]int{target.Process.Pid}); err != nil {
+		t.Fatal(err)
+	}
+	target.Process.Kill()
+	target.Wait()
+	if e, _ := r.waitExit(t, target.Process.Pid); e.ExitCode != uint32(syscall.SIGKILL) {
+		t.Errorf("exit code %#x, want SIGKILL", e.ExitCode)
+	}
+}
+
+// TestIntegrationAdoptOther: a descriptor that is not a connector socket
+// is refused and left open.
+func TestIntegrationAdoptOther(t *testing.T) {
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := Adopt(int(f.Fd()), Options{}, nil); err == nil {
+		t.Fatal("adopted /dev/null")
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); err != nil {
+		t.Errorf("the refused descriptor was closed: %v", err)
+	}
+}
+
+// TestIntegrationDetachResume: Detach unblocks Receive; events keep
+// queueing, and Resume reads them.
+func TestIntegrationDetachResume(t *testing.T) {
+	c := openConn(t, Options{})
+	target := child(t, "sleep", "60")
+	pid := target.Process.Pid
+	if err := c.SetWatched([]int{pid}); err != nil {
+		t.Fatal(err)
+	}
+	r := startReader(t, c)
+	if err := c.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-r.errs:
+		if !errors.Is(err, ErrDetached) {
+			t.Fatalf("receive after detach: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Detach did not unblock Receive")
+	}
+	target.Process.Kill()
+	target.Wait()
+	if err := c.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	r2 := startReader(t, c)
+	r2.waitExit(t, pid)
+}
+
+// TestIntegrationClose: Close unblocks Receive with net.ErrClosed.
+func TestIntegrationClose(t *testing.T) {
+	c := openConn(t, Options{})
+	r := startReader(t, c)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-r.errs:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("receive after close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not unblock Receive")
+	}
+	if _, err := c.Receive(nil); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("receive on a closed conn: %v", err)
+	}
+}
+
+// TestIntegrationNamespaces: where the kernel does not serve the proc
+// connector, Open fails and says why.
+func TestIntegrationNamespaces(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"pid namespace", []string{"--pid", "--fork"}, "not in the initial pid namespace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command("unshare", append(tt.args, os.Args[0])...)
+			cmd.Env = append(os.Environ(), "WATCH_TEST_MODE=open")
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tt.want) {
+				t.Errorf("Open under unshare %v: %v: %q, want an error saying %q", tt.args, err, out, tt.want)
+			}
+		})
+	}
+}
