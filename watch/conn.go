@@ -37,9 +37,12 @@ var ErrDetached = errors.New("watch: proc connector detached for the next image"
 func Open(opt Options) (*Conn, error) { return open(opt, true) }
 
 // Adopt takes over a socket a live upgrade kept open (already listening):
-// nothing is sent, the filter is attached again for watched, and the
-// receive buffer is set to opt's unless it is already larger (an overrun
-// in the old image grew it). Adopt sets close-on-exec on fd. A descriptor
+// nothing is read from it (the events of the exec window wait there for
+// Receive), the filter is attached again for watched, and the receive
+// buffer is set to opt's unless it is already larger (an overrun in the
+// old image grew it). It repeats the 8-byte listen, which changes nothing
+// on a socket that had it, to learn Masked as Open does (on a kernel
+// before 6.6 that costs a second's wait). Adopt sets close-on-exec on fd. A descriptor
 // that is not a NETLINK_CONNECTOR socket is an error and is left alone;
 // otherwise fd belongs to the Conn, and is closed if Adopt fails.
 func Adopt(fd int, opt Options, watched []int) (*Conn, error) { return adopt(fd, opt, watched) }
@@ -48,8 +51,7 @@ func Adopt(fd int, opt Options, watched []int) (*Conn, error) { return adopt(fd,
 func (c *Conn) FD() int { return c.fd() }
 
 // Masked reports whether the kernel filters by event type (the 8-byte
-// listen was acknowledged). After Adopt it is false: nothing was sent, so
-// nothing tells.
+// listen was acknowledged).
 func (c *Conn) Masked() bool { return c.isMasked() }
 
 // RcvBuf is the receive buffer the kernel applied, bytes (getsockopt

@@ -101,6 +101,7 @@ func adopt(fd int, opt Options, watched []int) (*Conn, error) {
 		s.Close()
 		return nil, err
 	}
+	c.masked, _ = c.narrow(rand.Uint32()) // not narrowed: the old listen stands
 	return c, nil
 }
 
@@ -127,7 +128,9 @@ func wrap(s *socket.Conn) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch: proc connector: %w", err)
 	}
-	rc.Control(func(fd uintptr) { c.sfd = int(fd) })
+	if err := rc.Control(func(fd uintptr) { c.sfd = int(fd) }); err != nil {
+		return nil, fmt.Errorf("watch: proc connector: %w", err)
+	}
 	n, err := s.ReadBuffer()
 	if err != nil {
 		return nil, fmt.Errorf("watch: proc connector: %w", err)
@@ -188,7 +191,11 @@ func (c *Conn) setWatched(watched []int) error {
 // 8-byte proc_input of kernels since 6.6 (older ones ignore it).
 func (c *Conn) listen() error {
 	seq := rand.Uint32()
-	if err := c.send(listenMsg(mcastListen, 0, false, seq)); err != nil {
+	err := c.send(listenMsg(mcastListen, 0, false, seq))
+	if errors.Is(err, unix.ECONNREFUSED) {
+		return fmt.Errorf("watch: proc connector: not in the initial network namespace: %w", err)
+	}
+	if err != nil {
 		return err
 	}
 	acked, err := c.await(seq)

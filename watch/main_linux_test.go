@@ -30,6 +30,6 @@ func openMode() int {
 		return 1
 	}
 	c.Close()
-	fmt.Println("ok")
+	fmt.Println("ok, masked:", c.Masked(), "rcvbuf:", c.RcvBuf())
 	return 0
 }
