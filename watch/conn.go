@@ -44,7 +44,8 @@ func Open(opt Options) (*Conn, error) { return open(opt, true) }
 // on a socket that had it, to learn Masked as Open does (on a kernel
 // before 6.6 that costs a second's wait). Adopt sets close-on-exec on fd. A descriptor
 // that is not a NETLINK_CONNECTOR socket is an error and is left alone;
-// otherwise fd belongs to the Conn, and is closed if Adopt fails.
+// otherwise fd belongs to the Conn, and is closed (after
+// PROC_CN_MCAST_IGNORE) if Adopt fails.
 func Adopt(fd int, opt Options, watched []int) (*Conn, error) { return adopt(fd, opt, watched) }
 
 // FD is the socket's descriptor, to keep across a live upgrade.
@@ -60,7 +61,8 @@ func (c *Conn) RcvBuf() int { return c.rcvBuf() }
 
 // Receive blocks until a datagram from the kernel arrives and appends its
 // events to dst; a datagram with no event it uses (or one from another
-// process) is skipped and Receive blocks on. It returns ErrOverrun after
+// process) is skipped and Receive blocks on. The kernel's answers to
+// other processes' listens arrive too (KindNone): ignore them. It returns ErrOverrun after
 // ENOBUFS (having grown the buffer), ErrDetached after Detach, and
 // net.ErrClosed (wrapped) once Close was called. Only one goroutine may
 // be in Receive at a time.

@@ -60,11 +60,12 @@ func open(opt Options, listen bool) (*Conn, error) {
 		return nil, fmt.Errorf("watch: proc connector: %w", err)
 	}
 	c, err := wrap(s)
-	if err == nil {
-		err = c.start(opt, listen)
-	}
 	if err != nil {
 		s.Close()
+		return nil, err
+	}
+	if err := c.start(opt, listen); err != nil {
+		c.close() // and stop listening, if the kernel took the listen
 		return nil, err
 	}
 	return c, nil
@@ -94,11 +95,12 @@ func adopt(fd int, opt Options, watched []int) (*Conn, error) {
 		return nil, fmt.Errorf("watch: adopt: %w", err)
 	}
 	c, err := wrap(s)
-	if err == nil {
-		err = c.setup(opt, watched, c.rcvBuf())
-	}
 	if err != nil {
 		s.Close()
+		return nil, err
+	}
+	if err := c.setup(opt, watched, c.rcvBuf()); err != nil {
+		c.close()
 		return nil, err
 	}
 	c.masked, _ = c.narrow(rand.Uint32()) // not narrowed: the old listen stands
@@ -205,8 +207,8 @@ func (c *Conn) listen() error {
 	if err != nil {
 		return err
 	}
-	c.masked, err = c.narrow(seq + 1)
-	return err
+	c.masked, _ = c.narrow(seq + 1) // not narrowed: all events, which the filter drops
+	return nil
 }
 
 // narrow sends the 8-byte listen. The kernel filters its answer (an event

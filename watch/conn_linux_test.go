@@ -186,8 +186,11 @@ func hasExec(evs []Event, pid int) bool {
 }
 
 // stormCount runs the storm while pid is watched, kills pid, and counts
-// the exit events of other processes that arrived before pid's.
+// the exit events of other processes that arrived before pid's. It logs
+// the CPU time this process spent meanwhile (the reader's, mostly).
 func stormCount(t *testing.T, opt Options) (exits, all int) {
+	cpu := cpuTime()
+	defer func() { t.Logf("CPU time of the test process during the storm: %v", cpuTime()-cpu) }()
 	c := openConn(t, opt)
 	r := startReader(t, c)
 	target := child(t, "sleep", "60")
@@ -210,6 +213,13 @@ func stormCount(t *testing.T, opt Options) (exits, all int) {
 		}
 	}
 	return exits, len(before)
+}
+
+// cpuTime is the user and system time of this process.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestIntegrationFilterStorm: a thousand forks that exit without exec must not
