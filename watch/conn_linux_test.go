@@ -403,6 +403,35 @@ func TestIntegrationAdopt(t *testing.T) {
 	}
 }
 
+// TestIntegrationAdoptExec: the socket handed to a new program (the
+// test binary, at descriptor 3) is adopted there and delivers the exit
+// that happened before that program even started.
+func TestIntegrationAdoptExec(t *testing.T) {
+	c := openConn(t, Options{})
+	target := child(t, "sleep", "60")
+	if err := c.SetWatched([]int{target.Process.Pid}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	target.Process.Kill()
+	target.Wait()
+	next := exec.Command(os.Args[0])
+	next.Env = append(os.Environ(), "WATCH_TEST_MODE=adopt", fmt.Sprintf("WATCH_TEST_PID=%d", target.Process.Pid))
+	fd, err := unix.Dup(c.FD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "proc-connector")
+	defer f.Close()
+	next.ExtraFiles = []*os.File{f}
+	out, err := next.CombinedOutput()
+	if want := fmt.Sprintf("exit %#x", uint32(syscall.SIGKILL)); err != nil || strings.TrimSpace(string(out)) != want {
+		t.Errorf("the next program: %v: %q, want %q", err, out, want)
+	}
+}
+
 // TestIntegrationAdoptOther: a descriptor that is not a connector socket
 // is refused and left open.
 func TestIntegrationAdoptOther(t *testing.T) {
