@@ -42,9 +42,9 @@ func Open(opt Options) (*Conn, error) { return open(opt, true) }
 // buffer is set to opt's unless it is already larger (an overrun in the
 // old image grew it). It repeats the 8-byte listen, which changes nothing
 // on a socket that had it, to learn Masked as Open does (on a kernel
-// before 6.6 that costs a second's wait). Adopt sets close-on-exec on fd. A descriptor
-// that is not a NETLINK_CONNECTOR socket is an error and is left alone;
-// otherwise fd belongs to the Conn, and is closed (after
+// before 6.6 that costs a second's wait). Adopt sets close-on-exec on
+// fd. A descriptor that is not a NETLINK_CONNECTOR socket is an error and
+// is left alone; otherwise fd belongs to the Conn, and is closed (after
 // PROC_CN_MCAST_IGNORE) if Adopt fails.
 func Adopt(fd int, opt Options, watched []int) (*Conn, error) { return adopt(fd, opt, watched) }
 
@@ -52,7 +52,8 @@ func Adopt(fd int, opt Options, watched []int) (*Conn, error) { return adopt(fd,
 func (c *Conn) FD() int { return c.fd() }
 
 // Masked reports whether the kernel filters by event type (the 8-byte
-// listen was acknowledged).
+// listen was acknowledged). Without the mask the kernel sends every
+// event, and the BPF filter alone drops the unused ones.
 func (c *Conn) Masked() bool { return c.isMasked() }
 
 // RcvBuf is the receive buffer the kernel applied, bytes (getsockopt
