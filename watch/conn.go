@@ -1,6 +1,10 @@
 package watch
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"os"
+)
 
 // Options set up the socket.
 type Options struct {
@@ -20,8 +24,11 @@ const MaxRcvBuf = 64 << 20
 // bound) before Receive returns; the caller rescans /proc.
 var ErrOverrun = errors.New("watch: proc connector overrun: events lost")
 
-// ErrDetached is returned by Receive after Detach, until Resume.
-var ErrDetached = errors.New("watch: proc connector detached for the next image")
+// ErrDetached is returned by Receive after Detach, until Attach. Detach
+// is a read deadline in the past, and ErrDetached wraps
+// os.ErrDeadlineExceeded: a reader that takes it for a timed-out pause is
+// right.
+var ErrDetached = fmt.Errorf("watch: proc connector detached for the next image: %w", os.ErrDeadlineExceeded)
 
 // Open opens a NETLINK_CONNECTOR socket, joins CN_IDX_PROC, sets the
 // receive buffer, attaches Filter(nil), and sends PROC_CN_MCAST_LISTEN in
@@ -82,9 +89,10 @@ func (c *Conn) Close() error { return c.close() }
 // Detach unblocks Receive (which returns ErrDetached from then on) and
 // leaves the descriptor open and listening, for the next image to Adopt:
 // events keep queueing in the socket's buffer. Call it before the
-// execve of a live upgrade, and Resume if the execve fails.
+// execve of a live upgrade, and Attach if the execve fails.
 func (c *Conn) Detach() error { return c.detach() }
 
-// Resume undoes Detach: Receive reads again, from the first event that
+// Attach undoes Detach: Receive blocks again until a datagram arrives (a
+// live upgrade that failed goes on reading), from the first event that
 // queued meanwhile.
-func (c *Conn) Resume() error { return c.resume() }
+func (c *Conn) Attach() error { return c.attach() }

@@ -384,7 +384,7 @@ func (c *Conn) detach() error {
 	return c.setDeadline()
 }
 
-func (c *Conn) resume() error {
+func (c *Conn) attach() error {
 	c.detached.Store(false)
 	pinned.Delete(c)
 	if err := c.s.SetReadDeadline(time.Time{}); err != nil {

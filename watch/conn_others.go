@@ -19,4 +19,4 @@ func (c *Conn) receive(dst []Event) ([]Event, error) { return dst, errUnsupporte
 func (c *Conn) setWatched([]int) error               { return errUnsupported }
 func (c *Conn) close() error                         { return errUnsupported }
 func (c *Conn) detach() error                        { return errUnsupported }
-func (c *Conn) resume() error                        { return errUnsupported }
+func (c *Conn) attach() error                        { return errUnsupported }

@@ -98,6 +98,19 @@ func (r *Ring) signal() {
 	}
 }
 
+// Len is how many events the ring holds now: the next Drains deliver as
+// many, counting the KindLost of an episode not yet drained (so a loop
+// that drains while Len > 0 before a live upgrade hears of the loss).
+func (r *Ring) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.n
+	if r.episode {
+		n++
+	}
+	return n
+}
+
 // Dropped is the total count of events dropped because the ring was full.
 func (r *Ring) Dropped() uint64 {
 	r.mu.Lock()

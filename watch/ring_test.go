@@ -78,6 +78,9 @@ func TestRingEpisodes(t *testing.T) {
 	r := NewRing(1)
 	r.Push(exitOf(1))
 	r.Push(exitOf(2))
+	if r.Len() != 2 {
+		t.Errorf("Len %d with one event held and a loss due, want 2", r.Len())
+	}
 	if got := pids(r.Drain(nil, 10)); !equal(got, []int{-1, 1}) {
 		t.Fatalf("first episode: %v", got)
 	}
@@ -91,8 +94,8 @@ func TestRingEpisodes(t *testing.T) {
 	if got := pids(r.Drain(nil, 10)); !equal(got, []int{-3, 4}) {
 		t.Fatalf("second episode: %v", got)
 	}
-	if r.Dropped() != 4 || r.Cap() != 1 {
-		t.Errorf("dropped %d, cap %d", r.Dropped(), r.Cap())
+	if r.Dropped() != 4 || r.Cap() != 1 || r.Len() != 0 {
+		t.Errorf("dropped %d, cap %d, len %d", r.Dropped(), r.Cap(), r.Len())
 	}
 }
 
