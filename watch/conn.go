@@ -50,9 +50,9 @@ func Open(opt Options) (*Conn, error) { return open(opt, true) }
 // old image grew it). It repeats the 8-byte listen, which changes nothing
 // on a socket that had it, to learn Masked as Open does (on a kernel
 // before 6.6 that costs a second's wait). Adopt sets close-on-exec on
-// fd. A descriptor that is not a NETLINK_CONNECTOR socket is an error and
-// is left alone; otherwise fd belongs to the Conn, and is closed (after
-// PROC_CN_MCAST_IGNORE) if Adopt fails.
+// fd, and FD is fd. On success fd belongs to the Conn; on error (fd is
+// not a NETLINK_CONNECTOR socket, or cannot be set up) it is left open,
+// for the caller to close.
 func Adopt(fd int, opt Options, watched []int) (*Conn, error) { return adopt(fd, opt, watched) }
 
 // FD is the socket's descriptor, to keep across a live upgrade.

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/socket"
 	"golang.org/x/sys/unix"
@@ -59,16 +60,39 @@ func open(opt Options, listen bool) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch: proc connector: %w", err)
 	}
-	c, err := wrap(s)
+	fd, err := sockFD(s)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
+	c := newConn(s, fd, opt)
 	if err := c.start(opt, listen); err != nil {
 		c.close() // and stop listening, if the kernel took the listen
 		return nil, err
 	}
 	return c, nil
+}
+
+// sockFD is the descriptor of s.
+func sockFD(s *socket.Conn) (int, error) {
+	fd := -1
+	rc, err := s.SyscallConn()
+	if err == nil {
+		err = rc.Control(func(f uintptr) { fd = int(f) })
+	}
+	if err != nil {
+		return -1, fmt.Errorf("watch: proc connector: %w", err)
+	}
+	return fd, nil
+}
+
+// newConn makes the Conn of s, whose descriptor is fd.
+func newConn(s *socket.Conn, fd int, opt Options) *Conn {
+	c := &Conn{s: s, sfd: fd, filter: !opt.NoFilter, buf: make([]byte, 16<<10)}
+	n, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	c.rcvbuf.Store(int64(n))
+	c.asked.Store(int64(n / 2))
+	return c
 }
 
 // start binds a new socket to the proc events group, sets it up, and
@@ -78,33 +102,68 @@ func (c *Conn) start(opt Options, listen bool) error {
 	if err != nil {
 		return fmt.Errorf("watch: proc connector: %w", err)
 	}
-	if err := c.setup(opt, nil, 0); err != nil || !listen {
+	if err := c.setRcvBuf(rcvBufOf(opt)); err != nil {
+		return err
+	}
+	if err := c.setWatched(nil); err != nil || !listen {
 		return err
 	}
 	return c.listen()
 }
 
+// rcvBufOf is the receive buffer opt asks for.
+func rcvBufOf(opt Options) int {
+	if opt.RcvBuf > 0 {
+		return opt.RcvBuf
+	}
+	return DefaultRcvBuf
+}
+
+// adopt sets fd up before it wraps it, so that a failure leaves fd as it
+// was, for the caller to close.
 func adopt(fd int, opt Options, watched []int) (*Conn, error) {
 	if err := isConnector(fd); err != nil {
 		return nil, err
 	}
+	if err := prepare(fd, opt, watched); err != nil {
+		return nil, fmt.Errorf("watch: adopt %d: %w", fd, err)
+	}
 	unix.CloseOnExec(fd)
 	s, err := socket.New(fd, "proc-connector")
 	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("watch: adopt: %w", err)
+		return nil, fmt.Errorf("watch: adopt %d: %w", fd, err)
 	}
-	c, err := wrap(s)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := c.setup(opt, watched, c.rcvBuf()); err != nil {
-		c.close()
-		return nil, err
-	}
+	c := newConn(s, fd, opt)
 	c.masked, _ = c.narrow(rand.Uint32()) // not narrowed: the old listen stands
 	return c, nil
+}
+
+// prepare grows the receive buffer of an inherited socket to opt's (an
+// overrun in the old image may have grown it beyond) and attaches the
+// filter for watched.
+func prepare(fd int, opt Options, watched []int) error {
+	have, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err != nil {
+		return os.NewSyscallError("getsockopt", err)
+	}
+	if want := rcvBufOf(opt); 2*want > have {
+		err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, want)
+		if err != nil {
+			err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, want)
+		}
+		if err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
+	}
+	if opt.NoFilter {
+		return nil
+	}
+	prog, err := Filter(watched)
+	if err != nil {
+		return err
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
+	return os.NewSyscallError("setsockopt", unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog))
 }
 
 // isConnector checks that fd is a NETLINK_CONNECTOR socket.
@@ -121,41 +180,6 @@ func isConnector(fd int) error {
 		return fmt.Errorf("watch: adopt %d: not a netlink connector socket (domain %d, protocol %d)", fd, domain, proto)
 	}
 	return nil
-}
-
-// wrap makes the Conn of s, reading its descriptor and buffer.
-func wrap(s *socket.Conn) (*Conn, error) {
-	c := &Conn{s: s, buf: make([]byte, 16<<10)}
-	rc, err := s.SyscallConn()
-	if err != nil {
-		return nil, fmt.Errorf("watch: proc connector: %w", err)
-	}
-	if err := rc.Control(func(fd uintptr) { c.sfd = int(fd) }); err != nil {
-		return nil, fmt.Errorf("watch: proc connector: %w", err)
-	}
-	n, err := s.ReadBuffer()
-	if err != nil {
-		return nil, fmt.Errorf("watch: proc connector: %w", err)
-	}
-	c.rcvbuf.Store(int64(n))
-	c.asked.Store(int64(n / 2))
-	return c, nil
-}
-
-// setup sets the receive buffer (unless the kernel already applied more
-// than have) and attaches the filter for watched.
-func (c *Conn) setup(opt Options, watched []int, have int) error {
-	want := opt.RcvBuf
-	if want <= 0 {
-		want = DefaultRcvBuf
-	}
-	if 2*want > have {
-		if err := c.setRcvBuf(want); err != nil {
-			return err
-		}
-	}
-	c.filter = !opt.NoFilter
-	return c.setWatched(watched)
 }
 
 // setRcvBuf asks for n bytes of receive buffer: SO_RCVBUFFORCE, or

@@ -40,7 +40,7 @@ var seedKinds = map[uint32]struct {
 // in seedKinds.
 func capture(t *testing.T) map[uint32][]byte {
 	t.Helper()
-	c, err := open(Options{NoFilter: true}, false)
+	c, err := open(Options{NoFilter: true, RcvBuf: MaxRcvBuf}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,18 +133,23 @@ func sameLayout(a, b []byte) bool {
 // itself sends this socket no fork event (the 8-byte listen's mask), even
 // with no BPF filter, while exits still come.
 func TestIntegrationMaskDropsForks(t *testing.T) {
-	c := openConn(t, Options{NoFilter: true})
+	c := openConn(t, Options{NoFilter: true, RcvBuf: MaxRcvBuf})
 	if !c.Masked() {
 		t.Fatal("the 8-byte listen was not acknowledged on a 6.6+ kernel")
 	}
 	sh := exec.Command("sh", "-c", `i=0; while [ $i -lt 100 ]; do (:); i=$((i+1)); done`)
-	if err := sh.Run(); err != nil {
+	if err := sh.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c.s.SetReadDeadline(time.Now().Add(10 * time.Second))
-	forks, exits := 0, 0
+	go sh.Wait()
+	c.s.SetReadDeadline(time.Now().Add(20 * time.Second))
+	forks, exits, overruns := 0, 0, 0
 	for {
 		n, err := c.recv()
+		if errors.Is(err, unix.ENOBUFS) {
+			overruns++ // the machine's own storms: a loss, not a fork
+			continue
+		}
 		if err != nil {
 			t.Fatalf("no exit of the shell (pid %d) after %d exits: %v", sh.Process.Pid, exits, err)
 		}
@@ -153,8 +158,8 @@ func TestIntegrationMaskDropsForks(t *testing.T) {
 		case what == procEventFork:
 			forks++
 		case what == procEventExit && int(ne.Uint32(c.buf[offPid:])) == sh.Process.Pid:
-			if forks != 0 || exits < 100 {
-				t.Errorf("%d forks and %d exits before the shell's exit; want none and 100 at least", forks, exits)
+			if forks != 0 || exits < 100 && overruns == 0 {
+				t.Errorf("%d forks and %d exits (%d overruns) before the shell's exit; want no fork and 100 exits", forks, exits, overruns)
 			}
 			return
 		case what == procEventExit:
