@@ -1,0 +1,93 @@
+package watch
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"golang.org/x/net/bpf"
+)
+
+// MaxFilterPids is the most watched pids the BPF program lists one by
+// one; with more, it keeps the EXIT of every thread-group leader.
+const MaxFilterPids = 1024
+
+// The filter's verdicts: the whole datagram, or nothing.
+var (
+	keep = bpf.RetConstant{Val: 0xffffffff}
+	drop = bpf.RetConstant{Val: 0}
+)
+
+// Filter assembles the classic BPF program attached to the socket: it
+// keeps the acknowledgement (PROC_EVENT_NONE), the EXEC of thread-group
+// leaders (pid == tgid), and the EXIT of thread-group leaders whose pid is
+// in watched; it drops everything else (a fork storm never wakes us).
+// Loads in classic BPF are big-endian and the kernel writes host order:
+// the constants are swapped to match.
+//
+// Every jump skips at most two instructions (classic BPF offsets are 8
+// bits): each watched pid is a compare followed by its own return.
+func Filter(watched []int) ([]bpf.RawInstruction, error) {
+	for _, p := range watched {
+		if p <= 0 || p > 1<<31-1 {
+			return nil, fmt.Errorf("watch: filter: pid %d out of range", p)
+		}
+	}
+	prog := filterHead()
+	if len(watched) > MaxFilterPids {
+		prog = append(prog, keep)
+	} else {
+		prog = append(prog, pidList(watched)...)
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		return nil, fmt.Errorf("watch: filter: %w", err)
+	}
+	return raw, nil
+}
+
+// filterHead checks the connector id, keeps acknowledgements, drops what
+// is neither an exec nor an exit and the events of threads, keeps an
+// exec, and leaves the pid of an exit in A for the list that follows.
+func filterHead() []bpf.Instruction {
+	return []bpf.Instruction{
+		bpf.LoadAbsolute{Off: offCnIdx, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnIdxProc), SkipTrue: 1},
+		drop,
+		bpf.LoadAbsolute{Off: offCnVal, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnValProc), SkipTrue: 1},
+		drop,
+		bpf.LoadAbsolute{Off: offWhat, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventNone), SkipFalse: 1},
+		keep,
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExec), SkipTrue: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExit), SkipTrue: 1},
+		drop,
+		bpf.LoadAbsolute{Off: offTgid, Size: 4},
+		bpf.TAX{},
+		bpf.LoadAbsolute{Off: offPid, Size: 4},
+		bpf.JumpIfX{Cond: bpf.JumpEqual, SkipTrue: 1},
+		drop, // a thread
+		bpf.LoadAbsolute{Off: offWhat, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExec), SkipFalse: 1},
+		keep,
+		bpf.LoadAbsolute{Off: offPid, Size: 4},
+	}
+}
+
+// pidList keeps an exit whose pid (in A) is one of pids, and drops the
+// others.
+func pidList(pids []int) []bpf.Instruction {
+	prog := make([]bpf.Instruction, 0, 2*len(pids)+1)
+	for _, p := range pids {
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(uint32(p)), SkipFalse: 1}, keep)
+	}
+	return append(prog, drop)
+}
+
+// be is v as a classic BPF load sees the bytes the kernel wrote for it
+// in host order: loads are big-endian.
+func be(v uint32) uint32 {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], v)
+	return binary.BigEndian.Uint32(b[:])
+}
