@@ -103,8 +103,8 @@ func hasWord(text, w string) bool {
 }
 
 // As PID 1 of a new pid namespace (a container's init) the proc connector
-// cannot serve respawn: the watch task is buried and says why, and the
-// servers run and stop as always.
+// cannot serve respawn: the watch task is buried and says why (in its log
+// line and in the info dump), and the servers run and stop as always.
 func TestWatchBuriedAsPID1(t *testing.T) {
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
@@ -136,6 +136,13 @@ func TestWatchBuriedAsPID1(t *testing.T) {
 	l := s.waitLog(1, func(l map[string]any) bool { return l["msg"] == "BURIED" && l["task"] == "watch" })
 	if why := fmt.Sprint(l); !strings.Contains(why, "namespace") {
 		t.Errorf("the watch task's burial does not say it is the namespace: %s", why)
+	}
+	if err := unix.Kill(init, unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := s.waitLog(1, msg("info dump"))["watch"].(map[string]any)
+	if d == nil || d["state"] != "BURIED" || !strings.Contains(fmt.Sprint(d["reason"]), "namespace") {
+		t.Errorf("the info dump's watch section: %v; want the task BURIED, with its reason", d)
 	}
 	s.waitLog(1, msg("ALIVE", "server", 1))
 	var server int
