@@ -1,0 +1,123 @@
+//go:build linux
+
+package watch
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary plays two helpers, picked by WATCH_TEST_HELPER:
+// "pause" waits to be killed, whatever its argv; "readproc" prints
+// ReadProc(argv[1]) as JSON, to read /proc as another user.
+func TestMain(m *testing.M) {
+	switch os.Getenv("WATCH_TEST_HELPER") {
+	case "pause":
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "readproc":
+		pid, _ := strconv.Atoi(os.Args[1])
+		p, err := ReadProc(pid)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		_ = json.NewEncoder(os.Stdout).Encode(p)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// started is a process a test started, ended by pid when the test ends.
+type started struct {
+	cmd *exec.Cmd
+}
+
+// start runs cmd and ends it (SIGKILL, then wait) when the test ends.
+func start(t *testing.T, cmd *exec.Cmd) *started {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &started{cmd: cmd}
+	t.Cleanup(func() { p.end() })
+	return p
+}
+
+func (p *started) pid() int { return p.cmd.Process.Pid }
+
+// end kills the process by its pid and reaps it; a second call does
+// nothing.
+func (p *started) end() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	_ = p.cmd.Wait()
+}
+
+// pause starts the test binary as the pause helper with argv, in dir,
+// with env beside WATCH_TEST_HELPER.
+func pause(t *testing.T, exe string, argv []string, dir string, env ...string) *started {
+	t.Helper()
+	cmd := &exec.Cmd{Path: exe, Args: argv, Dir: dir, Env: append(env, "WATCH_TEST_HELPER=pause")}
+	return start(t, cmd)
+}
+
+// self is the test binary's path.
+func self(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// copyExe copies the file at src to dir/name, executable by anyone.
+func copyExe(t *testing.T, src, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, name)
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// publicDir is a temporary directory that every user may enter (the
+// parent of t.TempDir's is private).
+func publicDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "watch-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// waitZombie waits until pid is a zombie, for a few seconds.
+func waitZombie(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st, err := readStat(pid); err == nil && zombie(st.state) {
+			return
+		}
+	}
+	t.Fatalf("pid %d did not become a zombie", pid)
+}
