@@ -41,17 +41,6 @@ type started struct {
 	cmd *exec.Cmd
 }
 
-// start runs cmd and ends it (SIGKILL, then wait) when the test ends.
-func start(t *testing.T, cmd *exec.Cmd) *started {
-	t.Helper()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &started{cmd: cmd}
-	t.Cleanup(func() { p.end() })
-	return p
-}
-
 func (p *started) pid() int { return p.cmd.Process.Pid }
 
 // end kills the process by its pid and reaps it; a second call does
@@ -70,6 +59,27 @@ func pause(t *testing.T, exe string, argv []string, dir string, env ...string) *
 	t.Helper()
 	cmd := &exec.Cmd{Path: exe, Args: argv, Dir: dir, Env: append(env, "WATCH_TEST_HELPER=pause")}
 	return start(t, cmd)
+}
+
+// start runs cmd, waits until its execve is done, and ends it (SIGKILL,
+// then wait) when the test ends. Start returns before the kernel has laid
+// out the new image's arguments: it wakes the parent when the old memory
+// is let go, and /proc/PID/cmdline is empty until the arguments are in.
+func start(t *testing.T, cmd *exec.Cmd) *started {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &started{cmd: cmd}
+	t.Cleanup(func() { p.end() })
+	path := "/proc/" + strconv.Itoa(p.pid()) + "/cmdline"
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if b, _ := os.ReadFile(path); len(b) > 0 {
+			return p
+		}
+	}
+	t.Fatalf("pid %d: no command line after 5s", p.pid())
+	return nil
 }
 
 // self is the test binary's path.

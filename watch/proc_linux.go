@@ -78,6 +78,12 @@ func (p *Proc) miss(field string, err error, cut bool) {
 	}
 }
 
+// errMidExec is why a process that has an executable shows no command
+// line: it is in execve, which installs the new image (its exe and comm)
+// before it lays out the arguments and the environment; the connector's
+// EXEC event comes once it has.
+const errMidExec = "cmdline: empty: in execve, not laid out yet"
+
 // readIdent reads pid's identity and names the fields it could not read.
 func readIdent(pid int) (Ident, []string, error) {
 	st, err := readStat(pid)
@@ -99,6 +105,8 @@ func readIdent(pid int) (Ident, []string, error) {
 		missing = append(missing, "cmdline: "+why(err))
 	case cut:
 		missing = append(missing, "cmdline: cut: longer than its bound")
+	case len(b) == 0 && id.Exe != "" && !id.Zombie:
+		missing = append(missing, errMidExec)
 	}
 	return id, missing, nil
 }

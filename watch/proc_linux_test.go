@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -232,4 +233,28 @@ func equalIdent(a, b Ident) bool {
 func equalProc(a, b Proc) bool {
 	return equalIdent(a.Ident, b.Ident) && a.Cwd == b.Cwd && slices.Equal(a.Env, b.Env) && a.UID == b.UID &&
 		a.GID == b.GID && slices.Equal(a.Groups, b.Groups) && slices.Equal(a.Missing, b.Missing)
+}
+
+// A process caught in execve, between the new image and its arguments,
+// shows its new executable and no command line: ReadProc says so rather
+// than record an empty one. The window is short: processes are started
+// until one is caught, for a few seconds.
+func TestIntegrationReadProcMidExec(t *testing.T) {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		cmd := &exec.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 100"}}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		p, err := ReadProc(cmd.Process.Pid)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if err != nil || len(p.Argv) > 0 {
+			continue
+		}
+		if p.Exe == "" || !slices.Contains(p.Missing, errMidExec) {
+			t.Fatalf("no command line: exe %q, missing %q; want the exe and %q", p.Exe, p.Missing, errMidExec)
+		}
+		return
+	}
+	t.Fatal("no process caught in execve in 5s: the kernel lays out the arguments before it wakes the parent now?")
 }
