@@ -148,7 +148,7 @@ func (c *ctl) unanswered(req control.Request, err error) error {
 }
 
 // readOnly are the commands that change nothing, and so may be sent again.
-var readOnly = map[string]bool{"list": true, "status": true, "dump": true}
+var readOnly = map[string]bool{"list": true, "status": true, "dump": true, "watched": true}
 
 // simple runs a command answered with one line. A command that changes
 // nothing is sent again if its connection was closed before the answer,
