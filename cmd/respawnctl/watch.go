@@ -25,11 +25,11 @@ var ruleFlags = []struct {
 }{{"exe", watch.RuleExe}, {"name", watch.RuleName}, {"regex", watch.RuleRegex}, {"pid", watch.RulePid}}
 
 func (w *watchFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&w.exe, "exe", "", "watch, unwatch: the rule that picks processes by executable path, a glob (/usr/sbin/*)")
-	fs.StringVar(&w.name, "name", "", "watch, unwatch: the rule that picks processes by name (exactly their comm or argv[0]'s base name)")
-	fs.StringVar(&w.regex, "regex", "", "watch, unwatch: the rule that picks processes by a regexp of their command line")
-	fs.StringVar(&w.pid, "pid", "", "watch, unwatch: the rule that picks one process by its pid")
-	fs.StringVar(&w.action, "action", "", "watch: what the abnormal exit of a process the rule picks does: restart or notify\n(default: restart for --exe and --pid, notify for --name and --regex)")
+	fs.StringVar(&w.exe, "exe", "", "watch, unwatch: the rule of processes by executable path, a `GLOB` (/usr/sbin/*)")
+	fs.StringVar(&w.name, "name", "", "watch, unwatch: the rule of processes by `NAME` (their comm, or argv[0]'s base name)")
+	fs.StringVar(&w.regex, "regex", "", "watch, unwatch: the rule of processes by a regexp `RE` of their command line")
+	fs.StringVar(&w.pid, "pid", "", "watch, unwatch: the rule of one process by its `PID`")
+	fs.StringVar(&w.action, "action", "", "watch: what an abnormal exit does, `ACTION` restart or notify (default: restart for --exe, --pid)")
 	fs.BoolVar(&w.reload, "reload", false, "watch: make respawn read its --watch-file files again")
 }
 
