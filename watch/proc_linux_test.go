@@ -23,9 +23,9 @@ import (
 // environment, ids, and where it sits in the process tree.
 func TestIntegrationReadProcOwnChild(t *testing.T) {
 	dir := t.TempDir()
-	exe := copyExe(t, self(t), dir, "a) (b c") // a comm with spaces and parentheses
-	argv := []string{"argv0 is free", "a b", "", "(x) y)"}
-	p := pause(t, exe, argv, dir, "FOO=bar baz", "EMPTY=")
+	exe := copyExe(t, sh(t), dir, "a) (b c") // a comm with spaces and parentheses
+	p := pause(t, exe, "argv0 is free", dir, []string{"a b", "", "(x) y)"}, "FOO=bar baz", "EMPTY=")
+	argv := []string{"argv0 is free", "-c", "read x", "a b", "", "(x) y)"}
 	got, err := ReadProc(p.pid())
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +33,7 @@ func TestIntegrationReadProcOwnChild(t *testing.T) {
 	groups, _ := os.Getgroups()
 	want := Proc{
 		Ident: Ident{Pid: p.pid(), Comm: "a) (b c", Exe: exe, Argv: argv, PPid: os.Getpid(), Pgid: syscall.Getpgrp(), Sid: sid(t, os.Getpid())},
-		Cwd:   dir, Env: []string{"FOO=bar baz", "EMPTY=", "WATCH_TEST_HELPER=pause"},
+		Cwd:   dir, Env: []string{"FOO=bar baz", "EMPTY="},
 		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Groups: u32s(groups),
 	}
 	if got.StartTime == 0 {
@@ -55,11 +55,16 @@ func TestIntegrationReadProcOtherUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test needs root, as CI runs it")
 	}
-	dir := publicDir(t)
-	exe := copyExe(t, self(t), dir, "helper")
-	cmd := &exec.Cmd{Path: exe, Args: []string{"helper", "x"}, Dir: "/", Env: []string{"WATCH_TEST_HELPER=pause", "HOME=/nonexistent"},
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	exe := sh(t)
+	cmd := &exec.Cmd{Path: exe, Args: []string{"sh", "-c", "read x"}, Dir: "/", Env: []string{"HOME=/nonexistent"}, Stdin: r,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: 65534, Gid: 65533, Groups: []uint32{65532, 4}}}}
 	p := start(t, cmd)
+	p.stdin = w
 	got, err := ReadProc(p.pid())
 	if err != nil {
 		t.Fatal(err)
@@ -78,11 +83,14 @@ func TestIntegrationReadProcDenied(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test needs root, as CI runs it")
 	}
-	dir := publicDir(t)
-	exe := copyExe(t, self(t), dir, "helper")
-	target := pause(t, exe, []string{"helper", "secret-free"}, "/", "SECRET=1")
+	target := pause(t, sh(t), "sh", "/", []string{"secret-free"}, "SECRET=1")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe = copyExe(t, exe, publicDir(t), "watch.test") // its own directory is private
 	var out, errb bytes.Buffer
-	reader := &exec.Cmd{Path: exe, Args: []string{"readproc", strconv.Itoa(target.pid())}, Env: []string{"WATCH_TEST_HELPER=readproc"},
+	reader := &exec.Cmd{Path: exe, Args: []string{"watch.test", "-test.run=^TestHelperReadProc$"}, Env: []string{"WATCH_TEST_READPROC=" + strconv.Itoa(target.pid())},
 		Stdout: &out, Stderr: &errb, SysProcAttr: &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}}
 	if err := reader.Run(); err != nil {
 		t.Fatalf("readproc as 65534: %v: %s", err, errb.String())
@@ -95,7 +103,7 @@ func TestIntegrationReadProcDenied(t *testing.T) {
 	if !slices.Equal(got.Missing, wantMissing) || got.Exe != "" || got.Cwd != "" || got.Env != nil {
 		t.Errorf("missing %q exe %q cwd %q env %q; want %q and nothing else", got.Missing, got.Exe, got.Cwd, got.Env, wantMissing)
 	}
-	if !slices.Equal(got.Argv, []string{"helper", "secret-free"}) || got.UID != 0 || got.Comm != "helper" {
+	if !slices.Equal(got.Argv, []string{"sh", "-c", "read x", "secret-free"}) || got.UID != 0 || got.Comm != filepath.Base(sh(t)) {
 		t.Errorf("argv %q uid %d comm %q: what anyone may read was not read", got.Argv, got.UID, got.Comm)
 	}
 }
@@ -103,7 +111,7 @@ func TestIntegrationReadProcDenied(t *testing.T) {
 // A zombie is flagged and matched by no rule; once reaped, it is gone:
 // an error.
 func TestIntegrationReadIdentZombieAndGone(t *testing.T) {
-	p := pause(t, self(t), []string{"helper"}, "/")
+	p := pause(t, sh(t), "sh", "/", nil)
 	pid := p.pid()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -130,8 +138,8 @@ func TestIntegrationReadIdentZombieAndGone(t *testing.T) {
 // kernel's " (deleted)".
 func TestIntegrationReadIdentDeletedExe(t *testing.T) {
 	dir := t.TempDir()
-	exe := copyExe(t, self(t), dir, "gone")
-	p := pause(t, exe, []string{"gone"}, "/")
+	exe := copyExe(t, sh(t), dir, "gone")
+	p := pause(t, exe, "gone", "/", nil)
 	if err := os.Remove(exe); err != nil {
 		t.Fatal(err)
 	}
@@ -148,13 +156,12 @@ func TestIntegrationReadIdentDeletedExe(t *testing.T) {
 // cut is reported.
 func TestIntegrationReadProcLongCmdline(t *testing.T) {
 	big := strings.Repeat("x", 100<<10) // MAX_ARG_STRLEN is 128 KiB
-	argv := []string{"helper", big, big, big}
-	p := pause(t, self(t), argv, "/")
+	p := pause(t, sh(t), "sh", "/", []string{big, big, big})
 	got, err := ReadProc(p.pid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(got.Argv, argv[:3]) || !slices.Contains(got.Missing, "cmdline: cut: longer than its bound") {
+	if !slices.Equal(got.Argv, []string{"sh", "-c", "read x", big, big}) || !slices.Contains(got.Missing, "cmdline: cut: longer than its bound") {
 		t.Errorf("%d args, missing %q; want the first 3 and the cut reported", len(got.Argv), got.Missing)
 	}
 }
@@ -183,7 +190,7 @@ func TestIntegrationKernelThread(t *testing.T) {
 // Pids lists processes, never threads: the test binary's own threads are
 // not there, its pid and its child's are.
 func TestIntegrationPids(t *testing.T) {
-	p := pause(t, self(t), []string{"helper"}, "/")
+	p := pause(t, sh(t), "sh", "/", nil)
 	pids, err := Pids()
 	if err != nil {
 		t.Fatal(err)

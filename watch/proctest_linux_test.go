@@ -14,31 +14,27 @@ import (
 	"time"
 )
 
-// The test binary plays two helpers, picked by WATCH_TEST_HELPER:
-// "pause" waits to be killed, whatever its argv; "readproc" prints
-// ReadProc(argv[1]) as JSON, to read /proc as another user.
-func TestMain(m *testing.M) {
-	switch os.Getenv("WATCH_TEST_HELPER") {
-	case "pause":
-		for {
-			time.Sleep(time.Hour)
-		}
-	case "readproc":
-		pid, _ := strconv.Atoi(os.Args[1])
-		p, err := ReadProc(pid)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		_ = json.NewEncoder(os.Stdout).Encode(p)
-		os.Exit(0)
+// TestHelperReadProc is not a test: run as the test binary with
+// WATCH_TEST_READPROC=PID (as another user), it prints ReadProc(PID) as
+// JSON and exits. Run as a test, it returns at once.
+func TestHelperReadProc(t *testing.T) {
+	pid, err := strconv.Atoi(os.Getenv("WATCH_TEST_READPROC"))
+	if err != nil {
+		return
 	}
-	os.Exit(m.Run())
+	p, err := ReadProc(pid)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(p)
+	os.Exit(0)
 }
 
 // started is a process a test started, ended by pid when the test ends.
 type started struct {
-	cmd *exec.Cmd
+	cmd   *exec.Cmd
+	stdin *os.File // the write end of its stdin, held open
 }
 
 func (p *started) pid() int { return p.cmd.Process.Pid }
@@ -51,20 +47,33 @@ func (p *started) end() {
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	_ = p.cmd.Wait()
+	if p.stdin != nil {
+		p.stdin.Close()
+	}
 }
 
-// pause starts the test binary as the pause helper with argv, in dir,
-// with env beside WATCH_TEST_HELPER.
-func pause(t *testing.T, exe string, argv []string, dir string, env ...string) *started {
+// pause runs sh, the file at exe (a copy of /bin/sh, or /bin/sh), as a
+// process that waits to be killed: "sh -c 'read x'" with argv[0] and
+// args after, reading a pipe nobody writes. Its command line is
+// [argv0 -c "read x" args...].
+func pause(t *testing.T, exe, argv0, dir string, args []string, env ...string) *started {
 	t.Helper()
-	cmd := &exec.Cmd{Path: exe, Args: argv, Dir: dir, Env: append(env, "WATCH_TEST_HELPER=pause")}
-	return start(t, cmd)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := &exec.Cmd{Path: exe, Args: append([]string{argv0, "-c", "read x"}, args...), Dir: dir, Env: env, Stdin: r}
+	p := start(t, cmd)
+	p.stdin = w
+	return p
 }
 
 // start runs cmd, waits until its execve is done, and ends it (SIGKILL,
 // then wait) when the test ends. Start returns before the kernel has laid
 // out the new image's arguments: it wakes the parent when the old memory
-// is let go, and /proc/PID/cmdline is empty until the arguments are in.
+// is let go, and /proc/PID/cmdline is empty until the arguments are in
+// (TestIntegrationReadProcMidExec).
 func start(t *testing.T, cmd *exec.Cmd) *started {
 	t.Helper()
 	if err := cmd.Start(); err != nil {
@@ -82,14 +91,14 @@ func start(t *testing.T, cmd *exec.Cmd) *started {
 	return nil
 }
 
-// self is the test binary's path.
-func self(t *testing.T) string {
+// sh is the file /bin/sh names.
+func sh(t *testing.T) string {
 	t.Helper()
-	exe, err := os.Executable()
+	p, err := filepath.EvalSymlinks("/bin/sh")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return exe
+	return p
 }
 
 // copyExe copies the file at src to dir/name, executable by anyone.
