@@ -125,3 +125,5 @@ func (r *Ring) Dropped() uint64 { return 0 }
 
 // Cap is the ring's size.
 func (r *Ring) Cap() int { return 0 }
+
+// --- proc_linux.go ---
