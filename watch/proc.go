@@ -30,8 +30,8 @@ type Proc struct {
 	Groups []uint32
 	// Missing names each field that could not be read, with why
 	// ("environ: permission denied"): reported, never guessed. The names
-	// are exe, cmdline, cwd, environ, uid, gid and groups; with "uid" or
-	// "gid" among them, UID or GID is 0 for want of a value, not root.
+	// are exe, cmdline, cwd, environ and status; with status among them,
+	// UID, GID and Groups are unset (0 for want of a value, not root).
 	Missing []string
 }
 

@@ -43,7 +43,9 @@ func ReadProc(pid int) (Proc, error) {
 	return p, nil
 }
 
-// readCreds reads the real uid and gid and the groups into p.
+// readCreds reads the real uid and gid and the groups into p. If
+// /proc/PID/status cannot be read, or lacks one of them, Missing says
+// "status: ..." and none of the three is set.
 func (p *Proc) readCreds(dir string) {
 	b, cut, err := readBounded(dir+"/status", maxStatusBytes)
 	if err == nil && cut {
@@ -53,18 +55,14 @@ func (p *Proc) readCreds(dir string) {
 	if err == nil {
 		c, err = parseStatus(b)
 	}
-	p.UID, p.GID, p.Groups = c.uid, c.gid, c.groups
-	for _, f := range []struct {
-		name string
-		ok   bool
-	}{{"uid", c.hasUID}, {"gid", c.hasGID}, {"groups", c.hasGroups}} {
-		switch {
-		case err != nil:
-			p.miss(f.name, err, false)
-		case !f.ok:
-			p.Missing = append(p.Missing, f.name+": not in /proc/PID/status")
-		}
+	if err == nil && (!c.hasUID || !c.hasGID || !c.hasGroups) {
+		err = errors.New("no Uid, Gid or Groups line")
 	}
+	if err != nil {
+		p.miss("status", err, false)
+		return
+	}
+	p.UID, p.GID, p.Groups = c.uid, c.gid, c.groups
 }
 
 // miss records that field could not be read whole: err says why, or cut
@@ -175,5 +173,5 @@ func why(err error) string {
 	if errors.As(err, &errno) {
 		return errno.Error()
 	}
-	return err.Error()
+	return strings.TrimPrefix(err.Error(), "watch: ")
 }

@@ -265,3 +265,29 @@ func TestIntegrationReadProcMidExec(t *testing.T) {
 	}
 	t.Fatal("no process caught in execve in 5s: the kernel lays out the arguments before it wakes the parent now?")
 }
+
+// A status that does not give all three of uid, gid and groups sets none
+// of them and says so: a restart must not take a missing uid for root.
+// (/proc always has them; the file here is written by the test.)
+func TestReadCredsIncomplete(t *testing.T) {
+	tests := []struct{ name, status, want string }{
+		{"no Gid line", "Uid:\t1000\t1000\t1000\t1000\nGroups:\t1000\n", "status: no Uid, Gid or Groups line"},
+		{"malformed Uid", "Uid:\tx\nGid:\t1\t1\t1\t1\nGroups:\n", "status: malformed /proc/PID/status"},
+		{"missing file", "", "status: no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.status != "" {
+				if err := os.WriteFile(filepath.Join(dir, "status"), []byte(tt.status), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var p Proc
+			p.readCreds(dir)
+			if p.UID != 0 || p.GID != 0 || p.Groups != nil || !slices.Equal(p.Missing, []string{tt.want}) {
+				t.Errorf("uid %d gid %d groups %v missing %q; want none and %q", p.UID, p.GID, p.Groups, p.Missing, tt.want)
+			}
+		})
+	}
+}
