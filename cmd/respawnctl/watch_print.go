@@ -116,10 +116,10 @@ func watchEvent(l control.StreamLine) string {
 		s += " rule=" + esc(l.Rule)
 	}
 	switch {
-	case l.Exit != "":
-		s += " status=" + esc(l.Exit)
 	case l.Watch == "gone":
 		s += " status=unknown (its exit was not seen: the kernel's socket overran)"
+	case l.Exit != "":
+		s += " status=" + esc(l.Exit)
 	}
 	if l.Watch == "restart" && l.Index > 0 {
 		s += " server=" + strconv.Itoa(l.Index)
