@@ -15,7 +15,7 @@
 #
 # env:
 #   RESPAWN    respawn binary (default: bin/respawn of this repository)
-#   FIGURES    figures to run (default: "latency settings storm upgrade control output")
+#   FIGURES    figures to run (default: "latency settings storm upgrade control output watch")
 #   ROUNDS     latency rounds per system (20)
 #   N          services in the storm/memory/idle figure (500)
 #   IDLE_SECS  idle window (10)
@@ -30,7 +30,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 export RESPAWN=${RESPAWN:-$repo/bin/respawn}
 export ROUNDS=${ROUNDS:-20} N=${N:-500} IDLE_SECS=${IDLE_SECS:-10} SYSTEMS=${SYSTEMS:-}
-FIGURES=${FIGURES:-latency settings storm upgrade control output}
+FIGURES=${FIGURES:-latency settings storm upgrade control output watch}
 JSON_OUT=${JSON_OUT:-$here/results.json}
 
 say() { printf '[bench] %s\n' "$*" >&2; }
@@ -77,6 +77,7 @@ install_peers() {
 	command -v runsv >/dev/null && command -v runsvdir >/dev/null || need+=(runit)
 	command -v s6-supervise >/dev/null && command -v s6-svscan >/dev/null || need+=(s6)
 	command -v supervisord >/dev/null || need+=(supervisor)
+	command -v forkstat >/dev/null || need+=(forkstat)
 	command -v gcc >/dev/null || need+=(gcc libc6-dev)
 	command -v python3 >/dev/null || need+=(python3)
 	((${#need[@]})) || return 0
@@ -128,6 +129,9 @@ if ! gcc -static -O2 -o "$STAMP" "$here/stamp.c" 2>"$BENCH_TMP/gcc.log"; then
 	say "static link failed ($(tail -n 1 "$BENCH_TMP/gcc.log")); using a dynamic probe"
 	gcc -O2 -o "$STAMP" "$here/stamp.c"
 fi
+# The fork storm of the 'watch' figure.
+export FORKSTORM=$BENCH_TMP/forkstorm
+gcc -static -O2 -o "$FORKSTORM" "$here/forkstorm.c" 2>/dev/null || gcc -O2 -o "$FORKSTORM" "$here/forkstorm.c"
 
 # ---------------------------------------------------------------- figures
 say "rounds=$ROUNDS N=$N idle=${IDLE_SECS}s figures: $FIGURES; $(nproc) CPUs, $(uname -r)"

@@ -82,8 +82,9 @@ func (w *watcher) run(s *Supervisor) TaskFunc {
 	return func(ctx context.Context) error {
 		c := w.conn.Load()
 		if c == nil {
-			c, adopted, err := w.open()
-			if err != nil {
+			var adopted bool
+			var err error
+			if c, adopted, err = w.open(); err != nil {
 				return err
 			}
 			w.conn.Store(c)
@@ -411,17 +412,19 @@ func (s *Supervisor) watchAct(p *watched) {
 
 // killLeftovers kills what is left of the process group a dead watched
 // process led (a forking server's workers), so that two generations never
-// run side by side. A group it did not lead is not touched.
+// run side by side. A group it did not lead is not touched. That the kill
+// reached the group says nothing of leftovers: the dead process is in it
+// as a zombie until its parent reaps it, which is after the kernel has
+// reported its exit; telling them apart would take a scan of /proc before
+// the restart, so the kill is only a debug line.
 func (s *Supervisor) killLeftovers(p *watched) {
 	g := p.Pgid
 	if g != p.Pid || g <= 1 || g == syscall.Getpgrp() {
 		return
 	}
-	if syscall.Kill(-g, 0) != nil {
-		return // empty: the common case
+	if syscall.Kill(-g, syscall.SIGKILL) == nil {
+		s.log.Debug("watch: killed the process group the dead process led", "pid", p.Pid, "pgid", g)
 	}
-	err := syscall.Kill(-g, syscall.SIGKILL)
-	s.log.Warn("watch: killed what the dead process left in its process group", "pid", p.Pid, "pgid", g, "err", err)
 }
 
 // adoptServer adds a server that starts p's program as it was recorded.
