@@ -4,8 +4,20 @@
 # Needs nothing but bash; installed as
 # /usr/share/bash-completion/completions/respawnctl.
 
-_respawnctl_commands='list status revive stop restart reload shutdown start signal upgrade dump events'
-_respawnctl_flags='--socket --json --timeout --wait --help --version'
+_respawnctl_commands='list status revive stop restart reload shutdown start signal upgrade dump events watch unwatch'
+_respawnctl_flags='--socket --json --timeout --wait --help --version --exe --name --regex --pid --action --reload'
+_respawnctl_watch_flags='--exe --name --regex --pid --action'
+
+# _respawnctl_watched prints the pid of every watched process, one a line,
+# from the digits after each '"pid":' key of the watched answer.
+_respawnctl_watched() {
+	local answer
+	answer=$(command respawnctl "$@" --timeout 2s --json watch 2>/dev/null) || return
+	while [[ $answer =~ \"pid\":([0-9]+) ]]; do
+		printf '%s\n' "${BASH_REMATCH[1]}"
+		answer=${answer#*"${BASH_REMATCH[0]}"}
+	done
+}
 
 # _respawnctl_targets prints the name of every server and task, one a
 # line. A name is letters, digits, '-', '_' and '.': it needs no JSON
@@ -34,7 +46,7 @@ _respawnctl() {
 			sock=(--socket "${COMP_WORDS[i]}")
 			;;
 		--socket=*) sock=(--socket "${w#--socket=}") ;;
-		--timeout) ((i++)) ;;
+		--timeout | --exe | --name | --regex | --pid | --action) ((i++)) ;;
 		-*) ;;
 		*) if [[ -z $cmd ]]; then cmd=$w; else args+=("$w"); fi ;;
 		esac
@@ -48,7 +60,16 @@ _respawnctl() {
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;
-	--timeout) return ;;
+	--timeout | --name | --regex | --pid) return ;;
+	--exe)
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return
+		;;
+	--action)
+		mapfile -t COMPREPLY < <(compgen -W 'restart notify' -- "$cur")
+		return
+		;;
 	esac
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
@@ -61,6 +82,16 @@ _respawnctl() {
 	case $cmd:${#args[@]} in
 	status:0 | stop:0 | restart:0 | reload:0 | start:0 | revive:0 | signal:0)
 		mapfile -t COMPREPLY < <(compgen -W "$(_respawnctl_targets "${sock[@]}")" -- "$cur")
+		;;
+	watch:*)
+		[[ $cur == -* ]] && mapfile -t COMPREPLY < <(compgen -W "$_respawnctl_watch_flags --reload" -- "$cur")
+		;;
+	unwatch:0)
+		if [[ $cur == -* ]]; then
+			mapfile -t COMPREPLY < <(compgen -W "$_respawnctl_watch_flags" -- "$cur")
+		else
+			mapfile -t COMPREPLY < <(compgen -W "$(_respawnctl_watched "${sock[@]}")" -- "$cur")
+		fi
 		;;
 	signal:1)
 		local -a sigs

@@ -22,6 +22,21 @@ _respawnctl_targets() {
 	_wanted targets expl 'server or task' compadd -a names
 }
 
+# _respawnctl_watched offers the pid of every watched process, from the
+# digits after each '"pid":' key of the watched answer.
+_respawnctl_watched() {
+	local -a sock pids
+	local answer
+	[[ -n ${opt_args[--socket]:-${opt_args[-s]}} ]] &&
+		sock=(--socket ${(Q)${opt_args[--socket]:-${opt_args[-s]}}})
+	answer=$(_call_program watched respawnctl ${(q)sock} --timeout 2s --json watch 2>/dev/null) || return 1
+	while [[ $answer == *'"pid":'[0-9]* ]]; do
+		answer=${answer#*'"pid":'}
+		pids+=(${answer%%[^0-9]*})
+	done
+	_wanted pids expl 'watched process' compadd -a pids
+}
+
 _respawnctl_commands() {
 	local -a cmds
 	cmds=(
@@ -37,6 +52,8 @@ _respawnctl_commands() {
 		'upgrade:live upgrade of respawn'
 		'dump:the info dump'
 		'events:every state transition as it happens'
+		'watch:list the watched, or watch processes respawn did not start'
+		'unwatch:remove a watch rule, or stop watching a process'
 	)
 	_describe -t commands 'respawnctl command' cmds
 }
@@ -49,6 +66,12 @@ _respawnctl() {
 		'--json[print the supervisor'\''s JSON answers]' \
 		'--timeout=[how long to wait for the answer]:duration (like 10s)' \
 		'--wait[stop: return once the server has ended]' \
+		'--exe=[watch, unwatch: the rule by executable path]:glob:_files' \
+		'--name=[watch, unwatch: the rule by name]:name' \
+		'--regex=[watch, unwatch: the rule by a regexp of the command line]:regexp' \
+		'--pid=[watch, unwatch: the rule of one process]:pid' \
+		'--action=[watch: what an abnormal exit does]:action:(restart notify)' \
+		'--reload[watch: reread the --watch-file files]' \
 		'(- *)'{-h,--help}'[print the help and exit]' \
 		'(- *)--version[print the version and exit]' \
 		'1:command:_respawnctl_commands' \
@@ -56,6 +79,7 @@ _respawnctl() {
 	[[ $state == args ]] || return 1
 	case $words[1]:$CURRENT in
 	(status:2|stop:2|restart:2|reload:2|start:2|revive:2|signal:2) _respawnctl_targets ;;
+	(unwatch:2) _respawnctl_watched ;;
 	(signal:3) _wanted signals expl signal compadd -- ${signals[2,-1]:#(ZERR|DEBUG|EXIT)} ;;
 	(*) return 1 ;;
 	esac

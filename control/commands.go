@@ -32,6 +32,11 @@ var simple = map[string]func(*client, Request) Answer{
 	"signal":   (*client).signal,
 	"reload":   (*client).reload,
 	"shutdown": (*client).shutdown,
+
+	"watch":        (*client).watch,
+	"unwatch":      (*client).unwatch,
+	"watch-reload": (*client).watchReload,
+	"watched":      (*client).watched,
 }
 
 // handle runs one request and answers it. It reports whether the
@@ -54,7 +59,7 @@ func (cl *client) handle(req Request) bool {
 	ans := simple[req.Cmd](cl, req)
 	b := encode(ans)
 	<-cl.a.work
-	if req.Cmd != "list" && req.Cmd != "status" && req.Cmd != "dump" {
+	if req.Cmd != "list" && req.Cmd != "status" && req.Cmd != "dump" && req.Cmd != "watched" {
 		cl.logRequest(req, ans)
 	}
 	return cl.write(b) == nil
@@ -104,12 +109,13 @@ func result(err error) Answer {
 
 func (cl *client) list(Request) Answer {
 	var list []respawn.Info
+	var w *Watching
 	err := cl.do(func(s *respawn.Supervisor) {
 		d := s.Snapshot()
-		list = append(d.Servers, d.Tasks...)
+		list, w = append(d.Servers, d.Tasks...), watchingOf(s, false)
 	})
 	ans := result(err)
-	ans.List = list
+	ans.List, ans.Watching = list, w
 	return ans
 }
 
@@ -288,6 +294,9 @@ func (cl *client) logRequest(req Request, ans Answer) {
 	}
 	if req.Signal != "" {
 		attrs = append(attrs, "signal", req.Signal)
+	}
+	if req.Rule != "" {
+		attrs = append(attrs, "rule", req.Rule)
 	}
 	switch {
 	case ans.OK:

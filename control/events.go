@@ -103,5 +103,8 @@ func eventOf(t respawn.Transition) Event {
 	if t.Exit.Set {
 		ev.Exit = t.Exit.String()
 	}
+	if t.Watch != "" {
+		watchEvent(&ev, t)
+	}
 	return ev
 }

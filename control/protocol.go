@@ -36,6 +36,7 @@ type Request struct {
 	Signal string  `json:"signal,omitempty"` // for signal: HUP, SIGHUP or 1
 	Wait   bool    `json:"wait,omitempty"`   // for stop: answer once it has ended
 	After  *uint64 `json:"after,omitempty"`  // for events: resume after this sequence number
+	Rule   string  `json:"rule,omitempty"`   // for watch, unwatch: a rule as watch.ParseRule reads it, or a pid
 
 	sig syscall.Signal // Signal, parsed by DecodeRequest
 }
@@ -66,6 +67,12 @@ type Answer struct {
 	Revived *int           `json:"revived,omitempty"` // revive
 	Sent    string         `json:"sent,omitempty"`    // reload: the signal sent
 	Seq     *uint64        `json:"seq,omitempty"`     // events: the last sequence number before the stream
+
+	Watching  *Watching `json:"watching,omitempty"`  // watched; list, when something is watched
+	Picked    *int      `json:"picked,omitempty"`    // watch: processes the rule picked up at once
+	Unwatched *int      `json:"unwatched,omitempty"` // unwatch: processes no longer watched
+	Added     *int      `json:"added,omitempty"`     // watch-reload: rules added
+	Removed   *int      `json:"removed,omitempty"`   // watch-reload: rules removed
 }
 
 // Event is one transition in the events stream. Seq numbers the
@@ -76,11 +83,19 @@ type Event struct {
 	Index int    `json:"index,omitempty"`
 	Name  string `json:"name"`
 	Task  bool   `json:"task,omitempty"`
-	From  string `json:"from"`
-	To    string `json:"to"`
+	From  string `json:"from,omitempty"` // absent for a watched process's event
+	To    string `json:"to,omitempty"`
 	Pid   int    `json:"pid"`            // the process that started or ended; 0 for a task
 	Exit  string `json:"exit,omitempty"` // how it ended, for a transition out of ALIVE
 	Time  string `json:"time"`           // RFC 3339, UTC, nanoseconds
+
+	// Watch is set for an event of a watched process, which has no
+	// states: exec, exit, gone, unwatched, lost or restart (see
+	// respawn.Transition.Watch). Rule is the rule that watches it;
+	// Missed, for lost, how many events were lost (absent: unknown).
+	Watch  string `json:"watch,omitempty"`
+	Rule   string `json:"rule,omitempty"`
+	Missed uint64 `json:"missed,omitempty"`
 }
 
 // Dropped is the events stream's line saying that N transitions were lost
@@ -134,8 +149,8 @@ const (
 
 // command is what a request may carry for one command.
 type command struct {
-	target, signal arg
-	wait, after    bool // may carry wait, after
+	target, signal, rule arg
+	wait, after          bool // may carry wait, after
 }
 
 var commands = map[string]command{
@@ -151,6 +166,11 @@ var commands = map[string]command{
 	"reload":   {target: argRequired},
 	"revive":   {target: argOptional},
 	"signal":   {target: argRequired, signal: argRequired},
+
+	"watch":        {rule: argRequired},
+	"unwatch":      {rule: argRequired},
+	"watch-reload": {},
+	"watched":      {},
 }
 
 // DecodeRequest decodes and checks one request line (without its newline).
@@ -188,6 +208,14 @@ func (r *Request) check() error {
 	}
 	if err := c.signal.check("signal", r.Cmd, r.Signal); err != nil {
 		return err
+	}
+	if err := c.rule.check("rule", r.Cmd, r.Rule); err != nil {
+		return err
+	}
+	if r.Rule != "" {
+		if err := checkRule(r.Cmd, r.Rule); err != nil {
+			return err
+		}
 	}
 	switch {
 	case r.Wait && !c.wait:

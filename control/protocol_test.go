@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"respawn/respawn"
 )
 
 func TestDecodeRequest(t *testing.T) {
@@ -64,6 +66,21 @@ func TestDecodeRequest(t *testing.T) {
 		{name: "signal too high", in: `{"cmd":"signal","target":"1","signal":"65"}`, err: "out of range"},
 		{name: "negative signal", in: `{"cmd":"signal","target":"1","signal":"-9"}`, err: "out of range"},
 		{name: "target too long", in: `{"cmd":"status","target":"` + strings.Repeat("a", MaxTarget+1) + `"}`, err: "at most 256 bytes"},
+		{name: "watch rule", in: `{"cmd":"watch","rule":"exe:/usr/sbin/* (notify)"}`, want: Request{Cmd: "watch", Rule: "exe:/usr/sbin/* (notify)"}},
+		{name: "watch pid", in: `{"cmd":"watch","rule":"4242"}`, want: Request{Cmd: "watch", Rule: "4242"}},
+		{name: "unwatch rule", in: `{"cmd":"unwatch","rule":"name:redis-server"}`, want: Request{Cmd: "unwatch", Rule: "name:redis-server"}},
+		{name: "unwatch pid", in: `{"cmd":"unwatch","rule":"4242"}`, want: Request{Cmd: "unwatch", Rule: "4242"}},
+		{name: "watch-reload", in: `{"cmd":"watch-reload"}`, want: Request{Cmd: "watch-reload"}},
+		{name: "watched", in: `{"cmd":"watched"}`, want: Request{Cmd: "watched"}},
+		{name: "watch without rule", in: `{"cmd":"watch"}`, err: `watch needs a "rule"`},
+		{name: "watch with target", in: `{"cmd":"watch","rule":"1","target":"web"}`, err: `watch takes no "target"`},
+		{name: "rule where none is taken", in: `{"cmd":"watched","rule":"1"}`, err: `watched takes no "rule"`},
+		{name: "watch bad glob", in: `{"cmd":"watch","rule":"exe:/usr/["}`, err: `rule: exe rule "/usr/[": bad glob`},
+		{name: "watch bad regex", in: `{"cmd":"watch","rule":"regex:("}`, err: `rule: regex rule "(": missing closing )`},
+		{name: "watch pid 0", in: `{"cmd":"watch","rule":"0"}`, err: "a pid is 1 or more"},
+		{name: "unwatch pid 0 as given", in: `{"cmd":"unwatch","rule":"0"}`, want: Request{Cmd: "unwatch", Rule: "0"}},
+		{name: "unwatch huge pid", in: `{"cmd":"unwatch","rule":"99999999999999999999"}`, err: "value out of range"},
+		{name: "watch no kind", in: `{"cmd":"watch","rule":"/usr/bin/x"}`, err: "want KIND:PATTERN"},
 		{name: "long unknown command clipped", in: `{"cmd":"` + strings.Repeat("x", 1000) + `"}`, err: "...\""},
 	}
 	for _, tt := range tests {
@@ -177,6 +194,8 @@ func TestEncodeOneLine(t *testing.T) {
 		Answer{Error: "a\nb", Code: CodeFailed},
 		Event{Index: 1, Name: "x\ny", From: "ALIVE", To: "DEAD", Pid: 7, Exit: "exit 1", Time: "t"},
 		Dropped{Dropped: 5},
+		Event{Name: "sleep", Pid: 9, Exit: "signal SIGKILL", Time: "t", Watch: "exit", Rule: "exe:/x\n"},
+		Answer{OK: true, Watching: &Watching{Rules: []string{"pid:1"}, Watched: []respawn.WatchedInfo{{Pid: 1, Argv: []string{"a\nb"}}}}},
 	} {
 		b := encode(v)
 		if strings.Count(string(b), "\n") != 1 || b[len(b)-1] != '\n' {

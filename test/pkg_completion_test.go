@@ -43,6 +43,9 @@ func TestCompletionBash(t *testing.T) {
 		{"SIG signal", []string{"respawnctl", "--socket", sock, "signal", "db", "SIGHU"}, "SIGHUP"},
 		{"no argument", []string{"respawnctl", "--socket", sock, "list", ""}, ""},
 		{"no supervisor", []string{"respawnctl", "--socket", sock + ".gone", "stop", "w"}, ""},
+		{"watch flag", []string{"respawnctl", "watch", "--re"}, "--regex --reload"},
+		{"watch action", []string{"respawnctl", "watch", "--name", "x", "--action", ""}, "restart notify"},
+		{"unwatch flag", []string{"respawnctl", "unwatch", "--re"}, "--regex"},
 	}
 	script := `source ../completion/respawnctl.bash || exit 1
 spec=$(complete -p respawnctl) || exit 1

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,9 +109,12 @@ func (c *ctl) once(req control.Request) (control.Answer, []byte, error) {
 	return c.call(cn, req)
 }
 
+// verbOf is the command line's words for the requests it names otherwise.
+var verbOf = map[string]string{"watch-reload": "watch --reload", "watched": "watch"}
+
 // failed prints the error line for a failed answer and returns exitFail.
 func (c *ctl) failed(req control.Request, ans control.Answer) int {
-	what := req.Cmd
+	what := cmp.Or(verbOf[req.Cmd], req.Cmd)
 	if req.Target != "" {
 		what += " " + req.Target
 	}
@@ -148,7 +152,7 @@ func (c *ctl) unanswered(req control.Request, err error) error {
 }
 
 // readOnly are the commands that change nothing, and so may be sent again.
-var readOnly = map[string]bool{"list": true, "status": true, "dump": true}
+var readOnly = map[string]bool{"list": true, "status": true, "dump": true, "watched": true}
 
 // simple runs a command answered with one line. A command that changes
 // nothing is sent again if its connection was closed before the answer,

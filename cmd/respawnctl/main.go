@@ -9,6 +9,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -48,8 +49,16 @@ commands:
                      the new image to answer
   dump               the info dump
   events             every state transition as it happens, until interrupted
+  watch              the watch rules in force and the processes they watch
+  watch PID|RULE     watch processes respawn did not start: one pid, or a
+                     rule (exe:GLOB, name:NAME, regex:RE, pid:PID), or one of
+                     --exe, --name, --regex, --pid; --action restart|notify
+  watch --reload     respawn reads its --watch-file files again
+  unwatch PID|RULE   remove a rule (or --exe, --name, --regex, --pid); a PID
+                     alone: stop watching that process, whatever picked it
 
-TARGET is a name (see list) or an index.
+TARGET is a name (see list) or an index. While respawn watches processes,
+list shows them after the servers, and a SOURCE column.
 
 flags:
 `
@@ -62,6 +71,7 @@ type options struct {
 	wait    bool
 	help    bool
 	version bool
+	watch   watchFlags
 }
 
 // verb is one command of the command line.
@@ -85,7 +95,12 @@ var verbs = map[string]verb{
 	"signal": {2, 2, func(a []string) control.Request {
 		return control.Request{Cmd: "signal", Target: a[0], Signal: a[1]}
 	}},
+	"watch":   {0, 1, plain("watch")},
+	"unwatch": {0, 1, plain("unwatch")},
 }
+
+// ruleArity is what arity says of the commands that take a PID or RULE.
+var ruleArity = map[string]string{"watch": "takes at most one PID or RULE", "unwatch": "takes one PID or RULE"}
 
 func plain(cmd string) func([]string) control.Request {
 	return func([]string) control.Request { return control.Request{Cmd: cmd} }
@@ -141,6 +156,7 @@ func parseCommandLine(args []string, out io.Writer) (*options, control.Request, 
 	fs.BoolVar(&o.wait, "wait", false, "stop: return once the server has ended")
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	o.watch.add(fs)
 	if err := fs.Parse(args); err != nil {
 		if !errors.Is(err, pflag.ErrHelp) {
 			return nil, control.Request{}, err
@@ -159,6 +175,9 @@ func parseCommandLine(args []string, out io.Writer) (*options, control.Request, 
 	}
 	req, err := parseVerb(fs.Args())
 	if err != nil {
+		return nil, req, err
+	}
+	if err := o.watch.apply(fs, &req, fs.Args()[1:]); err != nil {
 		return nil, req, err
 	}
 	if o.wait {
@@ -190,7 +209,7 @@ func parseVerb(args []string) (control.Request, error) {
 	}
 	rest := args[1:]
 	if len(rest) < v.min || len(rest) > v.max {
-		return control.Request{}, fmt.Errorf("%s: %s", args[0], arity(v))
+		return control.Request{}, fmt.Errorf("%s: %s", args[0], cmp.Or(ruleArity[args[0]], arity(v)))
 	}
 	req := v.request(rest)
 	if req.Signal != "" {

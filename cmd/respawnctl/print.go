@@ -16,7 +16,9 @@ import (
 func (c *ctl) print(req control.Request, ans control.Answer) {
 	switch {
 	case ans.List != nil:
-		writeList(c.out, ans.List)
+		writeList(c.out, ans.List, ans.Watching)
+	case ans.Watching != nil || ans.Picked != nil || ans.Unwatched != nil || ans.Added != nil:
+		writeWatchAnswer(c.out, req, ans)
 	case ans.Dump != nil:
 		_ = ans.Dump.WriteText(c.out)
 	case ans.Revived != nil:
@@ -35,13 +37,30 @@ func (c *ctl) print(req control.Request, ans control.Answer) {
 // by name). Every text from the supervisor is escaped (respawn.Escape): a
 // tab or a newline there cannot shift a column or forge a row. The first
 // three columns are single words, for scripts (awk '{print $2}').
-func writeList(w io.Writer, list []respawn.Info) {
+//
+// While respawn watches processes, the processes it watches come after
+// the servers (TYPE process, STATE WATCHED), and a SOURCE column before
+// COMMAND says "watched" and the rule for them and for a server respawn
+// took over from a watched process, "-" for the others.
+func writeList(w io.Writer, list []respawn.Info, watching *control.Watching) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tNAME\tTYPE\tSTATE\tPID\tUPTIME\tRESTARTS\tRETRY\tLAST-EXIT\tCOMMAND")
+	src := showSource(list, watching)
+	fmt.Fprintln(tw, strings.Join(withSource(src, []string{"INDEX", "NAME", "TYPE", "STATE", "PID", "UPTIME", "RESTARTS", "RETRY", "LAST-EXIT"}, "SOURCE", "COMMAND"), "\t"))
 	now := time.Now()
+	rows := func(in respawn.Info) {
+		row := []string{index(in), esc(in.Name), kind(in), esc(in.State), pid(in.Pid), uptime(in), strconv.Itoa(in.Restarts), retry(in, now), lastExit(in.LastExit)}
+		fmt.Fprintln(tw, strings.Join(withSource(src, row, source(in.Source, in.Rule), command(in)), "\t"))
+	}
+	watchedDone := !src
 	for _, in := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n",
-			index(in), esc(in.Name), kind(in), esc(in.State), pid(in.Pid), uptime(in), in.Restarts, retry(in, now), lastExit(in.LastExit), command(in))
+		if in.Task && !watchedDone {
+			writeWatchedRows(tw, watching)
+			watchedDone = true
+		}
+		rows(in)
+	}
+	if !watchedDone {
+		writeWatchedRows(tw, watching)
 	}
 	tw.Flush()
 }
@@ -99,6 +118,9 @@ func writeStatus(w io.Writer, in respawn.Info) {
 		fields = append(fields, [2]string{"revive", esc(in.Revive)})
 	}
 	fields = append(fields, [2]string{"last exit", esc(in.LastExit)}, [2]string{"command", command(in)})
+	if in.Source != "" {
+		fields = append(fields, [2]string{"source", source(in.Source, in.Rule)})
+	}
 	for _, f := range fields {
 		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
 	}
@@ -204,6 +226,9 @@ func clip(s string, n int) string {
 // writeEvent writes one line of the events stream for people.
 func writeEvent(w io.Writer, l control.StreamLine) {
 	switch {
+	case l.Watch != "":
+		fmt.Fprintln(w, watchEvent(l))
+		return
 	case l.Dropped > 0:
 		fmt.Fprintf(w, "dropped %d events: respawnctl did not keep up\n", l.Dropped)
 		return

@@ -26,7 +26,7 @@ func TestPrintEscapes(t *testing.T) {
 		lines int
 		want  []string
 	}{
-		{name: "list", print: func(b *bytes.Buffer) { writeList(b, []respawn.Info{forged}) }, lines: 2,
+		{name: "list", print: func(b *bytes.Buffer) { writeList(b, []respawn.Info{forged}, nil) }, lines: 2,
 			want: []string{`"a\n[2] fake"`, ` exit 1 ... `, `sleep $'\n[2] fake pid=1 state=ALIVE' $'\t\x1b[2J'`}},
 		{name: "status", print: func(b *bytes.Buffer) { writeStatus(b, forged) }, lines: 13,
 			want: []string{`name:       "a\n[2] fake"`, `started:    "2026\n"`, `next start: at "2026\nx" ("2026\nx")`, `revive:     "revive\n[2] fake"`}},
