@@ -275,3 +275,32 @@ func deadPid(t *testing.T) int {
 	}
 	return cmd.Process.Pid
 }
+
+// A watched process restarted by respawn is a server from then on, under
+// the same rules as the others: with --retries=0, dying sooner than
+// --interval buries it, and SIGUSR2 revives it with the same command line.
+func TestWatchRestartedIsBuriedAndRevived(t *testing.T) {
+	w := newWatchEnv(t)
+	dir := t.TempDir()
+	o := w.start(w.program(dir, "wt"+word(t)), "helper", "sleep")
+	s := w.begin("--retries=0", "--interval=1h", "--watch-exe="+dir+"/wt*")
+	watchedNow(t, s, o.pid)
+
+	o.kill(t)
+	l := s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
+	index := attr(l, "server")
+	pid := restartedAs(t, s, o.argv)
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(1, msg("BURIED", "server", index, "pid", pid))
+	if p := runningAs(s, o.argv); len(p) != 0 {
+		t.Errorf("buried, yet running: pids %v", p)
+	}
+	s.signal(unix.SIGUSR2)
+	s.waitLog(1, msg("ALIVE", "server", index, "from", "BURIED"))
+	checkLike(t, restartedAs(t, s, o.argv, pid), o, o.argv)
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
