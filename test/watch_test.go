@@ -304,3 +304,28 @@ func TestWatchRestartedIsBuriedAndRevived(t *testing.T) {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}
 }
+
+// --watch-action sets the action of the rule flags after it, up to the
+// next one; before any, a name rule notifies and an exe rule restarts.
+func TestWatchActionOrder(t *testing.T) {
+	w := newWatchEnv(t)
+	dir := t.TempDir()
+	tok := word(t)
+	a, b := w.start(w.program(dir, "wa"+tok), "helper", "sleep"), w.start(w.program(dir, "wb"+tok), "helper", "sleep")
+	c, e := w.start(w.program(dir, "wc"+tok), "helper", "sleep"), w.start(w.program(dir, "we"+tok), "helper", "sleep")
+	s := w.begin("--watch-name=wa"+tok, "--watch-exe="+dir+"/wb*",
+		"--watch-action=restart", "--watch-name=wc"+tok,
+		"--watch-action=notify", "--watch-exe="+dir+"/we*")
+	d := watchedNow(t, s, a.pid, b.pid, c.pid, e.pid)
+	for _, want := range []struct {
+		o      *outsider
+		action string
+	}{{a, "notify"}, {b, "restart"}, {c, "restart"}, {e, "notify"}} {
+		if got := watchedEntry(d, want.o.pid)["action"]; got != want.action {
+			t.Errorf("%s: action %v, want %s", want.o.argv[0], got, want.action)
+		}
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
