@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -406,7 +407,7 @@ func (s *Supervisor) watchAct(p *watched) {
 	s.killLeftovers(p)
 	r := s.adoptServer(p)
 	s.log.Info("restarting watched process as a server", "pid", p.Pid, "name", p.Comm, "server", r.Index, "rule", p.rule.String())
-	s.publishWatch("restart", p, Exit{})
+	s.publish(Transition{Index: r.Index, Name: p.Comm, Pid: p.Pid, TimeNs: realtimeNs(), Watch: "restart", Rule: p.rule.String()})
 	s.fire(r, evStart, Exit{})
 }
 
@@ -459,13 +460,9 @@ func adoptedSettings(p *watch.Proc) Settings {
 	return st
 }
 
+// missing reports whether p.Missing names field.
 func missing(p *watch.Proc, field string) bool {
-	for _, m := range p.Missing {
-		if len(m) >= len(field) && m[:len(field)] == field {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(p.Missing, func(m string) bool { return strings.HasPrefix(m, field+":") })
 }
 
 // insertServer adds r after the servers, before the tasks, and numbers

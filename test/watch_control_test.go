@@ -152,7 +152,7 @@ func TestWatchControl(t *testing.T) {
 
 	p.kill(t)
 	events(`watch exit pid=` + strconv.Itoa(p.pid) + ` name=` + name + ` rule=exe:` + regexp.QuoteMeta(glob) + ` status=signal SIGKILL$`)
-	events(`watch restart pid=` + strconv.Itoa(p.pid) + ` name=` + name + ` rule=exe:` + regexp.QuoteMeta(glob) + `$`)
+	events(`watch restart pid=` + strconv.Itoa(p.pid) + ` name=` + name + ` rule=exe:` + regexp.QuoteMeta(glob) + ` server=2$`)
 	s.waitLog(1, msg("ALIVE", "server", 2))
 	in := list(t, sock)[name]
 	if in.Source != "watched" || in.Rule != "exe:"+glob || in.State != "ALIVE" || in.Index != 2 {
