@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"respawn/watch"
@@ -268,13 +269,23 @@ func (d *WatchDump) appendText(b []byte) []byte {
 		b = fmt.Appendf(b, "  reason: %s\n", d.Reason)
 	}
 	for _, r := range d.Rules {
-		b = fmt.Appendf(b, "  rule %s\n", r)
+		b = fmt.Appendf(b, "  rule %s\n", Escape(r))
 	}
 	for _, p := range d.Watched {
-		b = fmt.Appendf(b, "  watched pid=%d name=%s rule=%s action=%s exe=%s cmd=%s\n", p.Pid, p.Name, p.Rule, p.Action, p.Exe, Quote(p.Argv))
-		if len(p.Missing) > 0 {
-			b = fmt.Appendf(b, "    unreadable: %v\n", p.Missing)
-		}
+		b = appendWatchedLine(b, &p)
+	}
+	return b
+}
+
+// appendWatchedLine appends a watched process's line of the text dump.
+// Its name, executable and command line are the process's own choice
+// (comm may hold a newline): each is escaped, so that it cannot forge a
+// line of the dump.
+func appendWatchedLine(b []byte, p *WatchedInfo) []byte {
+	b = fmt.Appendf(b, "  watched pid=%d name=%s rule=%s action=%s exe=%s cmd=%s\n",
+		p.Pid, Escape(p.Name), Escape(p.Rule), p.Action, Escape(p.Exe), Quote(p.Argv))
+	if len(p.Missing) > 0 {
+		b = fmt.Appendf(b, "    unreadable: %s\n", Escape(strings.Join(p.Missing, "; ")))
 	}
 	return b
 }
