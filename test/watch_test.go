@@ -46,11 +46,7 @@ func TestWatchRuleKinds(t *testing.T) {
 			s, sock := w.startCtl(append([]string{"--interval=200ms"}, tc.rule(bin, o.pid)...)...)
 			watchedNow(t, s, o.pid)
 
-			o.kill(t)
-			exitSeen(s, o, "signal SIGKILL")
-			s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
-			pid := restartedAs(t, s, o.argv)
-			checkLike(t, pid, o, o.argv)
+			pid := killedAndRestarted(t, s, o, o.argv)
 			in, ok := findPid(t, sock, pid)
 			switch {
 			case !ok:
@@ -168,12 +164,7 @@ func TestWatchNotify(t *testing.T) {
 // picked up by its EXEC event, and restarted as the program it became.
 func TestWatchExecIntoWatchedPath(t *testing.T) {
 	w := newWatchEnv(t)
-	dir := t.TempDir()
-	tok := word(t)
-	from, to := w.program(dir, "wa"+tok), w.program(dir, "wb"+tok)
-	ready := tempFile(t, "ready")
-	o := w.start(from, "helper", "execonusr1", ready, to, "helper", "sleep")
-	waitLines(t, ready, 1)
+	o, to := w.execer()
 	s := w.begin("--watch-exe=" + to)
 	// A process started from the watched path is picked up: respawn
 	// has scanned /proc and listens to the connector.
@@ -186,11 +177,7 @@ func TestWatchExecIntoWatchedPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	watchedNow(t, s, o.pid)
-	o.kill(t)
-	exitSeen(s, o, "signal SIGKILL")
-	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
-	argv := []string{to, "helper", "sleep"}
-	checkLike(t, restartedAs(t, s, argv), o, argv)
+	killedAndRestarted(t, s, o, []string{to, "helper", "sleep"})
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}
@@ -200,12 +187,7 @@ func TestWatchExecIntoWatchedPath(t *testing.T) {
 // program, and is restarted as that program.
 func TestWatchPidExecsElsewhere(t *testing.T) {
 	w := newWatchEnv(t)
-	dir := t.TempDir()
-	tok := word(t)
-	from, to := w.program(dir, "wa"+tok), w.program(dir, "wb"+tok)
-	ready := tempFile(t, "ready")
-	o := w.start(from, "helper", "execonusr1", ready, to, "helper", "sleep")
-	waitLines(t, ready, 1)
+	o, to := w.execer()
 	s, sock := w.startCtl("--log-level=debug", "--watch-pid="+strconv.Itoa(o.pid))
 	watchedNow(t, s, o.pid)
 	e := startEvents(t, s, sock, true)
@@ -219,10 +201,7 @@ func TestWatchPidExecsElsewhere(t *testing.T) {
 	}
 	o.kill(t)
 	watchEvents(e, isWatch("exit", o.pid))
-	exitSeen(s, o, "signal SIGKILL")
-	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
-	argv := []string{to, "helper", "sleep"}
-	checkLike(t, restartedAs(t, s, argv), o, argv)
+	killedAndRestarted(t, s, o, []string{to, "helper", "sleep"})
 	if p := runningAs(s, o.argv); len(p) != 0 {
 		t.Errorf("respawn restarted the program the pid ran before its exec: pids %v", p)
 	}
