@@ -142,8 +142,8 @@ func (s *Supervisor) watchUsable() error {
 
 // Unwatch removes the rule given as Rule.String or ParseRule reads it, or,
 // for a bare pid, stops watching that process whatever rule picked it
-// (and removes its pid rule). It returns how many processes are no longer
-// watched.
+// (and removes its pid rule): no rule picks it up again, until a live
+// upgrade. It returns how many processes are no longer watched.
 func (s *Supervisor) Unwatch(rule string) (int, error) {
 	if err := s.watchUsable(); err != nil {
 		return 0, err
@@ -172,6 +172,12 @@ func (s *Supervisor) unwatchPid(pid int) (int, error) {
 	if p == nil {
 		return 0, fmt.Errorf("respawn: process %d is not watched", pid)
 	}
+	for q, start := range w.unwatched { // forget the processes gone since
+		if id, err := watch.ReadIdent(q); err != nil || id.StartTime != start {
+			delete(w.unwatched, q)
+		}
+	}
+	w.unwatched[pid] = p.StartTime
 	s.unwatch(p, "unwatched by an operator")
 	return 1, nil
 }

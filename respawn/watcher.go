@@ -43,6 +43,10 @@ type watcher struct {
 
 	received atomic.Uint64 // events read from the socket
 
+	// unwatched holds the processes an operator unwatched by pid (pid
+	// to start time): no rule picks them up again. Not in the snapshot.
+	unwatched map[int]uint64
+
 	dirty    bool  // the watched pids changed: the filter must follow
 	fresh    []int // pids added since the filter last followed
 	overruns uint64
@@ -65,7 +69,7 @@ func (s *Supervisor) addWatchTask() {
 		return
 	}
 	w := &watcher{
-		cfg: *s.cfg.Watch, rules: slices.Clone(s.cfg.Watch.Rules), procs: map[int]*watched{},
+		cfg: *s.cfg.Watch, rules: slices.Clone(s.cfg.Watch.Rules), procs: map[int]*watched{}, unwatched: map[int]uint64{},
 		inherited: -1, paused: make(chan struct{}), resume: make(chan struct{}, 1),
 	}
 	if w.cfg.Buffer <= 0 {
@@ -217,7 +221,7 @@ func (s *Supervisor) onWatchEvent(e *watch.Event) {
 func (s *Supervisor) watchExec(pid int) {
 	w := s.watch
 	id, err := watch.ReadIdent(pid)
-	if err != nil || s.ours(&id) {
+	if err != nil || s.ours(&id) || w.refused(&id) {
 		return
 	}
 	old := w.procs[pid]
@@ -247,6 +251,13 @@ func (s *Supervisor) ours(id *watch.Ident) bool {
 	}
 	r := s.byPid[id.Pgid]
 	return r != nil && r.Pgid == id.Pgid
+}
+
+// refused reports whether an operator unwatched the process id by its
+// pid.
+func (w *watcher) refused(id *watch.Ident) bool {
+	start, ok := w.unwatched[id.Pid]
+	return ok && start == id.StartTime
 }
 
 // match returns the first rule that matches id: pid rules first.
@@ -383,7 +394,7 @@ func (s *Supervisor) watchScan() {
 			continue
 		}
 		id, err := watch.ReadIdent(pid)
-		if err != nil || id.Zombie || s.ours(&id) {
+		if err != nil || id.Zombie || s.ours(&id) || s.watch.refused(&id) {
 			continue
 		}
 		if rule, ok := s.watch.match(&id); ok {
