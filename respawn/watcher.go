@@ -152,10 +152,13 @@ func (w *watcher) read(ctx context.Context, c *watch.Conn) error {
 }
 
 // pause answers the loop's pause and waits to be resumed (a live upgrade
-// that failed) or ended.
+// that failed) or ended. A resume may come before the answer is taken:
+// the loop stopped waiting for it (see pauseWatch).
 func (w *watcher) pause(ctx context.Context) bool {
 	select {
 	case w.paused <- struct{}{}:
+	case <-w.resume:
+		return true
 	case <-ctx.Done():
 		return false
 	}
@@ -501,14 +504,17 @@ func (s *Supervisor) pauseWatch() bool {
 	if w == nil || w.conn.Load() == nil || w.task.State != Alive {
 		return true
 	}
+	select { // a resume the reader did not take: it was not pausing
+	case <-w.resume:
+	default:
+	}
 	w.pausing.Store(true)
 	c := w.conn.Load()
 	_ = c.Detach()
 	select {
 	case <-w.paused:
 	case <-time.After(time.Second):
-		w.pausing.Store(false)
-		_ = c.Attach()
+		s.resumeWatch() // and a reader that pauses later goes on at once
 		return false
 	}
 	for w.ring.Len() > 0 {
