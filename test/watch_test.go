@@ -15,7 +15,8 @@ import (
 	"respawn/respawn"
 )
 
-// A process respawn did not start, matched by each kind of rule, is
+// A process respawn did not start, matched by each kind of rule (and by a
+// line of an armourd file, restart by default as for an exe rule), is
 // watched from respawn's first /proc scan; killed with SIGKILL, it is
 // started again by respawn with its command line, working directory and
 // environment, and is from then on a server like the others: listed as
@@ -23,27 +24,34 @@ import (
 func TestWatchRuleKinds(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		rule func(bin string, pid int) []string
+		rule func(t *testing.T, bin string, pid int) []string
 		kind string // the rule's kind as list shows it
 	}{
-		{"exe glob", func(bin string, _ int) []string {
+		{"exe glob", func(_ *testing.T, bin string, _ int) []string {
 			return []string{"--watch-exe=" + filepath.Dir(bin) + "/wt*"}
 		}, "exe:"},
-		{"name", func(bin string, _ int) []string {
+		{"name", func(_ *testing.T, bin string, _ int) []string {
 			return []string{"--watch-action=restart", "--watch-name=" + filepath.Base(bin)}
 		}, "name:"},
-		{"regex", func(bin string, _ int) []string {
+		{"regex", func(_ *testing.T, bin string, _ int) []string {
 			return []string{"--watch-action=restart", "--watch-regex=/" + filepath.Base(bin) + " helper sleep$"}
 		}, "regex:"},
-		{"pid", func(_ string, pid int) []string {
+		{"pid", func(_ *testing.T, _ string, pid int) []string {
 			return []string{"--watch-pid=" + strconv.Itoa(pid)}
 		}, "pid:"},
+		{"armourd file", func(t *testing.T, bin string, _ int) []string {
+			conf := filepath.Join(t.TempDir(), "armourd.conf")
+			if err := os.WriteFile(conf, []byte("# armourd.conf\n"+bin+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--watch-file=" + conf}
+		}, "exe:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWatchEnv(t)
 			bin := w.program(t.TempDir(), "wt"+word(t))
 			o := w.start(bin, "helper", "sleep")
-			s, sock := w.startCtl(append([]string{"--interval=200ms"}, tc.rule(bin, o.pid)...)...)
+			s, sock := w.startCtl(append([]string{"--interval=200ms"}, tc.rule(t, bin, o.pid)...)...)
 			watchedNow(t, s, o.pid)
 
 			pid := killedAndRestarted(t, s, o, o.argv)
