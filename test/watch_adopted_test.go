@@ -97,7 +97,8 @@ func TestWatchAdoptedBuriedRevived(t *testing.T) {
 // watched process (by a name it chose, a newline in it, which cannot
 // forge a line of the dump or a row of the list), the server taken over
 // from a watched process (its source and rule), and none of respawn's own
-// servers watched, though they run the very executable a rule names.
+// servers watched, nor a worker in a server's process group, though they
+// run the very executable a rule names.
 func TestWatchDumpReads(t *testing.T) {
 	w := newWatchEnv(t)
 	bin := w.program(t.TempDir(), "wt"+word(t))
@@ -106,15 +107,19 @@ func TestWatchDumpReads(t *testing.T) {
 	forger := w.start(bin, "helper", "setcomm", ready, comm)
 	waitLines(t, ready, 1)
 	victim := w.start(bin, "helper", "sleep", "victim")
-	s, sock := w.startCtl("--watch-exe="+bin, "--watch-pid="+strconv.Itoa(forger.pid), "{", bin, "helper", "sleep", "own", "}")
+	pids := tempFile(t, "pids")
+	s, sock := w.startCtl("--watch-exe="+bin, "--watch-pid="+strconv.Itoa(forger.pid),
+		"{", bin, "helper", "sleep", "own", "}", "{", selfBin, "helper", "groupleader", pids, bin, "}")
+	worker, _ := strconv.Atoi(strings.Fields(waitLines(t, pids, 1)[0])[1])
+	t.Cleanup(func() { _ = unix.Kill(worker, unix.SIGKILL) })
 	watchedNow(t, s, forger.pid, victim.pid)
 	victim.kill(t)
 	exitSeen(s, victim, "signal SIGKILL")
-	s.waitLog(1, msg("ALIVE", "server", 2))
+	s.waitLog(1, msg("ALIVE", "server", 3))
 
 	d := watchDump(t, s)
 	if list, _ := d["watched"].([]any); len(list) != 1 || watchedEntry(d, forger.pid) == nil {
-		t.Errorf("watched: %v; want pid %d alone (respawn's servers run %s and are not watched)", d["watched"], forger.pid, bin)
+		t.Errorf("watched: %v; want pid %d alone (respawn's servers and worker %d run %s and are not watched)", d["watched"], forger.pid, worker, bin)
 	}
 	text := ctlOK(t, sock, "dump")
 	if n := strings.Count(text, "\n  rule "); n != 2 {
@@ -123,16 +128,16 @@ func TestWatchDumpReads(t *testing.T) {
 	if want := "\n  watched pid=" + strconv.Itoa(forger.pid) + " name=" + strconv.Quote(comm) + " rule=pid:"; !strings.Contains(text, want) {
 		t.Errorf("the text dump lacks %q:\n%s", want, text)
 	}
-	if !regexp.MustCompile(`\n  \[2\] wt\S+ pid=\d+ state=ALIVE .* source=watched rule=exe:` + regexp.QuoteMeta(bin) + ` cmd: `).MatchString(text) {
-		t.Errorf("the text dump does not show server 2 as taken over from a watched process:\n%s", text)
+	if !regexp.MustCompile(`\n  \[3\] wt\S+ pid=\d+ state=ALIVE .* source=watched rule=exe:` + regexp.QuoteMeta(bin) + ` cmd: `).MatchString(text) {
+		t.Errorf("the text dump does not show server 3 as taken over from a watched process:\n%s", text)
 	}
 	for _, row := range strings.Split(strings.TrimSuffix(ctlOK(t, sock, "list"), "\n"), "\n") {
 		if row == "" || row[0] == ' ' {
 			t.Errorf("list has a row %q", row)
 		}
 	}
-	if out := ctlOK(t, sock, "status", "2"); !strings.Contains(out, "source:    watched exe:"+bin+"\n") {
-		t.Errorf("status 2:\n%s", out)
+	if out := ctlOK(t, sock, "status", "3"); !strings.Contains(out, "source:    watched exe:"+bin+"\n") {
+		t.Errorf("status 3:\n%s", out)
 	}
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
