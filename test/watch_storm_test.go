@@ -148,23 +148,36 @@ func TestWatchRingOverflow(t *testing.T) {
 	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
 	restartedAs(t, s, o.argv)
 	out := st.wait(t)
-	d := watchDump(t, s)
-	episodes, dropped := 0, 0
+	// The storm has ended, but its last exits may still be in the socket,
+	// or dropped by the ring in an episode not yet logged: the counts
+	// agree once respawn has caught up.
+	episodes, dropped, inDump := 0, 0, 0
+	eventually(t, "the logged drops adding up to the dump's", func() bool {
+		inDump = attr(watchDump(t, s), "dropped")
+		episodes, dropped = loggedDrops(s)
+		return dropped == inDump
+	})
+	t.Logf("%s; %d episodes of drops logged, %d events dropped", out, episodes, dropped)
+	if episodes == 0 {
+		t.Errorf("no episode of drops logged; the dump says %d dropped", inDump)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
+
+// loggedDrops counts the episodes of drops respawn logged, and the
+// events they dropped.
+func loggedDrops(s *Sup) (episodes, dropped int) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, l := range s.logs {
 		if l["msg"] == "watch: events lost" {
 			episodes++
 			dropped += attr(l, "dropped")
 		}
 	}
-	s.mu.Unlock()
-	t.Logf("%s; %d episodes of drops logged, %d events dropped", out, episodes, dropped)
-	if episodes == 0 || dropped != attr(d, "dropped") {
-		t.Errorf("%d episodes logged, dropping %d events; the dump says %v dropped", episodes, dropped, d["dropped"])
-	}
-	if code := s.stop(); code != 0 {
-		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
-	}
+	return episodes, dropped
 }
 
 // forkstat (Debian's) is a second opinion on what the kernel reported:
@@ -213,12 +226,19 @@ func TestWatchForkstatAgrees(t *testing.T) {
 		}
 		return len(ours["exit"])+len(ours["gone"]) == n
 	})
-	theirs := fs.stop(t, pids)
-	t.Logf("respawn: %d exec, %d exit, %d gone; forkstat: %d exec, %d exit",
-		len(ours["exec"]), len(ours["exit"]), len(ours["gone"]), len(theirs["exec"]), len(theirs["exit"]))
+	theirs, nobufs := fs.stop(t, pids)
+	t.Logf("respawn: %d exec, %d exit, %d gone; forkstat: %d exec, %d exit, %d overruns",
+		len(ours["exec"]), len(ours["exit"]), len(ours["gone"]), len(theirs["exec"]), len(theirs["exit"]), nobufs)
 	for _, k := range []string{"exec", "exit"} {
-		if len(ours[k]) != n || len(theirs[k]) != n {
+		// forkstat's socket may overrun on a loaded machine (it says
+		// so, "nobufs"): then what it saw is a floor.
+		if len(ours[k]) != n || len(theirs[k]) != n && nobufs == 0 {
 			t.Errorf("%s of %d processes: respawn saw %d, forkstat %d", k, n, len(ours[k]), len(theirs[k]))
+		}
+		for p := range theirs[k] {
+			if !ours[k][p] {
+				t.Errorf("forkstat saw the %s of pid %d, respawn did not", k, p)
+			}
 		}
 	}
 	if code := s.stop(); code != 0 {
@@ -228,11 +248,12 @@ func TestWatchForkstatAgrees(t *testing.T) {
 
 // forkstat is a running "forkstat -e exec,exit", its output parsed.
 type forkstat struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	seen map[string]map[int]bool // event -> pids
-	head chan struct{}
-	done chan struct{}
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	seen   map[string]map[int]bool // event -> pids
+	nobufs int                     // the overruns of forkstat's own socket
+	head   chan struct{}
+	done   chan struct{}
 }
 
 // startForkstat runs forkstat, line-buffered, and waits for its heading:
@@ -261,7 +282,8 @@ func startForkstat(t *testing.T, bin string) *forkstat {
 	return f
 }
 
-// read parses lines "TIME EVENT PID ...".
+// read parses lines "TIME EVENT PID ...", and counts the lines
+// "TIME recv ----- nobufs ..." forkstat prints when its socket overran.
 func (f *forkstat) read(r interface{ Read([]byte) (int, error) }) {
 	defer close(f.done)
 	defer f.cmd.Wait()
@@ -275,6 +297,12 @@ func (f *forkstat) read(r interface{ Read([]byte) (int, error) }) {
 		if len(fl) < 3 {
 			continue
 		}
+		if fl[1] == "recv" && len(fl) > 3 && fl[3] == "nobufs" {
+			f.mu.Lock()
+			f.nobufs++
+			f.mu.Unlock()
+			continue
+		}
 		if pid, err := strconv.Atoi(fl[2]); err == nil && f.seen[fl[1]] != nil {
 			f.mu.Lock()
 			f.seen[fl[1]][pid] = true
@@ -284,8 +312,9 @@ func (f *forkstat) read(r interface{ Read([]byte) (int, error) }) {
 }
 
 // stop waits (at most 10 s) for forkstat to report the exit of every pid,
-// interrupts it and returns what it saw of those pids.
-func (f *forkstat) stop(t *testing.T, pids map[int]bool) map[string]map[int]bool {
+// interrupts it and returns what it saw of those pids, and how many times
+// its socket overran.
+func (f *forkstat) stop(t *testing.T, pids map[int]bool) (map[string]map[int]bool, int) {
 	t.Helper()
 	out := map[string]map[int]bool{"exec": {}, "exit": {}}
 	deadline := time.Now().Add(10 * time.Second)
@@ -310,5 +339,7 @@ func (f *forkstat) stop(t *testing.T, pids map[int]bool) map[string]map[int]bool
 	case <-time.After(10 * time.Second):
 		t.Errorf("forkstat did not end on SIGINT")
 	}
-	return out
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return out, f.nobufs
 }
