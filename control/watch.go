@@ -18,15 +18,6 @@ type Watching struct {
 	Watched []respawn.WatchedInfo `json:"watched"`
 }
 
-// watchRule is the rule a watch request names: a rule as watch.ParseRule
-// reads it, or a pid alone, which is the rule "pid:PID".
-func watchRule(s string) (watch.Rule, error) {
-	if isPid(s) {
-		return watch.NewRule(watch.RulePid, s, watch.ActionDefault)
-	}
-	return watch.ParseRule(s)
-}
-
 // checkRule checks the rule of a watch or unwatch request. Unwatch takes
 // a pid alone as is: it stops watching that process, whatever rule
 // picked it.
@@ -36,7 +27,7 @@ func checkRule(cmd, s string) error {
 	case cmd == "unwatch" && isPid(s):
 		_, err = strconv.Atoi(s)
 	default:
-		_, err = watchRule(s)
+		_, err = watch.ParseTarget(s)
 	}
 	if err != nil {
 		return fmt.Errorf("rule: %s", strings.TrimPrefix(err.Error(), "watch: "))
@@ -49,7 +40,7 @@ func isPid(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "
 // watch adds a rule; the answer says how many processes it picked up at
 // once.
 func (cl *client) watch(req Request) Answer {
-	r, err := watchRule(req.Rule)
+	r, err := watch.ParseTarget(req.Rule)
 	if err != nil { // DecodeRequest checked it
 		return result(err)
 	}

@@ -20,6 +20,8 @@ func TestWatchJSON(t *testing.T) {
 		{name: "exit event", v: eventOf(respawn.Transition{Seq: 7, Name: "sleep", Pid: 4242, TimeNs: 1e9,
 			Exit: respawn.Exit{Signal: syscall.SIGKILL, Set: true}, Watch: "exit", Rule: "exe:/usr/bin/*"}),
 			want: `{"seq":7,"name":"sleep","pid":4242,"exit":"signal SIGKILL","time":"1970-01-01T00:00:01Z","watch":"exit","rule":"exe:/usr/bin/*"}`},
+		{name: "restart event", v: eventOf(respawn.Transition{Seq: 47, Index: 3, Name: "sleep", Pid: 4100, Watch: "restart", Rule: "exe:/usr/bin/*"}),
+			want: `{"seq":47,"index":3,"name":"sleep","pid":4100,"time":"1970-01-01T00:00:00Z","watch":"restart","rule":"exe:/usr/bin/*"}`},
 		{name: "lost event", v: eventOf(respawn.Transition{Seq: 8, Name: "watch", Task: true, Watch: "lost", Lost: 12}),
 			want: `{"seq":8,"name":"watch","task":true,"pid":0,"time":"1970-01-01T00:00:00Z","watch":"lost","missed":12}`},
 		{name: "transition unchanged", v: eventOf(respawn.Transition{Seq: 9, Index: 1, Name: "web", From: respawn.Alive, To: respawn.Dead, Pid: 5}),

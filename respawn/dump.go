@@ -254,6 +254,12 @@ func appendInfoLine(b []byte, in Info) []byte {
 		b = append(b, " output_dropped="...)
 		b = strconv.AppendUint(b, in.OutputDropped, 10)
 	}
+	if in.Source != "" {
+		b = append(b, " source="...)
+		b = appendEscaped(b, in.Source)
+		b = append(b, " rule="...)
+		b = appendEscaped(b, in.Rule)
+	}
 	b = append(b, " cmd: "...)
 	if in.Task {
 		b = append(b, "task"...)

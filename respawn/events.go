@@ -25,7 +25,8 @@ type Transition struct {
 	// "gone" (its exit was not seen: the connector overran), "unwatched"
 	// (no rule matches it any more), "lost" (events were dropped; Pid is
 	// 0 and Lost says how many, 0 if unknown), "restart" (respawn starts
-	// it as its own server, named Name). Rule is the rule that matched.
+	// it as its own server, whose index is Index). Rule is the rule that
+	// matched.
 	Watch string
 	Rule  string
 	Lost  uint64

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"respawn/watch"
@@ -141,8 +142,8 @@ func (s *Supervisor) watchUsable() error {
 
 // Unwatch removes the rule given as Rule.String or ParseRule reads it, or,
 // for a bare pid, stops watching that process whatever rule picked it
-// (and removes its pid rule). It returns how many processes are no longer
-// watched.
+// (and removes its pid rule): no rule picks it up again, until a live
+// upgrade. It returns how many processes are no longer watched.
 func (s *Supervisor) Unwatch(rule string) (int, error) {
 	if err := s.watchUsable(); err != nil {
 		return 0, err
@@ -171,6 +172,12 @@ func (s *Supervisor) unwatchPid(pid int) (int, error) {
 	if p == nil {
 		return 0, fmt.Errorf("respawn: process %d is not watched", pid)
 	}
+	for q, start := range w.unwatched { // forget the processes gone since
+		if id, err := watch.ReadIdent(q); err != nil || id.StartTime != start {
+			delete(w.unwatched, q)
+		}
+	}
+	w.unwatched[pid] = p.StartTime
 	s.unwatch(p, "unwatched by an operator")
 	return 1, nil
 }
@@ -268,13 +275,23 @@ func (d *WatchDump) appendText(b []byte) []byte {
 		b = fmt.Appendf(b, "  reason: %s\n", d.Reason)
 	}
 	for _, r := range d.Rules {
-		b = fmt.Appendf(b, "  rule %s\n", r)
+		b = fmt.Appendf(b, "  rule %s\n", Escape(r))
 	}
 	for _, p := range d.Watched {
-		b = fmt.Appendf(b, "  watched pid=%d name=%s rule=%s action=%s exe=%s cmd=%s\n", p.Pid, p.Name, p.Rule, p.Action, p.Exe, Quote(p.Argv))
-		if len(p.Missing) > 0 {
-			b = fmt.Appendf(b, "    unreadable: %v\n", p.Missing)
-		}
+		b = appendWatchedLine(b, &p)
+	}
+	return b
+}
+
+// appendWatchedLine appends a watched process's line of the text dump.
+// Its name, executable and command line are the process's own choice
+// (comm may hold a newline): each is escaped, so that it cannot forge a
+// line of the dump.
+func appendWatchedLine(b []byte, p *WatchedInfo) []byte {
+	b = fmt.Appendf(b, "  watched pid=%d name=%s rule=%s action=%s exe=%s cmd=%s\n",
+		p.Pid, Escape(p.Name), Escape(p.Rule), p.Action, Escape(p.Exe), Quote(p.Argv))
+	if len(p.Missing) > 0 {
+		b = fmt.Appendf(b, "    unreadable: %s\n", Escape(strings.Join(p.Missing, "; ")))
 	}
 	return b
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -42,6 +43,10 @@ type watcher struct {
 
 	received atomic.Uint64 // events read from the socket
 
+	// unwatched holds the processes an operator unwatched by pid (pid
+	// to start time): no rule picks them up again. Not in the snapshot.
+	unwatched map[int]uint64
+
 	dirty    bool  // the watched pids changed: the filter must follow
 	fresh    []int // pids added since the filter last followed
 	overruns uint64
@@ -64,7 +69,7 @@ func (s *Supervisor) addWatchTask() {
 		return
 	}
 	w := &watcher{
-		cfg: *s.cfg.Watch, rules: slices.Clone(s.cfg.Watch.Rules), procs: map[int]*watched{},
+		cfg: *s.cfg.Watch, rules: slices.Clone(s.cfg.Watch.Rules), procs: map[int]*watched{}, unwatched: map[int]uint64{},
 		inherited: -1, paused: make(chan struct{}), resume: make(chan struct{}, 1),
 	}
 	if w.cfg.Buffer <= 0 {
@@ -147,10 +152,13 @@ func (w *watcher) read(ctx context.Context, c *watch.Conn) error {
 }
 
 // pause answers the loop's pause and waits to be resumed (a live upgrade
-// that failed) or ended.
+// that failed) or ended. A resume may come before the answer is taken:
+// the loop stopped waiting for it (see pauseWatch).
 func (w *watcher) pause(ctx context.Context) bool {
 	select {
 	case w.paused <- struct{}{}:
+	case <-w.resume:
+		return true
 	case <-ctx.Done():
 		return false
 	}
@@ -216,7 +224,7 @@ func (s *Supervisor) onWatchEvent(e *watch.Event) {
 func (s *Supervisor) watchExec(pid int) {
 	w := s.watch
 	id, err := watch.ReadIdent(pid)
-	if err != nil || s.ours(&id) {
+	if err != nil || s.ours(&id) || w.refused(&id) {
 		return
 	}
 	old := w.procs[pid]
@@ -246,6 +254,13 @@ func (s *Supervisor) ours(id *watch.Ident) bool {
 	}
 	r := s.byPid[id.Pgid]
 	return r != nil && r.Pgid == id.Pgid
+}
+
+// refused reports whether an operator unwatched the process id by its
+// pid.
+func (w *watcher) refused(id *watch.Ident) bool {
+	start, ok := w.unwatched[id.Pid]
+	return ok && start == id.StartTime
 }
 
 // match returns the first rule that matches id: pid rules first.
@@ -382,7 +397,7 @@ func (s *Supervisor) watchScan() {
 			continue
 		}
 		id, err := watch.ReadIdent(pid)
-		if err != nil || id.Zombie || s.ours(&id) {
+		if err != nil || id.Zombie || s.ours(&id) || s.watch.refused(&id) {
 			continue
 		}
 		if rule, ok := s.watch.match(&id); ok {
@@ -406,7 +421,7 @@ func (s *Supervisor) watchAct(p *watched) {
 	s.killLeftovers(p)
 	r := s.adoptServer(p)
 	s.log.Info("restarting watched process as a server", "pid", p.Pid, "name", p.Comm, "server", r.Index, "rule", p.rule.String())
-	s.publishWatch("restart", p, Exit{})
+	s.publish(Transition{Index: r.Index, Name: p.Comm, Pid: p.Pid, TimeNs: realtimeNs(), Watch: "restart", Rule: p.rule.String()})
 	s.fire(r, evStart, Exit{})
 }
 
@@ -459,13 +474,9 @@ func adoptedSettings(p *watch.Proc) Settings {
 	return st
 }
 
+// missing reports whether p.Missing names field.
 func missing(p *watch.Proc, field string) bool {
-	for _, m := range p.Missing {
-		if len(m) >= len(field) && m[:len(field)] == field {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(p.Missing, func(m string) bool { return strings.HasPrefix(m, field+":") })
 }
 
 // insertServer adds r after the servers, before the tasks, and numbers
@@ -493,14 +504,17 @@ func (s *Supervisor) pauseWatch() bool {
 	if w == nil || w.conn.Load() == nil || w.task.State != Alive {
 		return true
 	}
+	select { // a resume the reader did not take: it was not pausing
+	case <-w.resume:
+	default:
+	}
 	w.pausing.Store(true)
 	c := w.conn.Load()
 	_ = c.Detach()
 	select {
 	case <-w.paused:
 	case <-time.After(time.Second):
-		w.pausing.Store(false)
-		_ = c.Attach()
+		s.resumeWatch() // and a reader that pauses later goes on at once
 		return false
 	}
 	for w.ring.Len() > 0 {

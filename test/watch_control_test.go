@@ -152,7 +152,7 @@ func TestWatchControl(t *testing.T) {
 
 	p.kill(t)
 	events(`watch exit pid=` + strconv.Itoa(p.pid) + ` name=` + name + ` rule=exe:` + regexp.QuoteMeta(glob) + ` status=signal SIGKILL$`)
-	events(`watch restart pid=` + strconv.Itoa(p.pid) + ` name=` + name + ` rule=exe:` + regexp.QuoteMeta(glob) + `$`)
+	events(`watch restart pid=` + strconv.Itoa(p.pid) + ` name=` + name + ` rule=exe:` + regexp.QuoteMeta(glob) + ` server=2$`)
 	s.waitLog(1, msg("ALIVE", "server", 2))
 	in := list(t, sock)[name]
 	if in.Source != "watched" || in.Rule != "exe:"+glob || in.State != "ALIVE" || in.Index != 2 {
@@ -272,4 +272,25 @@ func ctlwAlive(t *testing.T, sock string) {
 		ans, _ := ctlJSON(t, sock, "dump")
 		return ans.Dump != nil && ans.Dump.Watch != nil && ans.Dump.Watch.State == respawn.Alive.String()
 	})
+}
+
+// respawnctl unwatch PID stops watching a process a glob picked, and it
+// stays unwatched: the /proc scan that the next rule added (or an overrun)
+// runs does not pick it up again.
+func TestWatchUnwatchPidStays(t *testing.T) {
+	w := newWatchEnv(t)
+	bin := w.program(t.TempDir(), "wt"+word(t))
+	o := w.start(bin, "helper", "sleep")
+	s, sock := w.startCtl("--watch-exe=" + bin)
+	watchedNow(t, s, o.pid)
+	if out := ctlOK(t, sock, "unwatch", strconv.Itoa(o.pid)); out != "unwatched "+strconv.Itoa(o.pid)+": 1 process no longer watched\n" {
+		t.Errorf("respawnctl unwatch PID: %q", out)
+	}
+	ctlOK(t, sock, "watch", "--name", "x"+word(t))
+	if out := ctlOK(t, sock, "watch"); hasWord(out, strconv.Itoa(o.pid)) {
+		t.Errorf("pid %d is watched again after a rescan:\n%s", o.pid, out)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
 }

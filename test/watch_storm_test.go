@@ -20,6 +20,13 @@ import (
 // the 2-core machines the tests run on.
 const stormForks = 30000
 
+// unfilteredForks is the size of the storms that run without the filter:
+// every exit reaches respawn, which then competes with the storm for the
+// CPU. A third of stormForks still overruns a 4096-byte socket buffer a
+// few times and a ring of 16 events tens of times, and lasts over a
+// second, long enough to kill the target during it.
+const unfilteredForks = stormForks / 3
+
 // stormTarget starts a watched outsider and respawn watching it by its
 // executable, with args before the rule, and waits until it is watched.
 // It returns the dump's watch section of that moment.
@@ -104,7 +111,7 @@ func TestWatchOverrunRecovery(t *testing.T) {
 	forkstorm := buildStorm(t)
 	s, o, _ := stormTarget(t, w)
 
-	st := startStorm(t, forkstorm, "fork", strconv.Itoa(stormForks))
+	st := startStorm(t, forkstorm, "fork", strconv.Itoa(unfilteredForks))
 	stormRunning(t, st)
 	o.kill(t)
 	s.waitLog(1, msg("watch: proc connector overran, rescanning /proc"))
@@ -135,29 +142,42 @@ func TestWatchRingOverflow(t *testing.T) {
 	forkstorm := buildStorm(t)
 	s, o, _ := stormTarget(t, w, "--watch-buffer=16")
 
-	st := startStorm(t, forkstorm, "fork", strconv.Itoa(stormForks))
+	st := startStorm(t, forkstorm, "fork", strconv.Itoa(unfilteredForks))
 	stormRunning(t, st)
 	o.kill(t)
 	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
 	restartedAs(t, s, o.argv)
 	out := st.wait(t)
-	d := watchDump(t, s)
-	episodes, dropped := 0, 0
+	// The storm has ended, but its last exits may still be in the socket,
+	// or dropped by the ring in an episode not yet logged: the counts
+	// agree once respawn has caught up.
+	episodes, dropped, inDump := 0, 0, 0
+	eventually(t, "the logged drops adding up to the dump's", func() bool {
+		inDump = attr(watchDump(t, s), "dropped")
+		episodes, dropped = loggedDrops(s)
+		return dropped == inDump
+	})
+	t.Logf("%s; %d episodes of drops logged, %d events dropped", out, episodes, dropped)
+	if episodes == 0 {
+		t.Errorf("no episode of drops logged; the dump says %d dropped", inDump)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
+
+// loggedDrops counts the episodes of drops respawn logged, and the
+// events they dropped.
+func loggedDrops(s *Sup) (episodes, dropped int) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, l := range s.logs {
 		if l["msg"] == "watch: events lost" {
 			episodes++
 			dropped += attr(l, "dropped")
 		}
 	}
-	s.mu.Unlock()
-	t.Logf("%s; %d episodes of drops logged, %d events dropped", out, episodes, dropped)
-	if episodes == 0 || dropped != attr(d, "dropped") {
-		t.Errorf("%d episodes logged, dropping %d events; the dump says %v dropped", episodes, dropped, d["dropped"])
-	}
-	if code := s.stop(); code != 0 {
-		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
-	}
+	return episodes, dropped
 }
 
 // forkstat (Debian's) is a second opinion on what the kernel reported: a
@@ -174,7 +194,8 @@ func TestWatchRingOverflow(t *testing.T) {
 // which filters nothing, misses neither). On a 2-core host at a load of 6,
 // respawn logged a process watched a median 4 ms after its exec (p99 90 ms,
 // max 104 ms); of processes that lived 20 ms it saw 93 % of the execs and 84 %
-// of the exits (9 % gone).
+// of the exits (9 % gone); at a load average of 24 (other test suites), of
+// processes that lived 200 ms, 85 % and 64 %.
 func TestWatchForkstatAgrees(t *testing.T) {
 	const n = 400
 	fsBin, err := exec.LookPath("forkstat")
@@ -219,12 +240,19 @@ func TestWatchForkstatAgrees(t *testing.T) {
 		record(ev)
 		return len(ours["exit"])+len(ours["gone"]) == n
 	})
-	theirs := fs.stop(t, pids)
-	t.Logf("respawn: %d exec, %d exit, %d gone; forkstat: %d exec, %d exit",
-		len(ours["exec"]), len(ours["exit"]), len(ours["gone"]), len(theirs["exec"]), len(theirs["exit"]))
+	theirs, nobufs := fs.stop(t, pids)
+	t.Logf("respawn: %d exec, %d exit, %d gone; forkstat: %d exec, %d exit, %d overruns",
+		len(ours["exec"]), len(ours["exit"]), len(ours["gone"]), len(theirs["exec"]), len(theirs["exit"]), nobufs)
 	for _, k := range []string{"exec", "exit"} {
-		if len(ours[k]) != n || len(theirs[k]) != n {
+		// forkstat's socket may overrun on a loaded machine (it says
+		// so, "nobufs"): then what it saw is a floor.
+		if len(ours[k]) != n || len(theirs[k]) != n && nobufs == 0 {
 			t.Errorf("%s of %d processes: respawn saw %d, forkstat %d", k, n, len(ours[k]), len(theirs[k]))
+		}
+		for p := range theirs[k] {
+			if !ours[k][p] {
+				t.Errorf("forkstat saw the %s of pid %d, respawn did not", k, p)
+			}
 		}
 	}
 	if code := s.stop(); code != 0 {
@@ -247,11 +275,12 @@ func pidsIn(file string) map[int]bool {
 
 // forkstat is a running "forkstat -e exec,exit", its output parsed.
 type forkstat struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	seen map[string]map[int]bool // event -> pids
-	head chan struct{}
-	done chan struct{}
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	seen   map[string]map[int]bool // event -> pids
+	nobufs int                     // the overruns of forkstat's own socket
+	head   chan struct{}
+	done   chan struct{}
 }
 
 // startForkstat runs forkstat, line-buffered, and waits for its heading:
@@ -280,7 +309,8 @@ func startForkstat(t *testing.T, bin string) *forkstat {
 	return f
 }
 
-// read parses lines "TIME EVENT PID ...".
+// read parses lines "TIME EVENT PID ...", and counts the lines
+// "TIME recv ----- nobufs ..." forkstat prints when its socket overran.
 func (f *forkstat) read(r interface{ Read([]byte) (int, error) }) {
 	defer close(f.done)
 	defer f.cmd.Wait()
@@ -292,6 +322,12 @@ func (f *forkstat) read(r interface{ Read([]byte) (int, error) }) {
 		}
 		fl := strings.Fields(sc.Text())
 		if len(fl) < 3 {
+			continue
+		}
+		if fl[1] == "recv" && len(fl) > 3 && fl[3] == "nobufs" {
+			f.mu.Lock()
+			f.nobufs++
+			f.mu.Unlock()
 			continue
 		}
 		if pid, err := strconv.Atoi(fl[2]); err == nil && f.seen[fl[1]] != nil {
@@ -328,8 +364,9 @@ func (f *forkstat) wait(kind string, pids map[int]bool) {
 }
 
 // stop waits (at most 10 s) for forkstat to report the exit of every pid,
-// interrupts it and returns what it saw of those pids.
-func (f *forkstat) stop(t *testing.T, pids map[int]bool) map[string]map[int]bool {
+// interrupts it and returns what it saw of those pids, and how many times
+// its socket overran.
+func (f *forkstat) stop(t *testing.T, pids map[int]bool) (map[string]map[int]bool, int) {
 	t.Helper()
 	f.wait("exit", pids)
 	out := f.of(pids)
@@ -341,5 +378,7 @@ func (f *forkstat) stop(t *testing.T, pids map[int]bool) map[string]map[int]bool
 		_ = f.cmd.Process.Kill()
 		<-f.done
 	}
-	return out
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return out, f.nobufs
 }

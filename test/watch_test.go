@@ -15,7 +15,8 @@ import (
 	"respawn/respawn"
 )
 
-// A process respawn did not start, matched by each kind of rule, is
+// A process respawn did not start, matched by each kind of rule (and by a
+// line of an armourd file, restart by default as for an exe rule), is
 // watched from respawn's first /proc scan; killed with SIGKILL, it is
 // started again by respawn with its command line, working directory and
 // environment, and is from then on a server like the others: listed as
@@ -23,34 +24,37 @@ import (
 func TestWatchRuleKinds(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		rule func(bin string, pid int) []string
+		rule func(t *testing.T, bin string, pid int) []string
 		kind string // the rule's kind as list shows it
 	}{
-		{"exe glob", func(bin string, _ int) []string {
+		{"exe glob", func(_ *testing.T, bin string, _ int) []string {
 			return []string{"--watch-exe=" + filepath.Dir(bin) + "/wt*"}
 		}, "exe:"},
-		{"name", func(bin string, _ int) []string {
+		{"name", func(_ *testing.T, bin string, _ int) []string {
 			return []string{"--watch-action=restart", "--watch-name=" + filepath.Base(bin)}
 		}, "name:"},
-		{"regex", func(bin string, _ int) []string {
+		{"regex", func(_ *testing.T, bin string, _ int) []string {
 			return []string{"--watch-action=restart", "--watch-regex=/" + filepath.Base(bin) + " helper sleep$"}
 		}, "regex:"},
-		{"pid", func(_ string, pid int) []string {
+		{"pid", func(_ *testing.T, _ string, pid int) []string {
 			return []string{"--watch-pid=" + strconv.Itoa(pid)}
 		}, "pid:"},
+		{"armourd file", func(t *testing.T, bin string, _ int) []string {
+			conf := filepath.Join(t.TempDir(), "armourd.conf")
+			if err := os.WriteFile(conf, []byte("# armourd.conf\n"+bin+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"--watch-file=" + conf}
+		}, "exe:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWatchEnv(t)
 			bin := w.program(t.TempDir(), "wt"+word(t))
 			o := w.start(bin, "helper", "sleep")
-			s, sock := w.startCtl(append([]string{"--interval=200ms"}, tc.rule(bin, o.pid)...)...)
+			s, sock := w.startCtl(append([]string{"--interval=200ms"}, tc.rule(t, bin, o.pid)...)...)
 			watchedNow(t, s, o.pid)
 
-			o.kill(t)
-			exitSeen(s, o, "signal SIGKILL")
-			s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
-			pid := restartedAs(t, s, o.argv)
-			checkLike(t, pid, o, o.argv)
+			pid := killedAndRestarted(t, s, o, o.argv)
 			in, ok := findPid(t, sock, pid)
 			switch {
 			case !ok:
@@ -168,12 +172,7 @@ func TestWatchNotify(t *testing.T) {
 // picked up by its EXEC event, and restarted as the program it became.
 func TestWatchExecIntoWatchedPath(t *testing.T) {
 	w := newWatchEnv(t)
-	dir := t.TempDir()
-	tok := word(t)
-	from, to := w.program(dir, "wa"+tok), w.program(dir, "wb"+tok)
-	ready := tempFile(t, "ready")
-	o := w.start(from, "helper", "execonusr1", ready, to, "helper", "sleep")
-	waitLines(t, ready, 1)
+	o, to := w.execer()
 	s := w.begin("--watch-exe=" + to)
 	// A process started from the watched path is picked up: respawn
 	// has scanned /proc and listens to the connector.
@@ -186,11 +185,7 @@ func TestWatchExecIntoWatchedPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	watchedNow(t, s, o.pid)
-	o.kill(t)
-	exitSeen(s, o, "signal SIGKILL")
-	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
-	argv := []string{to, "helper", "sleep"}
-	checkLike(t, restartedAs(t, s, argv), o, argv)
+	killedAndRestarted(t, s, o, []string{to, "helper", "sleep"})
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}
@@ -200,12 +195,7 @@ func TestWatchExecIntoWatchedPath(t *testing.T) {
 // program, and is restarted as that program.
 func TestWatchPidExecsElsewhere(t *testing.T) {
 	w := newWatchEnv(t)
-	dir := t.TempDir()
-	tok := word(t)
-	from, to := w.program(dir, "wa"+tok), w.program(dir, "wb"+tok)
-	ready := tempFile(t, "ready")
-	o := w.start(from, "helper", "execonusr1", ready, to, "helper", "sleep")
-	waitLines(t, ready, 1)
+	o, to := w.execer()
 	s, sock := w.startCtl("--log-level=debug", "--watch-pid="+strconv.Itoa(o.pid))
 	watchedNow(t, s, o.pid)
 	e := startEvents(t, s, sock, true)
@@ -219,10 +209,7 @@ func TestWatchPidExecsElsewhere(t *testing.T) {
 	}
 	o.kill(t)
 	watchEvents(e, isWatch("exit", o.pid))
-	exitSeen(s, o, "signal SIGKILL")
-	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
-	argv := []string{to, "helper", "sleep"}
-	checkLike(t, restartedAs(t, s, argv), o, argv)
+	killedAndRestarted(t, s, o, []string{to, "helper", "sleep"})
 	if p := runningAs(s, o.argv); len(p) != 0 {
 		t.Errorf("respawn restarted the program the pid ran before its exec: pids %v", p)
 	}

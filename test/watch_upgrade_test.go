@@ -15,8 +15,9 @@ import (
 
 // A live upgrade while watching: a watched process killed as respawn
 // re-executes itself is restarted all the same (its exit waits on the
-// socket the new image keeps, or the old image saw it), and the rules and
-// the watched table survive: respawnctl watch lists them, and a process
+// socket the new image keeps, or the old image saw it), and the rules (a
+// rule added at run time too) and the watched table survive: respawnctl
+// watch lists them, and a process
 // watched since before the upgrades is restarted when it dies after them.
 func TestWatchAcrossUpgrade(t *testing.T) {
 	w := newWatchEnv(t)
@@ -38,6 +39,8 @@ func TestWatchAcrossUpgrade(t *testing.T) {
 		pids = append(pids, o.pid)
 	}
 	watchedNow(t, s, pids...)
+	added := "name:x" + word(t) // a rule given at run time rides the snapshot too
+	ctlOK(t, sock, "watch", added)
 
 	inWindow := 0
 	for i, d := range delays {
@@ -56,8 +59,8 @@ func TestWatchAcrossUpgrade(t *testing.T) {
 	t.Logf("%d of %d kills before the new image said it was up", inWindow, len(delays))
 
 	d := watchDump(t, s)
-	if rules, _ := d["rules"].([]any); len(rules) != 1 || !strings.Contains(fmt.Sprint(rules[0]), glob) || watchedEntry(d, stay.pid) == nil {
-		t.Errorf("after %d upgrades the dump shows rules %v and watched %v; want %s and pid %d", len(delays), d["rules"], d["watched"], glob, stay.pid)
+	if rules, _ := d["rules"].([]any); len(rules) != 2 || rules[0] != "exe:"+glob || rules[1] != added || watchedEntry(d, stay.pid) == nil {
+		t.Errorf("after %d upgrades the dump shows rules %v and watched %v; want exe:%s, %s and pid %d", len(delays), d["rules"], d["watched"], glob, added, stay.pid)
 	}
 	out := ctlOK(t, sock, "watch")
 	if !strings.Contains(out, glob) || !hasWord(out, strconv.Itoa(stay.pid)) {

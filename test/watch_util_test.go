@@ -26,13 +26,18 @@ func init() {
 	moreHelpers["execonusr1"] = execOnUSR1
 }
 
-// waitUSR1 plays a watched program that ends well: once it can take
-// SIGUSR1 it writes "ready" to args[0], and it exits 0 on SIGUSR1.
+// waitUSR1 plays a watched program that ends of its own: once it can
+// take SIGUSR1 it writes "ready" to args[0], and on SIGUSR1 it exits with
+// the status args[1], 0 if not given.
 func waitUSR1(args []string) int {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGUSR1)
 	appendLine(args[0], "ready")
 	<-c
+	if len(args) > 1 {
+		code, _ := strconv.Atoi(args[1])
+		return code
+	}
 	return 0
 }
 
@@ -99,11 +104,17 @@ func (w *watchEnv) program(dir, name string) string {
 // out the new image, /proc shows none): it is then "already running".
 func (w *watchEnv) start(argv ...string) *outsider {
 	w.t.Helper()
-	o := &outsider{argv: argv, dir: w.t.TempDir(), token: word(w.t), done: make(chan struct{})}
+	return w.startAs(nil, w.t.TempDir(), argv...)
+}
+
+// startAs is start with credentials (nil: the test's own) in dir.
+func (w *watchEnv) startAs(cred *syscall.Credential, dir string, argv ...string) *outsider {
+	w.t.Helper()
+	o := &outsider{argv: argv, dir: dir, token: word(w.t), done: make(chan struct{})}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = o.dir
 	cmd.Env = append(os.Environ(), "WATCHME="+o.token)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
@@ -117,9 +128,15 @@ func (w *watchEnv) start(argv ...string) *outsider {
 	return o
 }
 
-// kill SIGKILLs o by pid and waits until the test has reaped it.
+// kill SIGKILLs o by pid and waits until the test has reaped it. Once
+// it has, kill does nothing: the pid may be another process's by then.
 func (o *outsider) kill(t *testing.T) {
 	t.Helper()
+	select {
+	case <-o.done:
+		return
+	default:
+	}
 	_ = unix.Kill(o.pid, unix.SIGKILL)
 	o.wait(t)
 }
@@ -205,6 +222,32 @@ func runningAs(s *Sup, argv []string) []int {
 		}
 	}
 	return out
+}
+
+// execer starts an outsider that runs one program (the test binary
+// under a new name) and, on SIGUSR1, execs another, to, whose path it
+// returns; it is ready for the signal.
+func (w *watchEnv) execer() (o *outsider, to string) {
+	w.t.Helper()
+	dir, tok := w.t.TempDir(), word(w.t)
+	from, to := w.program(dir, "wa"+tok), w.program(dir, "wb"+tok)
+	ready := tempFile(w.t, "ready")
+	o = w.start(from, "helper", "execonusr1", ready, to, "helper", "sleep")
+	waitLines(w.t, ready, 1)
+	return o, to
+}
+
+// killedAndRestarted SIGKILLs o (unless it has ended already), waits until
+// respawn has seen that exit and restarted the program as argv, and
+// checks the restart is like o; it returns the new pid.
+func killedAndRestarted(t *testing.T, s *Sup, o *outsider, argv []string) int {
+	t.Helper()
+	o.kill(t)
+	exitSeen(s, o, "signal SIGKILL")
+	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
+	pid := restartedAs(t, s, argv)
+	checkLike(t, pid, o, argv)
+	return pid
 }
 
 // checkLike checks that pid runs what o ran, where o ran it, with o's

@@ -70,10 +70,10 @@ func (c *Conn) RcvBuf() int { return c.rcvBuf() }
 // Receive blocks until a datagram from the kernel arrives and appends its
 // events to dst; a datagram with no event it uses (or one from another
 // process) is skipped and Receive blocks on. The kernel's answers to
-// other processes' listens arrive too (KindNone): ignore them. It returns ErrOverrun after
-// ENOBUFS (having grown the buffer), ErrDetached after Detach, and
-// net.ErrClosed (wrapped) once Close was called. Only one goroutine may
-// be in Receive at a time.
+// other processes' listens arrive too (KindNone): ignore them. It
+// returns ErrOverrun after ENOBUFS (having grown the buffer), ErrDetached
+// after Detach, and net.ErrClosed (wrapped) once Close was called. Only
+// one goroutine may be in Receive at a time.
 func (c *Conn) Receive(dst []Event) ([]Event, error) { return c.receive(dst) }
 
 // SetWatched attaches Filter(watched) in place of the current program. It

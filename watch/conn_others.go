@@ -2,12 +2,15 @@
 
 package watch
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Conn is the proc connector socket.
 type Conn struct{}
 
-var errUnsupported = errors.Join(errors.New("watch: the proc connector needs Linux"), errors.ErrUnsupported)
+var errUnsupported = fmt.Errorf("watch: the proc connector needs Linux: %w", errors.ErrUnsupported)
 
 func open(Options, bool) (*Conn, error)        { return nil, errUnsupported }
 func adopt(int, Options, []int) (*Conn, error) { return nil, errUnsupported }

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -21,18 +22,6 @@ func pids(evs []Event) []int {
 		out = append(out, e.Pid)
 	}
 	return out
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestRing(t *testing.T) {
@@ -62,7 +51,7 @@ func TestRing(t *testing.T) {
 			if tt.overrun {
 				r.Lost()
 			}
-			if got := pids(r.Drain(nil, tt.max)); !equal(got, tt.want) {
+			if got := pids(r.Drain(nil, tt.max)); !slices.Equal(got, tt.want) {
 				t.Errorf("drained %v, want %v", got, tt.want)
 			}
 			if r.Dropped() != tt.dropped {
@@ -81,17 +70,17 @@ func TestRingEpisodes(t *testing.T) {
 	if r.Len() != 2 {
 		t.Errorf("Len %d with one event held and a loss due, want 2", r.Len())
 	}
-	if got := pids(r.Drain(nil, 10)); !equal(got, []int{-1, 1}) {
+	if got := pids(r.Drain(nil, 10)); !slices.Equal(got, []int{-1, 1}) {
 		t.Fatalf("first episode: %v", got)
 	}
 	r.Push(exitOf(3))
-	if got := pids(r.Drain(nil, 10)); !equal(got, []int{3}) {
+	if got := pids(r.Drain(nil, 10)); !slices.Equal(got, []int{3}) {
 		t.Fatalf("no drop: %v", got)
 	}
 	for i := 4; i <= 7; i++ {
 		r.Push(exitOf(i))
 	}
-	if got := pids(r.Drain(nil, 10)); !equal(got, []int{-3, 4}) {
+	if got := pids(r.Drain(nil, 10)); !slices.Equal(got, []int{-3, 4}) {
 		t.Fatalf("second episode: %v", got)
 	}
 	if r.Dropped() != 4 || r.Cap() != 1 || r.Len() != 0 {

@@ -188,6 +188,15 @@ func ParseRule(s string) (Rule, error) {
 	return Rule{}, fmt.Errorf("watch: rule %q: unknown kind %q: want exe, name, regex or pid", clip(s), clip(ks))
 }
 
+// ParseTarget reads a rule as an operator names one to watch: a pid
+// alone ("123" is the rule "pid:123"), or what ParseRule reads.
+func ParseTarget(s string) (Rule, error) {
+	if isDigits(s) {
+		return NewRule(RulePid, s, ActionDefault)
+	}
+	return ParseRule(s)
+}
+
 // cutAction cuts the action from a rule: the prefix "notify " or
 // "restart ", or else the suffix " (notify)" or " (restart)".
 func cutAction(s string) (string, Action) {

@@ -203,3 +203,23 @@ func TestParseAction(t *testing.T) {
 		t.Errorf("ParseAction(Restart): no error")
 	}
 }
+
+func TestParseTarget(t *testing.T) {
+	tests := []struct{ name, in, want, err string }{
+		{name: "pid alone", in: "0123", want: "pid:123"},
+		{name: "rule", in: "exe:/usr/sbin/* (notify)", want: "exe:/usr/sbin/* (notify)"},
+		{name: "pid 0", in: "0", err: `watch: pid rule "0": a pid is 1 or more`},
+		{name: "neither", in: "12a", err: `watch: rule "12a": want KIND:PATTERN`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ParseTarget(tt.in)
+			switch {
+			case tt.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.err)):
+				t.Errorf("ParseTarget(%q): %v, want %q", tt.in, err, tt.err)
+			case tt.err == "" && (err != nil || r.String() != tt.want):
+				t.Errorf("ParseTarget(%q) = %q, %v; want %q", tt.in, r.String(), err, tt.want)
+			}
+		})
+	}
+}

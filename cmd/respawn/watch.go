@@ -70,14 +70,11 @@ func (f actionFlag) String() string { return "" }
 func (f actionFlag) Type() string   { return "restart|notify" }
 
 func (f actionFlag) Set(v string) error {
-	switch v {
-	case "restart":
-		f.w.action = watch.ActionRestart
-	case "notify":
-		f.w.action = watch.ActionNotify
-	default:
-		return fmt.Errorf("%q: want restart or notify", v)
+	a, err := watch.ParseAction(v)
+	if err != nil {
+		return err
 	}
+	f.w.action = a
 	return nil
 }
 

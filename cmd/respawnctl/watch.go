@@ -128,7 +128,7 @@ func (w *watchFlags) rule(fs *pflag.FlagSet, args []string) (watch.Rule, error) 
 		}
 	}
 	for _, a := range args {
-		r, err := argRule(a)
+		r, err := watch.ParseTarget(a)
 		if err != nil {
 			return watch.Rule{}, errors.New(words(err))
 		}
@@ -141,14 +141,6 @@ func (w *watchFlags) rule(fs *pflag.FlagSet, args []string) (watch.Rule, error) 
 		return rules[0], nil
 	}
 	return watch.Rule{}, errors.New("one rule at a time")
-}
-
-// argRule reads a rule given as an argument: a pid alone, or KIND:PATTERN.
-func argRule(a string) (watch.Rule, error) {
-	if isDigits(a) {
-		return watch.NewRule(watch.RulePid, a, watch.ActionDefault)
-	}
-	return watch.ParseRule(a)
 }
 
 // words is a watch error without the package's name.
