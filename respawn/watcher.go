@@ -417,9 +417,18 @@ func (s *Supervisor) watchAct(p *watched) {
 // as a zombie until its parent reaps it, which is after the kernel has
 // reported its exit; telling them apart would take a scan of /proc before
 // the restart, so the kill is only a debug line.
+//
+// A group is killed by number, so it must still be the dead process's:
+// if its pid already runs another process (the exit was read late, or
+// found by a rescan), the dead one's group had emptied (a pid a group
+// uses is not given out again), and the number is the new process's.
 func (s *Supervisor) killLeftovers(p *watched) {
 	g := p.Pgid
 	if g != p.Pid || g <= 1 || g == syscall.Getpgrp() {
+		return
+	}
+	if id, err := watch.ReadIdent(g); err == nil && id.StartTime != p.StartTime {
+		s.log.Info("watch: the dead process's pid runs another process now: its group is left alone", "pid", p.Pid, "name", p.Comm)
 		return
 	}
 	if syscall.Kill(-g, syscall.SIGKILL) == nil {

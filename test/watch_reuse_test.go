@@ -1,0 +1,93 @@
+//go:build linux
+
+package test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// buildPidat compiles testdata/pidat.c, which runs a program as the
+// process of a chosen pid (clone3 with set_tid): a pid reused on demand.
+func buildPidat(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pidat")
+	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/pidat.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v: %s", err, out)
+	}
+	return bin
+}
+
+// threads lists the threads of pid: a Go program has more than one once
+// its runtime runs, long after its exec was reported.
+func threads(pid int) []os.DirEntry {
+	d, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	return d
+}
+
+// startAt starts argv as an outsider (see start) whose pid is pid, as a
+// new process that reuses a pid would be: in a session of its own, so it
+// leads its own process group.
+func (w *watchEnv) startAt(pidat string, pid int, argv ...string) *outsider {
+	w.t.Helper()
+	o := &outsider{pid: pid, argv: argv, dir: w.t.TempDir(), token: word(w.t), done: make(chan struct{})}
+	cmd := exec.Command(pidat, append([]string{strconv.Itoa(pid)}, argv...)...)
+	cmd.Dir = o.dir
+	cmd.Env = append(os.Environ(), "WATCHME="+o.token)
+	var out strings.Builder
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(o.done) }()
+	w.outs = append(w.outs, o)
+	w.t.Cleanup(func() { o.kill(w.t) })
+	eventually(w.t, "a process of pid "+strconv.Itoa(pid), func() bool {
+		select {
+		case <-o.done:
+			w.t.Fatalf("pidat %d: %s (exit %d)", pid, out.String(), cmd.ProcessState.ExitCode())
+		default:
+		}
+		return slices.Contains(environOf(o.pid), "WATCHME="+o.token)
+	})
+	return o
+}
+
+// Before a restart respawn kills what the dead watched process left in
+// the group it led, but only if that group is still the dead process's.
+// When respawn reads the exit late (stopped here; a loaded machine delays
+// it too), the pid may already be another process's, one leading a group
+// of its own: that process must not be killed. It used to be: the group
+// was killed by number, whoever had it by then.
+func TestWatchReusedPidGroupSpared(t *testing.T) {
+	pidat := buildPidat(t)
+	w := newWatchEnv(t)
+	dir := t.TempDir()
+	bin := w.program(dir, "wt"+word(t))
+	o := w.start(bin, "helper", "sleep")
+	s := w.begin("--watch-exe=" + dir + "/*")
+	watchedNow(t, s, o.pid)
+
+	s.signal(unix.SIGSTOP)
+	t.Cleanup(func() { _ = unix.Kill(s.Pid, unix.SIGCONT) })
+	o.kill(t)
+	other := w.startAt(pidat, o.pid, selfBin, "helper", "sleep", "other")
+	s.signal(unix.SIGCONT)
+
+	exitSeen(s, o, "signal SIGKILL")
+	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
+	restartedAs(t, s, o.argv)
+	if !alive(other.pid) {
+		t.Errorf("respawn killed pid %d, a new process leading its own group under the dead one's pid", other.pid)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
