@@ -329,6 +329,7 @@ func (s *Supervisor) watchExit(pid int, x Exit) {
 	delete(s.watch.procs, pid)
 	s.watch.dirty = true
 	s.view = nil
+	s.endPidRules(pid)
 	level := s.log.Info
 	if !x.Clean() {
 		level = s.log.Warn
@@ -346,9 +347,22 @@ func (s *Supervisor) watchGone(p *watched) {
 	delete(s.watch.procs, p.Pid)
 	s.watch.dirty = true
 	s.view = nil
+	s.endPidRules(p.Pid)
 	s.log.Warn("watched process gone, its exit was not seen", "pid", p.Pid, "name", p.Comm, "rule", p.rule.String(), "status", "unknown")
 	s.publishWatch("gone", p, Exit{Set: true, Err: "exit not seen"})
 	s.watchAct(p)
+}
+
+// endPidRules removes the pid rules that name pid, whose process has
+// ended: a pid rule names a process, not a number, and the number will
+// be another process's one day.
+func (s *Supervisor) endPidRules(pid int) {
+	w := s.watch
+	n := len(w.rules)
+	w.rules = slices.DeleteFunc(w.rules, func(r watch.Rule) bool { return r.Kind == watch.RulePid && r.Pattern == strconv.Itoa(pid) })
+	if len(w.rules) < n {
+		s.log.Info("watch: rule removed: its process ended", "rule", "pid:"+strconv.Itoa(pid))
+	}
 }
 
 // watchLost reports lost events once per episode, then rescans /proc:

@@ -91,3 +91,43 @@ func TestWatchReusedPidGroupSpared(t *testing.T) {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}
 }
+
+// A pid rule names a process, not a number: once the process it watched
+// has ended (and been restarted as a server), a new process that gets the
+// same pid is not watched, and its death restarts nothing. It used to be
+// watched, and restarted as a second server when killed.
+func TestWatchPidRuleEndsWithItsProcess(t *testing.T) {
+	pidat := buildPidat(t)
+	w := newWatchEnv(t)
+	dir := t.TempDir()
+	bin := w.program(dir, "wt"+word(t))
+	marker := w.program(t.TempDir(), "mk"+word(t))
+	o := w.start(bin, "helper", "sleep")
+	s := w.begin("--interval=200ms", "--watch-pid="+strconv.Itoa(o.pid),
+		"--watch-action=notify", "--watch-name="+filepath.Base(marker))
+	watchedNow(t, s, o.pid)
+	o.kill(t)
+	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
+	restartedAs(t, s, o.argv)
+
+	ready := tempFile(t, "ready")
+	imposter := w.startAt(pidat, o.pid, bin, "helper", "waitusr1", ready)
+	waitLines(t, ready, 1)
+	// Events come in the order they happened: once respawn watches the
+	// marker, started after the imposter ran, it has handled the
+	// imposter's exec; once it saw the marker's exit, the imposter's.
+	m := w.start(marker, "helper", "sleep")
+	s.waitLog(1, msg("watching", "pid", m.pid))
+	if n := s.count(msg("watching", "pid", o.pid)); n != 1 {
+		t.Errorf("pid %d was watched %d times, want once: the new process under the old pid was taken for the old one", o.pid, n)
+	}
+	imposter.kill(t)
+	m.kill(t)
+	exitSeen(s, m, "signal SIGKILL")
+	if n := s.count(msg("restarting watched process as a server", "pid", o.pid)); n != 1 {
+		t.Errorf("pid %d was restarted %d times, want once", o.pid, n)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
