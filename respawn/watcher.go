@@ -216,11 +216,14 @@ func (s *Supervisor) onWatchEvent(e *watch.Event) {
 func (s *Supervisor) watchExec(pid int) {
 	w := s.watch
 	id, err := watch.ReadIdent(pid)
-	if err != nil || s.ours(&id) {
+	if err != nil {
 		return
 	}
 	old := w.procs[pid]
 	rule, ok := w.match(&id)
+	if (ok || old != nil) && s.ours(&id) {
+		return
+	}
 	switch {
 	case ok && old == nil:
 		s.watchAdd(&id, rule)
@@ -235,17 +238,34 @@ func (s *Supervisor) watchExec(pid int) {
 	}
 }
 
-// ours reports whether id is a server of ours or runs in a server's
-// process group: those are supervised already.
+// maxAncestors bounds the walk up a process's parents in ours.
+const maxAncestors = 64
+
+// ours reports whether id is respawn itself or one of its descendants:
+// a server, what a server started (in its process group or in a session
+// of its own), a pre-flight check. Those are respawn's own business: a
+// server's daemon is its server's to manage. respawn is a subreaper, so
+// an orphaned descendant is its child. It walks up the parents (bounded):
+// call it only for a process a rule matched.
 func (s *Supervisor) ours(id *watch.Ident) bool {
-	if id.Pid == os.Getpid() {
+	self := os.Getpid()
+	if id.Pid == self || s.byPid[id.Pid] != nil {
 		return true
 	}
-	if r := s.byPid[id.Pid]; r != nil {
+	if r := s.byPid[id.Pgid]; r != nil && r.Pgid == id.Pgid {
 		return true
 	}
-	r := s.byPid[id.Pgid]
-	return r != nil && r.Pgid == id.Pgid
+	for ppid, i := id.PPid, 0; ppid > 1 && i < maxAncestors; i++ {
+		if ppid == self {
+			return true
+		}
+		up, err := watch.ReadIdent(ppid)
+		if err != nil {
+			return false
+		}
+		ppid = up.PPid
+	}
+	return false
 }
 
 // match returns the first rule that matches id: pid rules first.
@@ -396,10 +416,10 @@ func (s *Supervisor) watchScan() {
 			continue
 		}
 		id, err := watch.ReadIdent(pid)
-		if err != nil || id.Zombie || s.ours(&id) {
+		if err != nil || id.Zombie {
 			continue
 		}
-		if rule, ok := s.watch.match(&id); ok {
+		if rule, ok := s.watch.match(&id); ok && !s.ours(&id) {
 			s.watchAdd(&id, rule)
 		}
 	}

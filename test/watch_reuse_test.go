@@ -131,3 +131,43 @@ func TestWatchPidRuleEndsWithItsProcess(t *testing.T) {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}
 }
+
+// respawn's own servers and what they start are respawn's already, even a
+// child that left the server's process group for a session of its own (a
+// daemon): a rule that matches it does not watch it, so that its death is
+// its server's business, not a restart by respawn beside it. It used to
+// be watched, and restarted as a server of its own when killed.
+func TestWatchNotServersDescendants(t *testing.T) {
+	w := newWatchEnv(t)
+	dir := t.TempDir()
+	bin := w.program(dir, "wt"+word(t))
+	pidFile := tempFile(t, "pid")
+	s := w.begin("--interval=200ms", "--watch-exe="+dir+"/*",
+		"{", selfBin, "helper", "noreap", pidFile, bin, "helper", "sleep", "daemon", "}")
+	d := waitPidFile(t, pidFile)
+	t.Cleanup(func() { _ = unix.Kill(d, unix.SIGKILL) })
+	eventually(t, "the server's daemon running", func() bool { return len(threads(d)) > 1 })
+	if sid, _ := unix.Getsid(d); sid != d {
+		t.Fatalf("the daemon %d is in session %d, not its own: the test does not test", d, sid)
+	}
+	// Events come in the order they happened: once respawn watches this
+	// outsider, started after the daemon ran, it has handled the daemon's
+	// exec; once it saw the outsider's exit, the daemon's.
+	m := w.start(bin, "helper", "sleep", "marker")
+	s.waitLog(1, msg("watching", "pid", m.pid))
+	if n := s.count(msg("watching", "pid", d)); n != 0 {
+		t.Errorf("respawn watches pid %d, the daemon of its own server", d)
+	}
+	if err := unix.Kill(d, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the daemon dead", func() bool { return !alive(d) })
+	m.kill(t)
+	exitSeen(s, m, "signal SIGKILL")
+	if n := s.count(msg("restarting watched process as a server", "pid", d)); n != 0 {
+		t.Errorf("respawn restarted its own server's daemon as a server of its own")
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
