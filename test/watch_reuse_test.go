@@ -171,3 +171,66 @@ func TestWatchNotServersDescendants(t *testing.T) {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}
 }
+
+// A live upgrade's new image watches again only the processes of the
+// snapshot that are still the ones recorded (same start time): a pid that
+// runs another process (a snapshot forged, or a pid reused) is dropped,
+// so that the process there is neither listed as watched nor restarted
+// in the recorded one's place, nor its group killed, when it dies. It
+// used to be taken on trust.
+func TestWatchForgedSnapshotPid(t *testing.T) {
+	w := newWatchEnv(t)
+	dir := t.TempDir()
+	bin := w.program(dir, "wt"+word(t))
+	by := w.start(selfBin, "helper", "sleep", "bystander")
+	// A start time is in clock ticks: the bystander's must not be the
+	// watched process's, or it would pass for it.
+	eventually(t, "a clock tick after the bystander's start", func() bool { return uptimeTicks() > startTicks(by.pid) })
+	o := w.start(bin, "helper", "sleep")
+	byFile := tempFile(t, "bystander")
+	appendLine(byFile, strconv.Itoa(by.pid))
+	rbin := copyBinary(t)
+	s := startBin(t, rbin, "", "--control=none", "--watch-exe="+dir+"/*")
+	guard(s)
+	t.Cleanup(w.killAll)
+	watchedNow(t, s, o.pid)
+
+	forgeOnUpgrade(t, rbin, "watchpid:"+byFile)
+	s.signal(unix.SIGHUP)
+	s.waitLog(1, msg("respawn upgraded", "generation", 1))
+	s.waitLog(2, msg("watching", "pid", o.pid)) // found again by the new image's scan
+	d := watchDump(t, s)
+	if watchedEntry(d, by.pid) != nil {
+		t.Errorf("respawn watches pid %d, a process it never saw, as the one the snapshot recorded", by.pid)
+	}
+	by.kill(t)
+	o.kill(t)
+	exitSeen(s, o, "signal SIGKILL")
+	if n := s.count(msg("restarting watched process as a server", "pid", by.pid)); n != 0 {
+		t.Errorf("respawn restarted the recorded program for the death of pid %d, another process", by.pid)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
+
+// startTicks is pid's start time, in clock ticks since boot.
+func startTicks(pid int) uint64 {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 20 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(f[19], 10, 64)
+	return n
+}
+
+// uptimeTicks is the time since boot, in the clock ticks start times
+// count (USER_HZ, 100 on Linux; /proc/uptime has hundredths).
+func uptimeTicks() uint64 {
+	b, _ := os.ReadFile("/proc/uptime")
+	sec, frac, _ := strings.Cut(strings.Fields(string(b))[0], ".")
+	s, _ := strconv.ParseUint(sec, 10, 64)
+	c, _ := strconv.ParseUint(frac, 10, 64)
+	return s*100 + c
+}
