@@ -202,9 +202,7 @@ func (s *Supervisor) onWatchEvent(e *watch.Event) {
 	case watch.KindExec:
 		s.watchExec(e.Tgid)
 	case watch.KindExit:
-		if e.Pid == e.Tgid {
-			s.watchExit(e.Pid, exitOf(syscall.WaitStatus(e.ExitCode)))
-		}
+		s.watchTaskExit(e)
 	case watch.KindLost:
 		s.watchLost(e.Lost)
 	}
@@ -334,13 +332,34 @@ func (w *watcher) pids() []int {
 }
 
 // alive reports whether p's process is still running: same pid, same
-// start time, not a zombie.
+// start time, and not ended (a zombie leader may run on in its threads).
 func alive(p *watch.Proc) bool {
 	id, err := watch.ReadIdent(p.Pid)
-	return err == nil && id.StartTime == p.StartTime && !id.Zombie
+	return err == nil && id.StartTime == p.StartTime && (!id.Zombie || !watch.Ended(p.Pid))
 }
 
-// watchExit handles the exit of a thread-group leader.
+// watchTaskExit handles the exit of a task (a thread) of a watched
+// process. The process ends with its last thread, most often its leader,
+// whose exit status is then the process's. But a leader can end alone
+// (pthread_exit in main, a status of 0) and leave the process running on
+// its other threads: the process then ends with the last of them, and
+// that one's status is the process's. A status other than 0 is a whole
+// process's end (a fatal signal or exit_group).
+func (s *Supervisor) watchTaskExit(e *watch.Event) {
+	p := s.watch.procs[e.Tgid]
+	if p == nil {
+		return
+	}
+	x := exitOf(syscall.WaitStatus(e.ExitCode))
+	switch {
+	case e.Pid == e.Tgid && !x.Clean(), watch.Ended(e.Tgid):
+		s.watchExit(e.Tgid, x)
+	case e.Pid == e.Tgid:
+		s.log.Debug("watch: the main thread of a watched process ended, its other threads run on", "pid", e.Tgid, "name", p.Comm)
+	}
+}
+
+// watchExit handles the end of a watched process.
 func (s *Supervisor) watchExit(pid int, x Exit) {
 	p := s.watch.procs[pid]
 	if p == nil {

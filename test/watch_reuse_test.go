@@ -234,3 +234,50 @@ func uptimeTicks() uint64 {
 	c, _ := strconv.ParseUint(frac, 10, 64)
 	return s*100 + c
 }
+
+// buildC compiles testdata/NAME.c (with threads) into dir as exe.
+func buildC(t *testing.T, name, dir, exe string) string {
+	t.Helper()
+	bin := filepath.Join(dir, exe)
+	if out, err := exec.Command("gcc", "-O2", "-pthread", "-o", bin, "testdata/"+name+".c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v: %s", err, out)
+	}
+	return bin
+}
+
+// A watched process whose main thread ends first (pthread_exit in main)
+// runs on in its other thread: it has not exited, and when it is killed
+// later respawn sees that end and restarts it. respawn used to take the
+// main thread's end for the process's ("exit 0", unwatched), and never
+// saw the real one.
+func TestWatchLeaderEndsFirst(t *testing.T) {
+	w := newWatchEnv(t)
+	dir := t.TempDir()
+	bin := buildC(t, "headless", dir, "wt"+word(t))
+	o := w.start(bin)
+	s := w.begin("--watch-exe=" + dir + "/*")
+	watchedNow(t, s, o.pid)
+
+	if err := unix.Kill(o.pid, unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the main thread ended, the other running", func() bool {
+		_, st := procStat(o.pid)
+		return st == 'Z' && len(threads(o.pid)) == 2
+	})
+	// Events come in the order they happened: once respawn watches this
+	// process, started after the main thread ended, it has handled that.
+	m := w.start(bin)
+	s.waitLog(1, msg("watching", "pid", m.pid))
+	if n := s.count(msg("watched process exited", "pid", o.pid)); n != 0 {
+		t.Errorf("respawn took the end of the main thread of pid %d for the process's", o.pid)
+	}
+	o.kill(t)
+	exitSeen(s, o, "signal SIGKILL")
+	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
+	restartedAs(t, s, o.argv)
+	m.kill(t)
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}

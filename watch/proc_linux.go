@@ -109,6 +109,52 @@ func readIdent(pid int) (Ident, []string, error) {
 	return id, missing, nil
 }
 
+// maxThreadsRead bounds the directory entries of /proc/PID/task read at
+// a time by Ended.
+const maxThreadsRead = 256
+
+// Ended reports whether pid's process has ended, or is ending: its
+// leader has exited (or is exiting, or is gone) and no other thread of it
+// runs. A leader may end alone (pthread_exit in main): the process runs
+// on in its other threads, and ends with the last of them. A thread that
+// has begun to exit (PF_EXITING, which the kernel sets before it reports
+// the exit) no longer runs.
+func Ended(pid int) bool {
+	st, err := readStat(pid)
+	if err != nil {
+		return true
+	}
+	if !zombie(st.state) && st.flags&pfExiting == 0 {
+		return false
+	}
+	d, err := os.Open(procDir(pid) + "/task")
+	if err != nil {
+		return true
+	}
+	defer d.Close()
+	for {
+		names, err := d.Readdirnames(maxThreadsRead)
+		for _, n := range names {
+			if tid, _ := strconv.Atoi(n); tid != pid && tid > 0 && runs(pid, tid) {
+				return false
+			}
+		}
+		if err != nil {
+			return true
+		}
+	}
+}
+
+// runs reports whether thread tid of pid runs: not dead, not exiting.
+func runs(pid, tid int) bool {
+	b, _, err := readBounded(procDir(pid)+"/task/"+strconv.Itoa(tid)+"/stat", maxStatBytes)
+	if err != nil {
+		return false
+	}
+	st, err := parseStat(b)
+	return err == nil && st.pid == tid && !zombie(st.state) && st.flags&pfExiting == 0
+}
+
 // readStat reads and parses /proc/PID/stat. Its comm is the one
 // /proc/PID/comm shows (the task's comm, the same bytes), one read fewer.
 func readStat(pid int) (stat, error) {
