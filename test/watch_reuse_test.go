@@ -335,3 +335,27 @@ func credsOf(pid int) string {
 	}
 	return strings.Join(out, "; ")
 }
+
+// A watched process restarted as a server is one: killed again at once
+// (within --interval) it is buried, not restarted in a loop, and SIGUSR2
+// revives it with what was recorded.
+func TestWatchRestartedBuriedRevived(t *testing.T) {
+	w := newWatchEnv(t)
+	dir := t.TempDir()
+	bin := w.program(dir, "wt"+word(t))
+	o := w.start(bin, "helper", "sleep")
+	s := w.begin("--interval=1h", "--retries=0", "--watch-exe="+dir+"/*")
+	watchedNow(t, s, o.pid)
+	o.kill(t)
+	pid := restartedAs(t, s, o.argv)
+	killWait(t, pid)
+	s.waitLog(1, msg("BURIED", "pid", pid, "exit", "signal SIGKILL"))
+	if p := runningAs(s, o.argv); len(p) != 0 {
+		t.Errorf("a buried server runs: pids %v", p)
+	}
+	s.signal(unix.SIGUSR2)
+	checkLike(t, restartedAs(t, s, o.argv, pid), o, o.argv)
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
