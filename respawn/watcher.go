@@ -452,8 +452,8 @@ func (s *Supervisor) watchAct(p *watched) {
 	if p.rule.Effective() != watch.ActionRestart || s.stopping {
 		return
 	}
-	if len(p.Argv) == 0 {
-		s.log.Error("watch: cannot restart: its command line is unknown", "pid", p.Pid, "name", p.Comm, "rule", p.rule.String())
+	if len(p.Argv) == 0 || missing(&p.Proc, "cmdline") {
+		s.log.Error("watch: cannot restart: its command line is unknown", "pid", p.Pid, "name", p.Comm, "rule", p.rule.String(), "unreadable", p.Missing)
 		return
 	}
 	s.killLeftovers(p)

@@ -3,6 +3,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -355,6 +356,40 @@ func TestWatchRestartedBuriedRevived(t *testing.T) {
 	}
 	s.signal(unix.SIGUSR2)
 	checkLike(t, restartedAs(t, s, o.argv, pid), o, o.argv)
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+	}
+}
+
+// A server that rewrote its command line (nginx's "NAME: master process")
+// before respawn first saw it has no arguments left to restart it with:
+// respawn says so when it watches it, and when it dies restarts nothing,
+// rather than run its program with the title for arguments. It used to
+// restart it so.
+func TestWatchRewrittenCommandLine(t *testing.T) {
+	w := newWatchEnv(t)
+	dir := t.TempDir()
+	name := "wt" + word(t)
+	bin := buildC(t, "title", dir, name)
+	o := w.start(bin, "rewrite")
+	eventually(t, "the command line rewritten", func() bool {
+		a := argvOf(o.pid)
+		return len(a) > 0 && a[0] == name+": master process"
+	})
+	s := w.begin("--watch-exe=" + dir + "/*")
+	l := s.waitLog(1, msg("watching", "pid", o.pid))
+	if !strings.Contains(fmt.Sprint(l["unreadable"]), "cmdline") {
+		t.Errorf("respawn watches pid %d without saying its command line is not its own: %v", o.pid, l)
+	}
+	watchedNow(t, s, o.pid)
+	o.kill(t)
+	exitSeen(s, o, "signal SIGKILL")
+	s.waitLog(1, msg("watch: cannot restart: its command line is unknown", "pid", o.pid))
+	for _, k := range children(s.Pid) {
+		if strings.Contains(cmdline(k), "master process") {
+			t.Errorf("respawn runs pid %d with the title for its arguments: %q", k, argvOf(k))
+		}
+	}
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}

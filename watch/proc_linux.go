@@ -82,6 +82,32 @@ func (p *Proc) miss(field string, err error, cut bool) {
 // EXEC event comes once it has.
 const errMidExec = "cmdline: empty: in execve, not laid out yet"
 
+// errTitle is why a command line is not the process's arguments: the
+// process wrote a title over them (setproctitle: "nginx: master process
+// ..."), which is what the kernel then shows.
+const errTitle = "cmdline: rewritten by the process: a title, not its arguments"
+
+// titled reports whether a command line read whole (b, split as argv) is
+// a title a process wrote over its arguments: one that ran past their end
+// has no NUL at its end; one written in place (nginx, postgres, sshd)
+// is a first string with a space in it, then the NULs that blanked the
+// other arguments. (argv[0] alone is free: "argv0 is free" with its
+// arguments after it is no title.)
+func titled(b []byte, argv []string) bool {
+	if b[len(b)-1] != 0 {
+		return true
+	}
+	if len(argv) < 2 || !strings.ContainsRune(argv[0], ' ') {
+		return false
+	}
+	for _, a := range argv[1:] {
+		if a != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // readIdent reads pid's identity and names the fields it could not read.
 func readIdent(pid int) (Ident, []string, error) {
 	st, err := readStat(pid)
@@ -105,6 +131,8 @@ func readIdent(pid int) (Ident, []string, error) {
 		missing = append(missing, "cmdline: cut: longer than its bound")
 	case len(b) == 0 && id.Exe != "" && !id.Zombie:
 		missing = append(missing, errMidExec)
+	case len(b) > 0 && titled(b, id.Argv):
+		missing = append(missing, errTitle)
 	}
 	return id, missing, nil
 }
