@@ -394,3 +394,18 @@ func TestWatchRewrittenCommandLine(t *testing.T) {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}
 }
+
+// respawnctl watch PID of respawn's own server is refused, and leaves no
+// rule behind: kept, the rule would have picked whichever process got the
+// pid next. It used to be taken ("0 processes picked up") and kept.
+func TestWatchControlOwnPidRefused(t *testing.T) {
+	s, sock := startCtl(t, "--watch-name=x"+word(t), "{", "@web", selfBin, "helper", "sleep", "}")
+	pid := s.pidOf(1)
+	ctlFails(t, sock, "cannot be watched", "watch", strconv.Itoa(pid))
+	if out := ctlOK(t, sock, "watch"); strings.Contains(out, "pid:") {
+		t.Errorf("respawnctl watch lists a pid rule after the refusal:\n%s", out)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("respawn exit status %d, want 0", code)
+	}
+}
