@@ -335,7 +335,7 @@ func (w *watcher) pids() []int {
 // start time, and not ended (a zombie leader may run on in its threads).
 func alive(p *watch.Proc) bool {
 	id, err := watch.ReadIdent(p.Pid)
-	return err == nil && id.StartTime == p.StartTime && (!id.Zombie || !watch.Ended(p.Pid))
+	return err == nil && id.StartTime == p.StartTime && (!id.Zombie || !watch.Ended(p.Pid, p.StartTime))
 }
 
 // watchTaskExit handles the exit of a task (a thread) of a watched
@@ -352,7 +352,7 @@ func (s *Supervisor) watchTaskExit(e *watch.Event) {
 	}
 	x := exitOf(syscall.WaitStatus(e.ExitCode))
 	switch {
-	case e.Pid == e.Tgid && !x.Clean(), watch.Ended(e.Tgid):
+	case e.Pid == e.Tgid && !x.Clean(), watch.Ended(e.Tgid, p.StartTime):
 		s.watchExit(e.Tgid, x)
 	case e.Pid == e.Tgid:
 		s.log.Debug("watch: the main thread of a watched process ended, its other threads run on", "pid", e.Tgid, "name", p.Comm)

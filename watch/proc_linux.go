@@ -141,15 +141,16 @@ func readIdent(pid int) (Ident, []string, error) {
 // a time by Ended.
 const maxThreadsRead = 256
 
-// Ended reports whether pid's process has ended, or is ending: its
-// leader has exited (or is exiting, or is gone) and no other thread of it
-// runs. A leader may end alone (pthread_exit in main): the process runs
+// Ended reports whether the process pid that started at start (in clock
+// ticks, as Ident.StartTime) has ended, or is ending: its leader has
+// exited (or is exiting, or is gone, its pid another process's) and no
+// other thread of it runs. A leader may end alone (pthread_exit in main): the process runs
 // on in its other threads, and ends with the last of them. A thread that
 // has begun to exit (PF_EXITING, which the kernel sets before it reports
 // the exit) no longer runs.
-func Ended(pid int) bool {
+func Ended(pid int, start uint64) bool {
 	st, err := readStat(pid)
-	if err != nil {
+	if err != nil || st.start != start {
 		return true
 	}
 	if !zombie(st.state) && st.flags&pfExiting == 0 {
