@@ -147,7 +147,9 @@ const maxThreadsRead = 256
 // other thread of it runs. A leader may end alone (pthread_exit in main): the process runs
 // on in its other threads, and ends with the last of them. A thread that
 // has begun to exit (PF_EXITING, which the kernel sets before it reports
-// the exit) no longer runs.
+// the exit) no longer runs. The leader's own task is looked at again:
+// a thread that execs takes the leader's pid as the leader ends, so its
+// old thread id is gone by then and the pid's task is it.
 func Ended(pid int, start uint64) bool {
 	st, err := readStat(pid)
 	if err != nil || st.start != start {
@@ -164,12 +166,12 @@ func Ended(pid int, start uint64) bool {
 	for {
 		names, err := d.Readdirnames(maxThreadsRead)
 		for _, n := range names {
-			if tid, _ := strconv.Atoi(n); tid != pid && tid > 0 && runs(pid, tid) {
+			if tid, _ := strconv.Atoi(n); tid > 0 && runs(pid, tid) {
 				return false
 			}
 		}
 		if err != nil {
-			return true
+			return !runs(pid, pid) // a thread that took the pid since
 		}
 	}
 }
