@@ -102,9 +102,10 @@ func (s *Supervisor) WatchRules() []string {
 
 // AddWatch adds a rule at run time and applies it to the running
 // processes at once (a /proc scan); it returns how many processes the
-// rule picked up. A pid rule for a pid that does not exist is an error,
-// and so is a rule already in force, or any rule when the watch task is
-// not running (it says why).
+// rule picked up. A pid rule for a pid that does not exist, or that it
+// does not pick up (respawn's own, a kernel thread, a zombie), is an
+// error, and so is a rule already in force, or any rule when the watch
+// task is not running (it says why).
 func (s *Supervisor) AddWatch(r watch.Rule) (int, error) {
 	w := s.watch
 	if err := s.watchUsable(); err != nil {
@@ -113,16 +114,22 @@ func (s *Supervisor) AddWatch(r watch.Rule) (int, error) {
 	if slices.ContainsFunc(w.rules, func(o watch.Rule) bool { return o.Kind == r.Kind && o.Pattern == r.Pattern }) {
 		return 0, fmt.Errorf("respawn: already watching %s", r.String())
 	}
+	pid := 0
 	if r.Kind == watch.RulePid {
-		pid, _ := strconv.Atoi(r.Pattern)
+		pid, _ = strconv.Atoi(r.Pattern)
 		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 			return 0, fmt.Errorf("respawn: no process %d", pid)
 		}
 	}
 	before := len(w.procs)
 	w.rules = append(w.rules, r)
-	s.log.Info("watch: rule added", "rule", r.String())
 	s.watchScan()
+	if pid > 0 && w.procs[pid] == nil {
+		// Kept, the rule would pick whichever process gets the pid next.
+		w.rules = w.rules[:len(w.rules)-1]
+		return 0, fmt.Errorf("respawn: process %d cannot be watched: it is respawn's own, a kernel thread, or ending", pid)
+	}
+	s.log.Info("watch: rule added", "rule", r.String())
 	return len(w.procs) - before, nil
 }
 

@@ -94,8 +94,9 @@ func (s *Supervisor) loadWatch(snap *marshal.Snapshot) {
 		w.rules = append(w.rules, r)
 	}
 	w.overruns = snap.Watch.Overruns
-	for _, mp := range snap.Watch.Procs {
-		if !ok[mp.Rule] {
+	for i := range snap.Watch.Procs {
+		mp := &snap.Watch.Procs[i]
+		if !ok[mp.Rule] || !s.stillWatched(mp) {
 			continue
 		}
 		p := &watched{rule: rules[mp.Rule], seenRT: mp.SeenNs, Proc: watch.Proc{
@@ -108,4 +109,18 @@ func (s *Supervisor) loadWatch(snap *marshal.Snapshot) {
 	// adopted socket holds them, and the filter carries on with them.
 	w.adoptPids = w.pids()
 	w.dirty = true
+}
+
+// stillWatched reports whether the snapshot's watched process mp may be
+// watched again: it is gone (its exit may wait in the kept socket), or it
+// is still the process recorded (same start time) and none of respawn's
+// own. A pid that runs another process is dropped: that process must
+// never be restarted as the recorded one, nor its group killed.
+func (s *Supervisor) stillWatched(mp *marshal.WatchProc) bool {
+	id, err := watch.ReadIdent(mp.Pid)
+	if err != nil || id.StartTime == mp.StartTime && !s.ours(&id) {
+		return true
+	}
+	s.log.Warn("watch: a watched process of the snapshot is not the one recorded: dropped", "pid", mp.Pid, "name", mp.Comm)
+	return false
 }

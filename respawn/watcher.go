@@ -210,9 +210,7 @@ func (s *Supervisor) onWatchEvent(e *watch.Event) {
 	case watch.KindExec:
 		s.watchExec(e.Tgid)
 	case watch.KindExit:
-		if e.Pid == e.Tgid {
-			s.watchExit(e.Pid, exitOf(syscall.WaitStatus(e.ExitCode)))
-		}
+		s.watchTaskExit(e)
 	case watch.KindLost:
 		s.watchLost(e.Lost)
 	}
@@ -224,11 +222,14 @@ func (s *Supervisor) onWatchEvent(e *watch.Event) {
 func (s *Supervisor) watchExec(pid int) {
 	w := s.watch
 	id, err := watch.ReadIdent(pid)
-	if err != nil || s.ours(&id) || w.refused(&id) {
+	if err != nil || w.refused(&id) {
 		return
 	}
 	old := w.procs[pid]
 	rule, ok := w.match(&id)
+	if (ok || old != nil) && s.ours(&id) {
+		return
+	}
 	switch {
 	case ok && old == nil:
 		s.watchAdd(&id, rule)
@@ -243,17 +244,34 @@ func (s *Supervisor) watchExec(pid int) {
 	}
 }
 
-// ours reports whether id is a server of ours or runs in a server's
-// process group: those are supervised already.
+// maxAncestors bounds the walk up a process's parents in ours.
+const maxAncestors = 64
+
+// ours reports whether id is respawn itself or one of its descendants:
+// a server, what a server started (in its process group or in a session
+// of its own), a pre-flight check. Those are respawn's own business: a
+// server's daemon is its server's to manage. respawn is a subreaper, so
+// an orphaned descendant is its child. It walks up the parents (bounded):
+// call it only for a process a rule matched.
 func (s *Supervisor) ours(id *watch.Ident) bool {
-	if id.Pid == os.Getpid() {
+	self := os.Getpid()
+	if id.Pid == self || s.byPid[id.Pid] != nil {
 		return true
 	}
-	if r := s.byPid[id.Pid]; r != nil {
+	if r := s.byPid[id.Pgid]; r != nil && r.Pgid == id.Pgid {
 		return true
 	}
-	r := s.byPid[id.Pgid]
-	return r != nil && r.Pgid == id.Pgid
+	for ppid, i := id.PPid, 0; ppid > 1 && i < maxAncestors; i++ {
+		if ppid == self {
+			return true
+		}
+		up, err := watch.ReadIdent(ppid)
+		if err != nil {
+			return false
+		}
+		ppid = up.PPid
+	}
+	return false
 }
 
 // refused reports whether an operator unwatched the process id by its
@@ -329,13 +347,34 @@ func (w *watcher) pids() []int {
 }
 
 // alive reports whether p's process is still running: same pid, same
-// start time, not a zombie.
+// start time, and not ended (a zombie leader may run on in its threads).
 func alive(p *watch.Proc) bool {
 	id, err := watch.ReadIdent(p.Pid)
-	return err == nil && id.StartTime == p.StartTime && !id.Zombie
+	return err == nil && id.StartTime == p.StartTime && (!id.Zombie || !watch.Ended(p.Pid, p.StartTime))
 }
 
-// watchExit handles the exit of a thread-group leader.
+// watchTaskExit handles the exit of a task (a thread) of a watched
+// process. The process ends with its last thread, most often its leader,
+// whose exit status is then the process's. But a leader can end alone
+// (pthread_exit in main, a status of 0) and leave the process running on
+// its other threads: the process then ends with the last of them, and
+// that one's status is the process's. A status other than 0 is a whole
+// process's end (a fatal signal or exit_group).
+func (s *Supervisor) watchTaskExit(e *watch.Event) {
+	p := s.watch.procs[e.Tgid]
+	if p == nil {
+		return
+	}
+	x := exitOf(syscall.WaitStatus(e.ExitCode))
+	switch {
+	case e.Pid == e.Tgid && !x.Clean(), watch.Ended(e.Tgid, p.StartTime):
+		s.watchExit(e.Tgid, x)
+	case e.Pid == e.Tgid:
+		s.log.Debug("watch: the main thread of a watched process ended, its other threads run on", "pid", e.Tgid, "name", p.Comm)
+	}
+}
+
+// watchExit handles the end of a watched process.
 func (s *Supervisor) watchExit(pid int, x Exit) {
 	p := s.watch.procs[pid]
 	if p == nil {
@@ -344,6 +383,7 @@ func (s *Supervisor) watchExit(pid int, x Exit) {
 	delete(s.watch.procs, pid)
 	s.watch.dirty = true
 	s.view = nil
+	s.endPidRules(pid)
 	level := s.log.Info
 	if !x.Clean() {
 		level = s.log.Warn
@@ -361,9 +401,22 @@ func (s *Supervisor) watchGone(p *watched) {
 	delete(s.watch.procs, p.Pid)
 	s.watch.dirty = true
 	s.view = nil
+	s.endPidRules(p.Pid)
 	s.log.Warn("watched process gone, its exit was not seen", "pid", p.Pid, "name", p.Comm, "rule", p.rule.String(), "status", "unknown")
 	s.publishWatch("gone", p, Exit{Set: true, Err: "exit not seen"})
 	s.watchAct(p)
+}
+
+// endPidRules removes the pid rules that name pid, whose process has
+// ended: a pid rule names a process, not a number, and the number will
+// be another process's one day.
+func (s *Supervisor) endPidRules(pid int) {
+	w := s.watch
+	n := len(w.rules)
+	w.rules = slices.DeleteFunc(w.rules, func(r watch.Rule) bool { return r.Kind == watch.RulePid && r.Pattern == strconv.Itoa(pid) })
+	if len(w.rules) < n {
+		s.log.Info("watch: rule removed: its process ended", "rule", "pid:"+strconv.Itoa(pid))
+	}
 }
 
 // watchLost reports lost events once per episode, then rescans /proc:
@@ -397,10 +450,10 @@ func (s *Supervisor) watchScan() {
 			continue
 		}
 		id, err := watch.ReadIdent(pid)
-		if err != nil || id.Zombie || s.ours(&id) || s.watch.refused(&id) {
+		if err != nil || id.Zombie || s.watch.refused(&id) {
 			continue
 		}
-		if rule, ok := s.watch.match(&id); ok {
+		if rule, ok := s.watch.match(&id); ok && !s.ours(&id) {
 			s.watchAdd(&id, rule)
 		}
 	}
@@ -414,8 +467,8 @@ func (s *Supervisor) watchAct(p *watched) {
 	if p.rule.Effective() != watch.ActionRestart || s.stopping {
 		return
 	}
-	if len(p.Argv) == 0 {
-		s.log.Error("watch: cannot restart: its command line is unknown", "pid", p.Pid, "name", p.Comm, "rule", p.rule.String())
+	if len(p.Argv) == 0 || missing(&p.Proc, "cmdline") {
+		s.log.Error("watch: cannot restart: its command line is unknown", "pid", p.Pid, "name", p.Comm, "rule", p.rule.String(), "unreadable", p.Missing)
 		return
 	}
 	s.killLeftovers(p)
@@ -432,9 +485,18 @@ func (s *Supervisor) watchAct(p *watched) {
 // as a zombie until its parent reaps it, which is after the kernel has
 // reported its exit; telling them apart would take a scan of /proc before
 // the restart, so the kill is only a debug line.
+//
+// A group is killed by number, so it must still be the dead process's:
+// if its pid already runs another process (the exit was read late, or
+// found by a rescan), the dead one's group had emptied (a pid a group
+// uses is not given out again), and the number is the new process's.
 func (s *Supervisor) killLeftovers(p *watched) {
 	g := p.Pgid
 	if g != p.Pid || g <= 1 || g == syscall.Getpgrp() {
+		return
+	}
+	if id, err := watch.ReadIdent(g); err == nil && id.StartTime != p.StartTime {
+		s.log.Info("watch: the dead process's pid runs another process now: its group is left alone", "pid", p.Pid, "name", p.Comm)
 		return
 	}
 	if syscall.Kill(-g, syscall.SIGKILL) == nil {

@@ -38,6 +38,8 @@ func init() {
 //	pgid:file:PATH  the same, N the pid on the first line of PATH
 //	gen:N           the generation set to N
 //	twin            record 2 made an ALIVE copy of record 1's process
+//	watchpid:PATH   the first watched process's pid and pgid set to the
+//	                pid on the first line of PATH
 func forgeExec(args []string) int {
 	real, fdArg, edit := args[0], args[1], args[2]
 	fd, err := strconv.Atoi(strings.TrimPrefix(fdArg, "--state-fd="))
@@ -79,6 +81,13 @@ func forgeEdit(m map[string]any, edit string) error {
 			return err
 		}
 		m["gen"] = n
+	case "watchpid":
+		pid, err := forgedPgid("file:" + arg)
+		if err != nil {
+			return err
+		}
+		w := m["watch"].(map[string]any)["procs"].([]any)[0].(map[string]any)
+		w["pid"], w["pgid"] = pid, pid
 	case "twin":
 		one, two := recs[0].(map[string]any), recs[1].(map[string]any)
 		for _, k := range []string{"state", "pid", "pgid", "proc_start", "start", "start_rt"} {

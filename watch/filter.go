@@ -8,7 +8,7 @@ import (
 )
 
 // MaxFilterPids is the most watched pids the BPF program lists one by
-// one; with more, it keeps the EXIT of every thread-group leader.
+// one; with more, it keeps the EXIT of every task.
 const MaxFilterPids = 1024
 
 // The filter's verdicts: the whole datagram, or nothing.
@@ -19,10 +19,12 @@ var (
 
 // Filter assembles the classic BPF program attached to the socket: it
 // keeps the acknowledgement (PROC_EVENT_NONE), the EXEC of thread-group
-// leaders (pid == tgid), and the EXIT of thread-group leaders whose pid is
-// in watched; it drops everything else (a fork storm never wakes us).
-// Loads in classic BPF are big-endian and the kernel writes host order:
-// the constants are swapped to match.
+// leaders (pid == tgid), and the EXIT of every thread of the processes
+// (thread groups) in watched: a leader may end before its threads
+// (pthread_exit in main) and the process then ends with its last thread.
+// It drops everything else (a fork storm never wakes us). Loads in
+// classic BPF are big-endian and the kernel writes host order: the
+// constants are swapped to match.
 //
 // Every jump skips at most two instructions (classic BPF offsets are 8
 // bits): each watched pid is a compare followed by its own return.
@@ -46,8 +48,9 @@ func Filter(watched []int) ([]bpf.RawInstruction, error) {
 }
 
 // filterHead checks the connector id, keeps acknowledgements, drops what
-// is neither an exec nor an exit and the events of threads, keeps an
-// exec, and leaves the pid of an exit in A for the list that follows.
+// is neither an exec nor an exit, keeps the exec of a thread-group leader
+// and drops a thread's, and leaves the tgid of an exit in A for the list
+// that follows.
 func filterHead() []bpf.Instruction {
 	return []bpf.Instruction{
 		bpf.LoadAbsolute{Off: offCnIdx, Size: 4},
@@ -59,22 +62,22 @@ func filterHead() []bpf.Instruction {
 		bpf.LoadAbsolute{Off: offWhat, Size: 4},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventNone), SkipFalse: 1},
 		keep,
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExec), SkipTrue: 2},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExit), SkipTrue: 1},
+		bpf.Jump{Skip: 2}, // not an exit: to the exec's checks
+		bpf.LoadAbsolute{Off: offTgid, Size: 4},
+		bpf.Jump{Skip: 8}, // an exit, its tgid in A: to the list
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExec), SkipTrue: 1},
 		drop,
 		bpf.LoadAbsolute{Off: offTgid, Size: 4},
 		bpf.TAX{},
 		bpf.LoadAbsolute{Off: offPid, Size: 4},
-		bpf.JumpIfX{Cond: bpf.JumpEqual, SkipTrue: 1},
-		drop, // a thread
-		bpf.LoadAbsolute{Off: offWhat, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExec), SkipFalse: 1},
+		bpf.JumpIfX{Cond: bpf.JumpEqual, SkipFalse: 1},
 		keep,
-		bpf.LoadAbsolute{Off: offPid, Size: 4},
+		drop, // the exec of a thread
 	}
 }
 
-// pidList keeps an exit whose pid (in A) is one of pids, and drops the
+// pidList keeps an exit whose tgid (in A) is one of pids, and drops the
 // others.
 func pidList(pids []int) []bpf.Instruction {
 	prog := make([]bpf.Instruction, 0, 2*len(pids)+1)

@@ -55,8 +55,13 @@ type stat struct {
 	comm            string
 	state           byte
 	ppid, pgrp, sid int
+	flags           uint64 // the kernel's PF_* flags of the task
 	start           uint64
 }
+
+// pfExiting is PF_EXITING among a task's flags: the task has begun to
+// exit (set before the kernel reports its exit).
+const pfExiting = 0x4
 
 // parseStat parses /proc/PID/stat: "PID (COMM) STATE PPID PGRP SESSION
 // ... STARTTIME ...". COMM is the process's own choice of up to 15 (64
@@ -83,6 +88,9 @@ func parseStat(b []byte) (stat, error) {
 		if *p, err = strconv.Atoi(string(f[1+i])); err != nil {
 			return stat{}, errBadStat
 		}
+	}
+	if st.flags, err = strconv.ParseUint(string(f[6]), 10, 64); err != nil {
+		return stat{}, errBadStat
 	}
 	if st.start, err = strconv.ParseUint(string(f[19]), 10, 64); err != nil {
 		return stat{}, errBadStat

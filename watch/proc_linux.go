@@ -82,6 +82,32 @@ func (p *Proc) miss(field string, err error, cut bool) {
 // EXEC event comes once it has.
 const errMidExec = "cmdline: empty: in execve, not laid out yet"
 
+// errTitle is why a command line is not the process's arguments: the
+// process wrote a title over them (setproctitle: "nginx: master process
+// ..."), which is what the kernel then shows.
+const errTitle = "cmdline: rewritten by the process: a title, not its arguments"
+
+// titled reports whether a command line read whole (b, split as argv) is
+// a title a process wrote over its arguments: one that ran past their end
+// has no NUL at its end; one written in place (nginx, postgres, sshd)
+// is a first string with a space in it, then the NULs that blanked the
+// other arguments. (argv[0] alone is free: "argv0 is free" with its
+// arguments after it is no title.)
+func titled(b []byte, argv []string) bool {
+	if b[len(b)-1] != 0 {
+		return true
+	}
+	if len(argv) < 2 || !strings.ContainsRune(argv[0], ' ') {
+		return false
+	}
+	for _, a := range argv[1:] {
+		if a != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // readIdent reads pid's identity and names the fields it could not read.
 func readIdent(pid int) (Ident, []string, error) {
 	st, err := readStat(pid)
@@ -105,8 +131,59 @@ func readIdent(pid int) (Ident, []string, error) {
 		missing = append(missing, "cmdline: cut: longer than its bound")
 	case len(b) == 0 && id.Exe != "" && !id.Zombie:
 		missing = append(missing, errMidExec)
+	case len(b) > 0 && titled(b, id.Argv):
+		missing = append(missing, errTitle)
 	}
 	return id, missing, nil
+}
+
+// maxThreadsRead bounds the directory entries of /proc/PID/task read at
+// a time by Ended.
+const maxThreadsRead = 256
+
+// Ended reports whether the process pid that started at start (in clock
+// ticks, as Ident.StartTime) has ended, or is ending: its leader has
+// exited (or is exiting, or is gone, its pid another process's) and no
+// other thread of it runs. A leader may end alone (pthread_exit in main): the process runs
+// on in its other threads, and ends with the last of them. A thread that
+// has begun to exit (PF_EXITING, which the kernel sets before it reports
+// the exit) no longer runs. The leader's own task is looked at again:
+// a thread that execs takes the leader's pid as the leader ends, so its
+// old thread id is gone by then and the pid's task is it.
+func Ended(pid int, start uint64) bool {
+	st, err := readStat(pid)
+	if err != nil || st.start != start {
+		return true
+	}
+	if !zombie(st.state) && st.flags&pfExiting == 0 {
+		return false
+	}
+	d, err := os.Open(procDir(pid) + "/task")
+	if err != nil {
+		return true
+	}
+	defer d.Close()
+	for {
+		names, err := d.Readdirnames(maxThreadsRead)
+		for _, n := range names {
+			if tid, _ := strconv.Atoi(n); tid > 0 && runs(pid, tid) {
+				return false
+			}
+		}
+		if err != nil {
+			return !runs(pid, pid) // a thread that took the pid since
+		}
+	}
+}
+
+// runs reports whether thread tid of pid runs: not dead, not exiting.
+func runs(pid, tid int) bool {
+	b, _, err := readBounded(procDir(pid)+"/task/"+strconv.Itoa(tid)+"/stat", maxStatBytes)
+	if err != nil {
+		return false
+	}
+	st, err := parseStat(b)
+	return err == nil && st.pid == tid && !zombie(st.state) && st.flags&pfExiting == 0
 }
 
 // readStat reads and parses /proc/PID/stat. Its comm is the one
