@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -279,83 +278,6 @@ func TestWatchLeaderEndsFirst(t *testing.T) {
 	s.waitLog(1, msg("restarting watched process as a server", "pid", o.pid))
 	restartedAs(t, s, o.argv)
 	m.kill(t)
-	if code := s.stop(); code != 0 {
-		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
-	}
-}
-
-// A watched process of another user (nobody, with supplementary groups)
-// is restarted as that user, with its groups and its environment: not as
-// respawn's root.
-func TestWatchRestartKeepsCredentials(t *testing.T) {
-	w := newWatchEnv(t)
-	dir := t.TempDir()
-	bin := w.program(dir, "wt"+word(t))
-	cwd := t.TempDir()
-	for _, d := range []string{filepath.Dir(dir), dir, filepath.Dir(cwd), cwd} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	o := &outsider{argv: []string{bin, "helper", "sleep", "nobody"}, dir: cwd, token: word(t), done: make(chan struct{})}
-	cmd := exec.Command(o.argv[0], o.argv[1:]...)
-	cmd.Dir, cmd.Env = cwd, []string{"WATCHME=" + o.token}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{65534, 100}}}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	o.pid = cmd.Process.Pid
-	go func() { _ = cmd.Wait(); close(o.done) }()
-	w.outs = append(w.outs, o)
-	eventually(t, "the outsider's environment in /proc", func() bool { return slices.Contains(environOf(o.pid), "WATCHME="+o.token) })
-	s := w.begin("--watch-exe=" + dir + "/*")
-	watchedNow(t, s, o.pid)
-	want := credsOf(o.pid)
-	o.kill(t)
-	pid := restartedAs(t, s, o.argv)
-	checkLike(t, pid, o, o.argv)
-	if got := credsOf(pid); got != want {
-		t.Errorf("restarted as %q, want %q (the watched process's)", got, want)
-	}
-	if env := environOf(pid); len(env) != 1 {
-		t.Errorf("restarted with the environment %q, want only WATCHME", env)
-	}
-	if code := s.stop(); code != 0 {
-		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
-	}
-}
-
-// credsOf is pid's Uid, Gid and Groups lines of /proc/PID/status.
-func credsOf(pid int) string {
-	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "Uid:") || strings.HasPrefix(l, "Gid:") || strings.HasPrefix(l, "Groups:") {
-			out = append(out, strings.Join(strings.Fields(l), " "))
-		}
-	}
-	return strings.Join(out, "; ")
-}
-
-// A watched process restarted as a server is one: killed again at once
-// (within --interval) it is buried, not restarted in a loop, and SIGUSR2
-// revives it with what was recorded.
-func TestWatchRestartedBuriedRevived(t *testing.T) {
-	w := newWatchEnv(t)
-	dir := t.TempDir()
-	bin := w.program(dir, "wt"+word(t))
-	o := w.start(bin, "helper", "sleep")
-	s := w.begin("--interval=1h", "--retries=0", "--watch-exe="+dir+"/*")
-	watchedNow(t, s, o.pid)
-	o.kill(t)
-	pid := restartedAs(t, s, o.argv)
-	killWait(t, pid)
-	s.waitLog(1, msg("BURIED", "pid", pid, "exit", "signal SIGKILL"))
-	if p := runningAs(s, o.argv); len(p) != 0 {
-		t.Errorf("a buried server runs: pids %v", p)
-	}
-	s.signal(unix.SIGUSR2)
-	checkLike(t, restartedAs(t, s, o.argv, pid), o, o.argv)
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}
