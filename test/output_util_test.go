@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -130,6 +131,21 @@ func (s *Sup) waitCaptured(name, stream string, n int) []string {
 		var open bool
 		got, open = s.capturedLines(name, stream)
 		return len(got) > n || len(got) == n && !open
+	})
+	return got
+}
+
+// waitCapturedUpTo waits until name's captured lines on stream hold its
+// last line, "PREFIX n-1", and returns them: after a live upgrade a line
+// may come twice (README, Captured output), so a count of lines does not
+// say that the last one is in.
+func (s *Sup) waitCapturedUpTo(name, stream, prefix string, n int) []string {
+	s.t.Helper()
+	var got []string
+	last := prefix + " " + strconv.Itoa(n-1)
+	eventually(s.t, fmt.Sprintf("%q among the lines of %s on %s", last, name, stream), func() bool {
+		got, _ = s.capturedLines(name, stream)
+		return slices.Contains(got, last)
 	})
 	return got
 }
