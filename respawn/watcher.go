@@ -48,6 +48,7 @@ type watcher struct {
 	unwatched map[int]uint64
 
 	dirty    bool  // the watched pids changed: the filter must follow
+	onlyPids bool  // the filter keeps the exec of the watched pids only
 	fresh    []int // pids added since the filter last followed
 	overruns uint64
 	buf      []watch.Event
@@ -319,12 +320,17 @@ func (s *Supervisor) watchAdd(id *watch.Ident, rule watch.Rule) {
 // before the filter let its exit through is gone, its exit unseen.
 func (s *Supervisor) watchFollow() {
 	w := s.watch
-	if !w.dirty {
+	pidsOnly := w.pidsOnly()
+	if !w.dirty && pidsOnly == w.onlyPids {
 		return
 	}
-	w.dirty = false
+	w.dirty, w.onlyPids = false, pidsOnly
 	if c := w.conn.Load(); c != nil {
-		if err := c.SetWatched(w.pids()); err != nil {
+		set := c.SetWatched
+		if pidsOnly {
+			set = c.SetWatchedPids
+		}
+		if err := set(w.pids()); err != nil {
 			s.log.Warn("watch: filter not updated: every exit is read", "err", err)
 		}
 	}
@@ -335,6 +341,12 @@ func (s *Supervisor) watchFollow() {
 			s.watchGone(p)
 		}
 	}
+}
+
+// pidsOnly reports whether every rule is a pid rule: then the exec of no
+// other process can matter, and the filter keeps out every other exec.
+func (w *watcher) pidsOnly() bool {
+	return !slices.ContainsFunc(w.rules, func(r watch.Rule) bool { return r.Kind != watch.RulePid })
 }
 
 func (w *watcher) pids() []int {

@@ -382,3 +382,42 @@ func (f *forkstat) stop(t *testing.T, pids map[int]bool) (map[string]map[int]boo
 	defer f.mu.Unlock()
 	return out, f.nobufs
 }
+
+// With only pid rules the filter keeps out the exec of every other
+// process: an exec storm elsewhere does not wake respawn. A rule by name
+// needs every exec, and then the storm's come through.
+func TestWatchPidRulesIgnoreExecs(t *testing.T) {
+	const execs = 2000
+	tests := []struct {
+		name  string
+		extra []string
+		storm bool // the storm's execs reach respawn
+	}{
+		{"pid rules only", nil, false},
+		{"and a name rule", []string{"--watch-name=nomatch" + word(t)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWatchEnv(t)
+			forkstorm := buildStorm(t)
+			o := w.start(w.program(t.TempDir(), "wt"+word(t)), "helper", "sleep")
+			s := w.begin(append(tt.extra, "--watch-pid="+strconv.Itoa(o.pid))...)
+			d0 := watchedNow(t, s, o.pid)
+			out := startStorm(t, forkstorm, "exec", strconv.Itoa(execs), "16", "-", forkstorm).wait(t)
+			o.kill(t)
+			exitSeen(s, o, "signal SIGKILL")
+			restartedAs(t, s, o.argv)
+			received := attr(watchDump(t, s), "received") - attr(d0, "received")
+			t.Logf("%s; respawn read %d events", out, received)
+			if tt.storm && received < execs {
+				t.Errorf("respawn read %d events during a storm of %d execs with a name rule: want them all", received, execs)
+			}
+			if !tt.storm && received > execs/10 {
+				t.Errorf("respawn read %d events during a storm of %d execs with pid rules only: the filter lets them in", received, execs)
+			}
+			if code := s.stop(); code != 0 {
+				t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
+			}
+		})
+	}
+}

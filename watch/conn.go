@@ -79,7 +79,11 @@ func (c *Conn) Receive(dst []Event) ([]Event, error) { return c.receive(dst) }
 // SetWatched attaches Filter(watched) in place of the current program. It
 // may be called while another goroutine is in Receive. With
 // Options.NoFilter it does nothing.
-func (c *Conn) SetWatched(watched []int) error { return c.setWatched(watched) }
+func (c *Conn) SetWatched(watched []int) error { return c.setWatched(watched, true) }
+
+// SetWatchedPids attaches FilterPids(watched): only the watched pids'
+// exec and exit come through.
+func (c *Conn) SetWatchedPids(watched []int) error { return c.setWatched(watched, false) }
 
 // Close unblocks Receive, tells the kernel to stop sending (otherwise its
 // count of listeners never drops, and it builds events for nobody), and

@@ -105,7 +105,7 @@ func (c *Conn) start(opt Options, listen bool) error {
 	if err := c.setRcvBuf(rcvBufOf(opt)); err != nil {
 		return err
 	}
-	if err := c.setWatched(nil); err != nil || !listen {
+	if err := c.setWatched(nil, true); err != nil || !listen {
 		return err
 	}
 	return c.listen()
@@ -197,11 +197,11 @@ func (c *Conn) setRcvBuf(n int) error {
 	return nil
 }
 
-func (c *Conn) setWatched(watched []int) error {
+func (c *Conn) setWatched(watched []int, execs bool) error {
 	if !c.filter {
 		return nil
 	}
-	prog, err := Filter(watched)
+	prog, err := filter(watched, execs)
 	if err != nil {
 		return err
 	}

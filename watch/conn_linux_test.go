@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -562,4 +563,80 @@ func TestIntegrationNamespaces(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIntegrationFilterPids: with only pid rules the filter keeps the
+// exec of the watched pids and of no other process; the full filter
+// keeps every process's exec.
+func TestIntegrationFilterPids(t *testing.T) {
+	tests := []struct {
+		name      string
+		set       func(c *Conn, pids []int) error
+		otherExec bool
+	}{
+		{"pids only", (*Conn).SetWatchedPids, false},
+		{"every exec", (*Conn).SetWatched, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Started before the socket: their first exec (sh's) is not in it.
+			watched, wakeWatched := execLater(t)
+			other, wakeOther := execLater(t)
+			sh := shell(t)
+			waitExe(t, watched.Process.Pid, sh)
+			waitExe(t, other.Process.Pid, sh)
+			c := openConn(t, Options{})
+			r := startReader(t, c)
+			if err := tt.set(c, []int{watched.Process.Pid}); err != nil {
+				t.Fatal(err)
+			}
+			wakeOther()
+			waitExe(t, other.Process.Pid, "sleep")
+			wakeWatched()
+			waitExe(t, watched.Process.Pid, "sleep")
+			watched.Process.Kill()
+			watched.Wait()
+			_, before := r.waitExit(t, watched.Process.Pid)
+			if !hasExec(before, watched.Process.Pid) {
+				t.Errorf("the watched pid's exec did not come through")
+			}
+			if got := hasExec(before, other.Process.Pid); got != tt.otherExec {
+				t.Errorf("another process's exec came through: %v, want %v", got, tt.otherExec)
+			}
+		})
+	}
+}
+
+// execLater starts a shell that execs sleep once wake is called.
+func execLater(t *testing.T) (*exec.Cmd, func()) {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := childIn(t, pr, "sh", "-c", "read x; exec sleep 60")
+	pr.Close()
+	t.Cleanup(func() { pw.Close() })
+	return cmd, func() { pw.Write([]byte("\n")) }
+}
+
+// waitExe waits until pid runs a program whose path ends in name.
+func waitExe(t *testing.T, pid int, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.HasSuffix(exe, "/"+name) {
+			return
+		}
+	}
+	t.Fatalf("pid %d does not run %s", pid, name)
+}
+
+// shell is the base name of the program /bin/sh is.
+func shell(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Base(p)
 }

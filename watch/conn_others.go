@@ -19,7 +19,7 @@ func (c *Conn) fd() int                              { return -1 }
 func (c *Conn) isMasked() bool                       { return false }
 func (c *Conn) rcvBuf() int                          { return 0 }
 func (c *Conn) receive(dst []Event) ([]Event, error) { return dst, errUnsupported }
-func (c *Conn) setWatched([]int) error               { return errUnsupported }
+func (c *Conn) setWatched([]int, bool) error         { return errUnsupported }
 func (c *Conn) close() error                         { return errUnsupported }
 func (c *Conn) detach() error                        { return errUnsupported }
 func (c *Conn) attach() error                        { return errUnsupported }

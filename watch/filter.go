@@ -28,13 +28,20 @@ var (
 //
 // Every jump skips at most two instructions (classic BPF offsets are 8
 // bits): each watched pid is a compare followed by its own return.
-func Filter(watched []int) ([]bpf.RawInstruction, error) {
+func Filter(watched []int) ([]bpf.RawInstruction, error) { return filter(watched, true) }
+
+// FilterPids is Filter keeping the exec of the watched pids only: when
+// every rule is a pid rule, no other process's exec can matter, and an
+// exec storm elsewhere on the machine does not wake respawn either.
+func FilterPids(watched []int) ([]bpf.RawInstruction, error) { return filter(watched, false) }
+
+func filter(watched []int, execs bool) ([]bpf.RawInstruction, error) {
 	for _, p := range watched {
 		if p <= 0 || p > 1<<31-1 {
 			return nil, fmt.Errorf("watch: filter: pid %d out of range", p)
 		}
 	}
-	prog := filterHead()
+	prog := filterHead(execs)
 	if len(watched) > MaxFilterPids {
 		prog = append(prog, keep)
 	} else {
@@ -51,7 +58,11 @@ func Filter(watched []int) ([]bpf.RawInstruction, error) {
 // is neither an exec nor an exit, keeps the exec of a thread-group leader
 // and drops a thread's, and leaves the tgid of an exit in A for the list
 // that follows.
-func filterHead() []bpf.Instruction {
+func filterHead(execs bool) []bpf.Instruction {
+	var leaderExec bpf.Instruction = keep
+	if !execs {
+		leaderExec = bpf.Jump{Skip: 1} // its pid in A: to the list
+	}
 	return []bpf.Instruction{
 		bpf.LoadAbsolute{Off: offCnIdx, Size: 4},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnIdxProc), SkipTrue: 1},
@@ -72,7 +83,7 @@ func filterHead() []bpf.Instruction {
 		bpf.TAX{},
 		bpf.LoadAbsolute{Off: offPid, Size: 4},
 		bpf.JumpIfX{Cond: bpf.JumpEqual, SkipFalse: 1},
-		keep,
+		leaderExec,
 		drop, // the exec of a thread
 	}
 }
