@@ -207,6 +207,15 @@ type Watch struct {
 	Rules    []WatchRule `msgpack:"rules"`
 	Procs    []WatchProc `msgpack:"procs"`
 	Overruns uint64      `msgpack:"overruns"`
+	// Unwatched are the processes an operator unwatched by pid, by start
+	// time: no rule picks them up again while they run.
+	Unwatched []WatchPid `msgpack:"unwatched,omitempty"`
+}
+
+// WatchPid is a process by pid and start time (/proc/PID/stat field 22).
+type WatchPid struct {
+	Pid       int    `msgpack:"pid"`
+	StartTime uint64 `msgpack:"start"`
 }
 
 // WatchRule is a rule as watch.Rule.String writes it, and the file it was

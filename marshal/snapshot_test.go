@@ -108,7 +108,8 @@ var samples = []struct {
 				Cwd: "/var/lib/redis", Env: []string{"HOME=/var/lib/redis"}, UID: 104, GID: 110, Groups: []uint32{110}, Pgid: 2210,
 				Missing: []string{"environ: permission denied"}, SeenNs: 1767400000000000000,
 			}},
-			Overruns: 1,
+			Overruns:  1,
+			Unwatched: []WatchPid{{Pid: 3301, StartTime: 90210}},
 		},
 	}},
 }

@@ -279,6 +279,14 @@ func (w *Watch) validate() error {
 			return fmt.Errorf("marshal: %w", err)
 		}
 	}
+	if len(w.Unwatched) > MaxWatched {
+		return fmt.Errorf("marshal: %d unwatched processes, over the limit of %d", len(w.Unwatched), MaxWatched)
+	}
+	for _, u := range w.Unwatched {
+		if u.Pid <= 1 || u.Pid > MaxPid || u.StartTime > math.MaxInt64 {
+			return fmt.Errorf("marshal: unwatched process %d, start %d", u.Pid, u.StartTime)
+		}
+	}
 	seen := make(map[int]bool, len(w.Procs))
 	for i := range w.Procs {
 		p := &w.Procs[i]

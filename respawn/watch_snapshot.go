@@ -45,6 +45,9 @@ func (s *Supervisor) watchRecord() *marshal.Watch {
 		return nil
 	}
 	m := &marshal.Watch{Overruns: w.overruns}
+	for pid, start := range w.unwatched {
+		m.Unwatched = append(m.Unwatched, marshal.WatchPid{Pid: pid, StartTime: start})
+	}
 	at := map[string]int{}
 	for _, r := range w.rules {
 		at[r.String()] = len(m.Rules)
@@ -94,6 +97,9 @@ func (s *Supervisor) loadWatch(snap *marshal.Snapshot) {
 		w.rules = append(w.rules, r)
 	}
 	w.overruns = snap.Watch.Overruns
+	for _, u := range snap.Watch.Unwatched {
+		w.unwatched[u.Pid] = u.StartTime
+	}
 	for i := range snap.Watch.Procs {
 		mp := &snap.Watch.Procs[i]
 		if !ok[mp.Rule] || !s.stillWatched(mp) {

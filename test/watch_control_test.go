@@ -276,7 +276,8 @@ func ctlwAlive(t *testing.T, sock string) {
 
 // respawnctl unwatch PID stops watching a process a glob picked, and it
 // stays unwatched: the /proc scan that the next rule added (or an overrun)
-// runs does not pick it up again.
+// runs does not pick it up again, nor does the new image of a live upgrade
+// (which scans /proc when it starts).
 func TestWatchUnwatchPidStays(t *testing.T) {
 	w := newWatchEnv(t)
 	bin := w.program(t.TempDir(), "wt"+word(t))
@@ -289,6 +290,12 @@ func TestWatchUnwatchPidStays(t *testing.T) {
 	ctlOK(t, sock, "watch", "--name", "x"+word(t))
 	if out := ctlOK(t, sock, "watch"); hasWord(out, strconv.Itoa(o.pid)) {
 		t.Errorf("pid %d is watched again after a rescan:\n%s", o.pid, out)
+	}
+	s.signal(unix.SIGHUP)
+	s.waitLog(1, msg("respawn upgraded", "generation", 1))
+	s.waitLog(2, msg("watch: listening to process events"))
+	if out := ctlOK(t, sock, "watch"); hasWord(out, strconv.Itoa(o.pid)) {
+		t.Errorf("pid %d is watched again after a live upgrade:\n%s", o.pid, out)
 	}
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)

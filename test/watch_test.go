@@ -233,6 +233,7 @@ func TestWatchBadRule(t *testing.T) {
 		{"name with a slash", "--watch-name=bin/sleep", "bin/sleep"},
 		{"pid that does not exist", "--watch-pid=" + strconv.Itoa(gonePid), strconv.Itoa(gonePid)},
 		{"pid 0", "--watch-pid=0", "0"},
+		{"a kernel thread", "--watch-pid=2", "kernel thread"},
 		{"unknown action", "--watch-action=reboot", "reboot"},
 		{"bad glob in a watch file", "--watch-file=" + armourd, armourd + ":3"},
 		{"missing watch file", "--watch-file=" + armourd + ".missing", armourd + ".missing"},

@@ -51,7 +51,9 @@ func (f ruleFlag) Set(v string) error {
 	return nil
 }
 
-// pidExists refuses a --watch-pid of a process that is not there.
+// pidExists refuses a --watch-pid of a process that is not there, or that
+// could never be watched: a kernel thread (no program to restart), a
+// zombie (it has ended), respawn itself.
 func pidExists(v string) error {
 	pid, err := strconv.Atoi(v)
 	if err != nil {
@@ -59,6 +61,18 @@ func pidExists(v string) error {
 	}
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("no process %d", pid)
+	}
+	if pid == os.Getpid() {
+		return errors.New("that is respawn itself")
+	}
+	id, err := watch.ReadIdent(pid)
+	switch {
+	case err != nil:
+		return fmt.Errorf("process %d: %w", pid, err)
+	case id.Zombie:
+		return fmt.Errorf("process %d has ended (a zombie)", pid)
+	case id.Exe == "" && len(id.Argv) == 0:
+		return fmt.Errorf("process %d is a kernel thread: it has no program to restart", pid)
 	}
 	return nil
 }
