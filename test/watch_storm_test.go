@@ -95,6 +95,11 @@ func TestWatchForkStorm(t *testing.T) {
 	if d["overruns"] != float64(0) || d["dropped"] != float64(0) {
 		t.Errorf("dump after the storm: overruns %v, dropped %v", d["overruns"], d["dropped"])
 	}
+	// As root the 8 MiB asked for is forced past net.core.rmem_max (the
+	// kernel shows twice what it was asked).
+	if rb := attr(d, "rcvbuf"); rb < 8<<20 {
+		t.Errorf("the socket's receive buffer is %d bytes, want the 8 MiB asked for at least", rb)
+	}
 	if code := s.stop(); code != 0 {
 		t.Errorf("respawn exit status %d after SIGTERM, want 0", code)
 	}
