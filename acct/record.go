@@ -37,9 +37,9 @@ type Flags uint8
 // The bits of Flags, as linux/acct.h names them.
 const (
 	AFORK   Flags = 0x01 // forked but did not exec
-	ASU     Flags = 0x02 // used super-user privileges
+	ASU     Flags = 0x02 // used a capability (PF_SUPERPRIV), as a child does to setuid
 	ACOMPAT Flags = 0x04 // never set by Linux
-	ACORE   Flags = 0x08 // dumped core
+	ACORE   Flags = 0x08 // began a core dump: also with a core limit of 0
 	AXSIG   Flags = 0x10 // was killed by a signal
 	AGROUP  Flags = 0x20 // was the last task of its thread group
 )
@@ -50,7 +50,8 @@ func (f Flags) Fork() bool { return f&AFORK != 0 }
 // SuperUser reports ASU: the process used super-user privileges.
 func (f Flags) SuperUser() bool { return f&ASU != 0 }
 
-// Core reports ACORE: the process dumped core.
+// Core reports ACORE: the process was killed by a core-dumping signal.
+// Whether a core was written is ExitCode's 0x80 bit (WaitStatus().CoreDump()).
 func (f Flags) Core() bool { return f&ACORE != 0 }
 
 // Signaled reports AXSIG: the process was killed by a signal.
@@ -67,8 +68,9 @@ type Record struct {
 	Flags     Flags
 	// ExitCode is the value the process passed to the kernel's do_exit,
 	// laid out like a wait status: an exit with status n holds n<<8, a
-	// death by signal s holds s, with 0x80 added when a core was dumped.
-	// WaitStatus interprets it.
+	// death by signal s holds s, with 0x80 added when a core was written
+	// (6.18: exit 3 is 0x300, SIGKILL 9, SIGSEGV with a core 0x8b and 11
+	// with a core limit of 0). WaitStatus interprets it.
 	ExitCode uint32
 	TTY      uint16
 	UID, GID uint32
