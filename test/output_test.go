@@ -22,9 +22,17 @@ import (
 // 100 KiB line comes whole in 4 KiB pieces marked partial. A server with
 // --output=inherit still writes to respawn's own output, untagged.
 func TestOutputTaggedJSON(t *testing.T) {
+	// raw writes to respawn's own stderr: it waits until web's lines are
+	// logged, or its write could land inside one of respawn's (a pipe
+	// write over PIPE_BUF is not atomic), as any inheriting server's may.
+	logged := filepath.Join(t.TempDir(), "logged")
 	s := begin(t, "{", "@web", selfBin, "helper", "outputs", "}",
-		"{", "@raw", "--output=inherit", selfBin, "helper", "count", "raw", "1", "}")
+		"{", "@raw", "--output=inherit", "sh", "-c", `while [ ! -e "$1" ]; do sleep 0.01; done; echo raw 0`, "sh", logged, "}")
 	got := s.waitCaptured("web", "stdout", 4)
+	s.waitCaptured("web", "stderr", 1)
+	if err := os.WriteFile(logged, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"hello", "a\ufffdb\x01c", longLine, "end"}
 	for i := range want {
 		if got[i] != want[i] {
