@@ -4,7 +4,6 @@ package test
 
 import (
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,36 +51,10 @@ func TestIntegrationPID1(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("unshare --pid --mount-proc needs root")
 	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("no unshare:", err)
-	}
 	file := tempFile(t, "orphan")
-	s := launch(t, exec.Command(unshare, "--fork", "--pid", "--mount-proc",
-		respawnBin, "--log-format=json", "--control=none", "--retries=0", "--interval=1h",
+	s, init := launchPID1(t, "--log-format=json", "--control=none", "--retries=0", "--interval=1h",
 		"{", selfBin, "helper", "sleep", "}",
-		"{", selfBin, "helper", "orphan", file, "}"))
-	var init int // respawn's pid outside the namespace
-	t.Cleanup(func() {
-		if !s.exited() {
-			if init > 0 {
-				_ = unix.Kill(init, unix.SIGKILL) // the kernel kills the rest of the namespace
-			}
-			_ = unix.Kill(s.Pid, unix.SIGKILL)
-			<-s.done
-		}
-		checkNoChildren(t)
-		if t.Failed() {
-			s.dumpLogs()
-		}
-	})
-	eventually(t, "respawn under unshare", func() bool {
-		kids := children(s.Pid)
-		if len(kids) == 1 {
-			init = kids[0]
-		}
-		return init > 0
-	})
+		"{", selfBin, "helper", "orphan", file, "}")
 	s.waitLog(1, msg("respawn started", "pid", 1, "pid1", true))
 	s.waitLog(1, msg("ALIVE", "server", 1))
 	s.waitLog(1, msg("BURIED", "server", 2, "exit", "exit 1"))

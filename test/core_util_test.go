@@ -119,6 +119,39 @@ func waitExitedOnly(t *testing.T, s *Sup) {
 	})
 }
 
+// launchPID1 starts respawn with args as PID 1 of a new pid namespace
+// (unshare, as a container's runtime would) and returns it with its pid
+// outside the namespace. The cleanup kills that pid, which ends the whole
+// namespace, and checks that nothing is left.
+func launchPID1(t *testing.T, args ...string) (s *Sup, init int) {
+	t.Helper()
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Fatal("unshare (util-linux) is needed:", err)
+	}
+	s = launch(t, exec.Command(unshare, append([]string{"--fork", "--pid", "--mount-proc", respawnBin}, args...)...))
+	t.Cleanup(func() {
+		if !s.exited() {
+			if init > 0 {
+				_ = unix.Kill(init, unix.SIGKILL) // the kernel kills the rest of the namespace
+			}
+			_ = unix.Kill(s.Pid, unix.SIGKILL)
+			<-s.done
+		}
+		checkNoChildren(t)
+		if t.Failed() {
+			s.dumpLogs()
+		}
+	})
+	eventually(t, "respawn under unshare", func() bool {
+		if kids := children(s.Pid); len(kids) == 1 {
+			init = kids[0]
+		}
+		return init > 0
+	})
+	return s, init
+}
+
 // launch starts cmd (a respawn, or something that runs one) with its
 // stdout and stderr read into a Sup. The caller registers the cleanup.
 func launch(t *testing.T, cmd *exec.Cmd) *Sup {

@@ -4,7 +4,6 @@ package test
 
 import (
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,33 +108,8 @@ func hasWord(text, w string) bool {
 // cannot serve respawn: the watch task is buried and says why (in its log
 // line and in the info dump), and the servers run and stop as always.
 func TestWatchBuriedAsPID1(t *testing.T) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Fatal("unshare (util-linux) is needed:", err)
-	}
-	s := launch(t, exec.Command(unshare, "--fork", "--pid", "--mount-proc",
-		respawnBin, "--log-format=json", "--control=none", "--watch-exe=/usr/sbin/*",
-		"{", selfBin, "helper", "sleep", "}"))
-	var init int // respawn's pid outside the namespace
-	t.Cleanup(func() {
-		if !s.exited() {
-			if init > 0 {
-				_ = unix.Kill(init, unix.SIGKILL) // the kernel kills the rest of the namespace
-			}
-			_ = unix.Kill(s.Pid, unix.SIGKILL)
-			<-s.done
-		}
-		checkNoChildren(t)
-		if t.Failed() {
-			s.dumpLogs()
-		}
-	})
-	eventually(t, "respawn under unshare", func() bool {
-		if kids := children(s.Pid); len(kids) == 1 {
-			init = kids[0]
-		}
-		return init > 0
-	})
+	s, init := launchPID1(t, "--log-format=json", "--control=none", "--watch-exe=/usr/sbin/*",
+		"{", selfBin, "helper", "sleep", "}")
 	l := s.waitLog(1, func(l map[string]any) bool { return l["msg"] == "BURIED" && l["task"] == "watch" })
 	if why := fmt.Sprint(l); !strings.Contains(why, "namespace") {
 		t.Errorf("the watch task's burial does not say it is the namespace: %s", why)
