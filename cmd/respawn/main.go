@@ -77,6 +77,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if o.reExec {
 		restore(s, snap, ahead, snapErr)
 	}
+	reserveThreads(spareThreads)
 	return s.Run()
 }
 
