@@ -115,8 +115,10 @@ func (d *Daemon) Files() (source, shadow int) { return -1, -1 }
 // to call twice, and after a failed Start.
 func (d *Daemon) Stop() error { return errStub }
 
-// ProbeExit makes one process end at once, and returns its pid once it
-// has been reaped: a fork whose exec fails (syscall.ForkExec of a
-// directory: the child exits at once and is reaped by ForkExec), so it
-// needs no program on disk. Its accounting record has AFORK.
-func ProbeExit() (int, error) { return 0, errStub }
+// ProbeExit makes one process end at once and returns once it has ended:
+// a fork whose exec fails (syscall.ForkExec of a directory: the child
+// exits at once and ForkExec reaps it, unless the caller's own reaper was
+// quicker), so it needs no program on disk. ForkExec gives no pid for a
+// failed exec: its record is known by AFORK and a PPid of os.Getpid().
+// Start skips the source up to and including that record.
+func ProbeExit() error { return errStub }
