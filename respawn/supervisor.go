@@ -40,6 +40,11 @@ type Config struct {
 	// Watch, if set, runs the proc events task "watch" (see WatchConfig).
 	Watch *WatchConfig
 
+	// Acct, if set, runs the process accounting task "acct" (see
+	// AcctConfig): respawn is atop's atopacctd, and each death of a
+	// server carries its accounting record.
+	Acct *AcctConfig
+
 	// Carry, if set, is the output behind Log and Dump: a live upgrade
 	// takes what it has not written yet into the snapshot, for the new
 	// image to write first, instead of waiting for a slow reader.

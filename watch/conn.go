@@ -10,6 +10,12 @@ import (
 type Options struct {
 	RcvBuf   int  // receive buffer, bytes; DefaultRcvBuf if 0
 	NoFilter bool // attach no BPF filter (for measuring what it saves)
+
+	// Exits makes the socket a wake-up for process accounting: the mask
+	// asks for EXIT only, and the filter keeps the listen's answers and
+	// the exit of every thread-group leader (pid == tgid), whatever its
+	// pid; SetWatched does not apply. Receive returns those exits.
+	Exits bool
 }
 
 // DefaultRcvBuf is the receive buffer asked for (SO_RCVBUFFORCE when
