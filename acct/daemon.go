@@ -18,9 +18,9 @@ const (
 	MaxShadowRec  = 10000   // records in one shadow file
 	MaxSourceSize = 1 << 20 // the source is truncated once past this
 
-	PublicKey  = 1071980 // 2 semaphores, 0666: [0] 100 - clients, [1] a lock
-	PrivateKey = 1071979 // 1 semaphore, 0600: daemons running (at most 1)
-	PublicTotal = 100    // semaphore 0's value with no client
+	PublicKey   = 1071980 // 2 semaphores, 0666: [0] 100 - clients, [1] a lock
+	PrivateKey  = 1071979 // 1 semaphore, 0600: daemons running (at most 1)
+	PublicTotal = 100     // semaphore 0's value with no client
 
 	// atop's own accounting, when it found no daemon: semaphore 1 of this
 	// set is below 100 while an atop has switched accounting on itself.

@@ -102,7 +102,9 @@ func eventOf(t respawn.Transition) Event {
 	}
 	if t.Exit.Set {
 		ev.Exit = t.Exit.String()
+		ev.Acct = t.Exit.Acct
 	}
+	ev.Accounted = t.Accounted
 	if t.Watch != "" {
 		watchEvent(&ev, t)
 	}

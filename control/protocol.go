@@ -96,6 +96,12 @@ type Event struct {
 	Watch  string `json:"watch,omitempty"`
 	Rule   string `json:"rule,omitempty"`
 	Missed uint64 `json:"missed,omitempty"`
+
+	// Acct is the kernel's accounting record of the death (--acct): on
+	// the transition out of ALIVE when it was read by then, or on a line
+	// of its own, with Accounted, when it was read after.
+	Acct      *respawn.Accounting `json:"acct,omitempty"`
+	Accounted bool                `json:"accounted,omitempty"`
 }
 
 // Dropped is the events stream's line saying that N transitions were lost

@@ -101,6 +101,10 @@ type Snapshot struct {
 
 	// Watch is the proc events task's state, if it runs.
 	Watch *Watch `msgpack:"watch,omitempty"`
+
+	// Acct is the process accounting daemon's state, if it runs: its
+	// source and current shadow file are among FDs.
+	Acct *Acct `msgpack:"acct,omitempty"`
 }
 
 // Event is one state transition of a record, as respawn.Transition holds

@@ -95,7 +95,7 @@ var samples = []struct {
 			}(),
 			{Index: 2, Name: "watch", Task: true, State: stateAlive, StartNs: 10_000_000_000, Started: true},
 		},
-		FDs:      []FD{{Role: "watch", FD: 6}},
+		FDs:      []FD{{Role: "watch", FD: 6}, {Role: "acct-source", FD: 7}, {Role: "acct-shadow", FD: 8}},
 		EventSeq: 2,
 		Events: []Event{
 			{Seq: 1, Name: "cron", Pid: 640, Exit: Exit{Set: true, Signal: 9}, TimeNs: 1767400000000000001, Watch: "exit", Rule: "exe:/usr/sbin/*"},
@@ -110,6 +110,10 @@ var samples = []struct {
 			}},
 			Overruns:  1,
 			Unwatched: []WatchPid{{Pid: 3301, StartTime: 90210}},
+		},
+		Acct: &Acct{
+			Dir: "/run", RecSize: 64, SourceOff: 64 * 1500, Seq: 2, Oldest: 1, ShadowRecs: 512, Busy: true,
+			LastRecNs: 1767400000000000000, LastGCNs: 1767399990000000000, Copied: 20512,
 		},
 	}},
 }

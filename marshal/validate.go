@@ -35,6 +35,9 @@ func (s *Snapshot) validate() error {
 	if err := s.Watch.validate(); err != nil {
 		return err
 	}
+	if err := s.Acct.validate(); err != nil {
+		return err
+	}
 	return validateOut(s.Records, s.FDs)
 }
 

@@ -82,6 +82,7 @@ func (st *startup) wait(s *Supervisor) {
 	spawned := st.spawned
 	st.mu.Unlock()
 	s.log.Error("respawn: start-up did not finish within --alarm, aborting", "alarm", s.cfg.Alarm.String(), "spawned", spawned)
+	s.acctStop()
 	if s.cfg.Flush != nil {
 		s.cfg.Flush() // os.Exit would not wait for the log writer
 	}

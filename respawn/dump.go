@@ -51,6 +51,10 @@ type Info struct {
 	Source string `json:"source,omitempty"`
 	Rule   string `json:"rule,omitempty"`
 
+	// Acct is the kernel's accounting record of the last death (--acct),
+	// once it has been read.
+	Acct *Accounting `json:"acct,omitempty"`
+
 	startNs int64 // CLOCK_MONOTONIC of the start, for UptimeSec
 }
 
@@ -69,6 +73,7 @@ type Dump struct {
 	EventsDropped uint64         `json:"events_dropped,omitempty"`
 	EventSeq      uint64         `json:"event_seq"` // the last transition's sequence number
 	Watch         *WatchDump     `json:"watch,omitempty"`
+	Acct          *AcctDump      `json:"acct,omitempty"`
 }
 
 func rfc3339(ns int64) string {
@@ -101,6 +106,7 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 	if a := r.adopted; a != nil {
 		in.Source, in.Rule = "watched", a.rule
 	}
+	in.Acct = r.Last.Acct
 	if r.Last.Set && r.Last.Err == "" {
 		if r.Last.Signal != 0 {
 			in.ExitSignal = signalName(r.Last.Signal)
@@ -126,7 +132,7 @@ func (s *Supervisor) Snapshot() Dump {
 		Time: rfc3339(realtimeNs()), Version: s.cfg.Version, Pid: os.Getpid(), StartedAt: rfc3339(s.started),
 		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
 		Counts: maps.Clone(v.counts), Servers: slices.Clone(v.servers), Tasks: slices.Clone(v.tasks),
-		EventsDropped: s.dropped(), EventSeq: s.seq, Watch: s.watchDump(),
+		EventsDropped: s.dropped(), EventSeq: s.seq, Watch: s.watchDump(), Acct: s.acctDump(),
 	}
 	for _, list := range [][]Info{d.Servers, d.Tasks} {
 		for i := range list {
@@ -207,6 +213,7 @@ func (d Dump) WriteText(w io.Writer) error {
 		}
 	}
 	b = d.Watch.appendText(b)
+	b = d.Acct.appendText(b)
 	b = append(b, "end of info dump\n"...)
 	_, err := w.Write(b)
 	return err
@@ -253,6 +260,10 @@ func appendInfoLine(b []byte, in Info) []byte {
 	if in.OutputDropped > 0 {
 		b = append(b, " output_dropped="...)
 		b = strconv.AppendUint(b, in.OutputDropped, 10)
+	}
+	if in.Acct != nil {
+		b = append(b, " acct="...)
+		b = strconv.AppendQuote(b, in.Acct.String())
 	}
 	if in.Source != "" {
 		b = append(b, " source="...)

@@ -30,6 +30,11 @@ type Transition struct {
 	Watch string
 	Rule  string
 	Lost  uint64
+
+	// Accounted is set for the accounting record of a death read after
+	// the death's own transition: Exit is that death's, with Acct, and
+	// From and To are the server's state when it was read.
+	Accounted bool
 }
 
 // Subscriber receives transitions on C, a bounded buffer. The event loop

@@ -70,6 +70,7 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 	s.droppedEvents = snap.DroppedEvents
 	s.loadEvents(snap.EventSeq, snap.Events)
 	s.loadWatch(snap)
+	s.loadAcct(snap)
 	s.restored = true
 	return nil
 }

@@ -50,6 +50,7 @@ type Exit struct {
 	Core   bool           // a core was dumped
 	Err    string         // a spawn error, or a task's error or panic
 	Set    bool           // this Exit holds an ending
+	Acct   *Accounting    // the kernel's accounting record of it (--acct), or nil
 }
 
 // Clean reports whether the ending is one mds-respawn calls normal: exit 0,
@@ -133,6 +134,9 @@ type Server struct {
 	carriedKill int64          // the killNs a live upgrade's snapshot held, until resume arms it
 
 	adopted *adoption // a watched process respawn took over when it died, or nil
+
+	lastExitRT int64 // CLOCK_REALTIME of a death waiting for its accounting record
+	permanent  bool  // the task's last error was errPermanent: buried at once
 }
 
 // adoption is where a server taken over from a watched process came from.

@@ -25,6 +25,7 @@ func (s *Supervisor) snapshot() *marshal.Snapshot {
 		EventSeq:      s.seq,
 		Events:        eventsOf(s.history.all()),
 		Watch:         s.watchRecord(),
+		Acct:          s.acctRecord(),
 	}
 	for i, r := range s.recs {
 		snap.Records[i] = recordOf(r)

@@ -156,6 +156,8 @@ func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
 		return evExitRestart
 	case r.stopping || x.Clean():
 		return evExitClean
+	case r.permanent:
+		return evExitFastLast
 	}
 	lived := time.Duration(now - r.StartNs)
 	if lived < s.cfg.Interval {
@@ -176,7 +178,7 @@ func (s *Supervisor) classify(r *Server, x Exit, now int64) event {
 func (s *Supervisor) launch(r *Server) {
 	s.unschedule(r)                      // an operator's start does not wait
 	r.stopping, r.restart = false, false // any start answers a pending restart
-	r.stopSig, r.spawnErr = 0, nil
+	r.stopSig, r.spawnErr, r.permanent = 0, nil, false
 	var err error
 	if r.task != nil {
 		s.startTask(r)
@@ -209,6 +211,9 @@ func (s *Supervisor) launch(r *Server) {
 // and publishes the transition once.
 func (s *Supervisor) enter(r *Server, to State, x Exit) {
 	from := r.State
+	if s.acct != nil {
+		x = s.acctEnter(r, from, to, x)
+	}
 	r.State = to
 	s.view = nil // Snapshot rebuilds it
 	if x.Set {
@@ -248,6 +253,9 @@ func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {
 	case x.Set:
 		lived := time.Duration(monotonicNs() - r.StartNs).Round(time.Millisecond)
 		attrs = append(attrs, "exit", x.String(), "lived", lived.String())
+		if x.Acct != nil {
+			attrs = append(attrs, x.Acct.logAttr())
+		}
 	}
 	if to == Alive && r.Restarts > 0 {
 		attrs = append(attrs, "restarts", r.Restarts)

@@ -156,6 +156,7 @@ type Supervisor struct {
 
 	upgrade *upgrading // the live upgrade under way, or nil
 	watch   *watcher   // the proc events task's state, or nil
+	acct    *accounter // the process accounting task's state, or nil
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
@@ -200,6 +201,7 @@ func New(cfg Config, specs []Spec) *Supervisor {
 		s.add(&Server{Name: name, Argv: sp.Argv, Set: sp.Settings})
 	}
 	s.addWatchTask()
+	s.addAcctTask()
 	return s
 }
 
@@ -254,6 +256,7 @@ func (s *Supervisor) uniqueName(name string, given map[string]bool) string {
 // returns the supervisor's exit status. Run must be called once, and the
 // goroutine that calls it becomes the event loop.
 func (s *Supervisor) Run() int {
+	defer s.acctStop() // the task stopped it already, unless the loop panicked
 	if err := s.setup(); err != nil {
 		s.log.Error("respawn: set-up failed", "err", err)
 		return ExitAborted

@@ -42,6 +42,7 @@ func (s *Supervisor) onTaskExit(te taskExit) {
 	x := Exit{Set: true}
 	if te.err != nil {
 		x.Err = te.err.Error()
+		te.r.permanent = isPermanent(te.err)
 	}
 	if te.r.State == Alive {
 		s.fire(te.r, s.classify(te.r, x, monotonicNs()), x)

@@ -45,7 +45,9 @@ func (s *Supervisor) execUpgrade() error {
 		s.log.Warn("watch: the reader did not pause for the upgrade: events it reads are handled by this image")
 	}
 	defer s.resumeWatch() // reached only if the exec did not happen
-	s.flushLogs()         // nothing queued may be lost to execve
+	s.freezeAcct()
+	defer s.thawAcct() // reached only if the exec did not happen
+	s.flushLogs()      // nothing queued may be lost to execve
 	snap := s.snapshot()
 	if h := s.cfg.Capture; h != nil {
 		s.pauseCapture(h)

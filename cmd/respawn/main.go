@@ -210,7 +210,7 @@ func checkSnapshot(o *options, groups []group, argv []string) (*marshal.Snapshot
 		return nil, err
 	}
 	for _, fd := range snap.FDs {
-		if fd.Role != controlRole && fd.Role != respawn.WatchRole {
+		if !keptRoles[fd.Role] {
 			return nil, fmt.Errorf("kept descriptor %d has the role %q, which this binary would not adopt", fd.FD, fd.Role)
 		}
 	}
@@ -291,4 +291,10 @@ func newLogger(o *options, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, ho))
 	}
 	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// keptRoles are the kept descriptors this binary adopts after a live
+// upgrade.
+var keptRoles = map[string]bool{
+	controlRole: true, respawn.WatchRole: true, respawn.AcctSourceRole: true, respawn.AcctShadowRole: true,
 }

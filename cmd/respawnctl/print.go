@@ -117,7 +117,11 @@ func writeStatus(w io.Writer, in respawn.Info) {
 	if in.Revive != "" {
 		fields = append(fields, [2]string{"revive", esc(in.Revive)})
 	}
-	fields = append(fields, [2]string{"last exit", esc(in.LastExit)}, [2]string{"command", command(in)})
+	fields = append(fields, [2]string{"last exit", esc(in.LastExit)})
+	if in.Acct != nil {
+		fields = append(fields, [2]string{"accounting", esc(in.Acct.String())})
+	}
+	fields = append(fields, [2]string{"command", command(in)})
 	if in.Source != "" {
 		fields = append(fields, [2]string{"source", source(in.Source, in.Rule)})
 	}
@@ -244,11 +248,17 @@ func writeEvent(w io.Writer, l control.StreamLine) {
 		who = "[" + strconv.Itoa(l.Index) + "]"
 	}
 	s := fmt.Sprintf("%s #%d %s %s %s -> %s", esc(l.Time), l.Seq, who, esc(l.Name), esc(l.From), esc(l.To))
+	if l.Accounted {
+		s = fmt.Sprintf("%s #%d %s %s accounted", esc(l.Time), l.Seq, who, esc(l.Name))
+	}
 	if l.Pid > 0 {
 		s += " pid " + strconv.Itoa(l.Pid)
 	}
-	if l.Exit != "" {
+	if l.Exit != "" && !l.Accounted {
 		s += " (" + esc(l.Exit) + ")"
+	}
+	if l.Acct != nil {
+		s += " acct: " + esc(l.Acct.String())
 	}
 	fmt.Fprintln(w, s)
 }

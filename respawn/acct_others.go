@@ -1,0 +1,5 @@
+//go:build !linux
+
+package respawn
+
+func acctUnservable() string { return "process accounting needs Linux" }
