@@ -155,19 +155,21 @@ func cpuTicks(t *testing.T, pid int) int {
 }
 
 // stormRecords counts the records of the storm's children (forked by the
-// storm, never exec'd): pid to how many records it has.
-func stormRecords(recs []acct.Record, storm int) map[uint32]int {
-	seen := map[uint32]int{}
+// storm, never exec'd). Pids wrap around (pid_max may be 32768) within
+// a burst, so a pid can be two children's: the count is the measure.
+func stormRecords(recs []acct.Record, storm int) int {
+	n := 0
 	for _, r := range recs {
 		if int(r.PPid) == storm && r.Flags.Fork() {
-			seen[r.Pid]++
+			n++
 		}
 	}
-	return seen
+	return n
 }
 
-// checkStorm fails the test unless each of the storm's n children has
-// exactly one record in the shadow files, waiting for them to be copied.
+// checkStorm fails the test unless the storm's n children have exactly n
+// records in the shadow files, waiting for them to be copied: fewer is a
+// loss, more a record copied twice.
 func checkStorm(t *testing.T, storm, n int) []string {
 	t.Helper()
 	var names []string
@@ -175,19 +177,15 @@ func checkStorm(t *testing.T, storm, n int) []string {
 	for {
 		var recs []acct.Record
 		recs, names = shadowRecords(t, acct.DefaultDir)
-		seen := stormRecords(recs, storm)
-		dups := 0
-		for _, c := range seen {
-			dups += c - 1
+		got := stormRecords(recs, storm)
+		if got > n {
+			t.Fatalf("%d records of the storm's %d children in the shadow files: some copied twice", got, n)
 		}
-		if dups > 0 {
-			t.Fatalf("%d records of the storm's children are in the shadow files twice", dups)
-		}
-		if len(seen) == n {
+		if got == n {
 			return names
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of the storm's %d children are in the shadow files after a minute", len(seen), n)
+			t.Fatalf("%d records of the storm's %d children in the shadow files after a minute", got, n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
