@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -296,4 +297,35 @@ func TestIntegrationProbeExit(t *testing.T) {
 		}
 	}
 	t.Fatalf("no record of ProbeExit's child among %d", len(recs))
+}
+
+// TestIntegrationCheckAtopOwn checks that an atop that switched
+// accounting on itself (its semaphore set AtopKey, semaphore 1 below
+// PublicTotal while it runs) is refused, naming its file.
+func TestIntegrationCheckAtopOwn(t *testing.T) {
+	acctTestLock(t)
+	id, err := semOpen(AtopKey)
+	if errors.Is(err, unix.ENOENT) {
+		id = makeSem(t, AtopKey, 2)
+		semAdd(t, id, 1, PublicTotal) // as atop makes it: [0] 1, [1] 100
+		semAdd(t, id, 0, 1)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(Config{Dir: safeDir(t)}); err != nil {
+		t.Fatalf("Check with atop's set and no atop: %v", err)
+	}
+	semAdd(t, id, 1, -1) // an atop uses its own accounting
+	t.Cleanup(func() { semAdd(t, id, 1, 1) })
+	checkRefused(t, safeDir(t), ErrOtherActive, atopOwnFile)
+}
+
+// semAdd adds v to semaphore n of the set id, with no undo: the test
+// takes it back itself.
+func semAdd(t *testing.T, id, n, v int) {
+	t.Helper()
+	op := [3]int16{int16(n), int16(v), unix.IPC_NOWAIT}
+	if _, _, errno := unix.Syscall(unix.SYS_SEMOP, uintptr(id), uintptr(unsafe.Pointer(&op)), 1); errno != 0 {
+		t.Fatalf("semop %d %+d on set %d: %v", n, v, id, errno)
+	}
 }
