@@ -13,26 +13,6 @@ var errStub = errors.New("acct: not implemented")
 // Tick, the event loop calls Want, Take, Stats and State.
 type Daemon struct{}
 
-// Check makes the refusals without changing anything (no semaphore made,
-// no file created, accounting untouched), so that respawn can refuse to
-// start before anything runs. In order:
-//   - cfg.Dir (default DefaultDir) is a directory (stat follows no final
-//     symlink: Lstat, a symlink is refused), owned by root, not writable
-//     by group or others: else ErrUnsafeDir ("acct: /x is not owned by
-//     root", "... is writable by group or others", "... is not a directory").
-//   - the file system holding cfg.Dir is over 95% full (statfs:
-//     f_bfree*100/f_blocks < 5, or f_blocks 0): ErrFull, with the path.
-//   - the private semaphore PrivateKey exists with a value above 0: an
-//     atopacctd or another respawn --acct runs: ErrRunning.
-//   - another accounting is on: AtopKey's semaphore 1 below 100 (an atop
-//     switched accounting on itself, to /var/cache/atop.d), or, as atop
-//     itself tells: one of /var/log/pacct, /var/account/pacct,
-//     /var/log/account/pacct grows while a child of ours ends (ProbeExit):
-//     ErrOtherActive, naming the file.
-//
-// Must be root (CAP_SYS_PACCT): Check does not test that (Start fails).
-func Check(cfg Config) error { return errStub }
-
 // Start becomes the daemon, as atopacctd does: Check again; the private
 // semaphore made (1 semaphore, 0600, value 0) or reused (a stale set left
 // at 0 by a daemon that died), then raised by 1 with SEM_UNDO, so that it
@@ -114,11 +94,3 @@ func (d *Daemon) Files() (source, shadow int) { return -1, -1 }
 // the private semaphore lowered (SEM_UNDO), descriptors closed. It is safe
 // to call twice, and after a failed Start.
 func (d *Daemon) Stop() error { return errStub }
-
-// ProbeExit makes one process end at once and returns once it has ended:
-// a fork whose exec fails (syscall.ForkExec of a directory: the child
-// exits at once and ForkExec reaps it, unless the caller's own reaper was
-// quicker), so it needs no program on disk. ForkExec gives no pid for a
-// failed exec: its record is known by AFORK and a PPid of os.Getpid().
-// Start skips the source up to and including that record.
-func ProbeExit() error { return errStub }

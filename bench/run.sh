@@ -15,13 +15,14 @@
 #
 # env:
 #   RESPAWN    respawn binary (default: bin/respawn of this repository)
-#   FIGURES    figures to run (default: "latency settings storm upgrade control output watch")
+#   FIGURES    figures to run (default: "latency settings storm upgrade control output watch acct")
 #   ROUNDS     latency rounds per system (20)
 #   N          services in the storm/memory/idle figure (500)
 #   IDLE_SECS  idle window (10)
 #   SYSTEMS    comma-separated words: keep only the systems whose key contains
 #              one (keys: respawn daemontools runit s6 supervisord); the floor
 #              always runs
+#   ACCT_N     processes in the accounting figure's burst (20000)
 #   JSON_OUT   where to write the results (default: bench/results.json)
 #   NO_INSTALL=1  never run apt-get
 set -euo pipefail
@@ -30,7 +31,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 export RESPAWN=${RESPAWN:-$repo/bin/respawn}
 export ROUNDS=${ROUNDS:-20} N=${N:-500} IDLE_SECS=${IDLE_SECS:-10} SYSTEMS=${SYSTEMS:-}
-FIGURES=${FIGURES:-latency settings storm upgrade control output watch}
+FIGURES=${FIGURES:-latency settings storm upgrade control output watch acct}
 JSON_OUT=${JSON_OUT:-$here/results.json}
 
 say() { printf '[bench] %s\n' "$*" >&2; }
@@ -80,6 +81,7 @@ install_peers() {
 	command -v forkstat >/dev/null || need+=(forkstat)
 	command -v gcc >/dev/null || need+=(gcc libc6-dev)
 	command -v python3 >/dev/null || need+=(python3)
+	[[ -x /usr/sbin/atopacctd ]] || need+=(atop)
 	((${#need[@]})) || return 0
 	if [[ ${NO_INSTALL:-} == 1 ]]; then
 		say "NO_INSTALL=1: not installing ${need[*]}"
@@ -129,7 +131,7 @@ if ! gcc -static -O2 -o "$STAMP" "$here/stamp.c" 2>"$BENCH_TMP/gcc.log"; then
 	say "static link failed ($(tail -n 1 "$BENCH_TMP/gcc.log")); using a dynamic probe"
 	gcc -O2 -o "$STAMP" "$here/stamp.c"
 fi
-# The fork storm of the 'watch' figure.
+# The fork storm of the 'watch' and 'acct' figures.
 export FORKSTORM=$BENCH_TMP/forkstorm
 gcc -static -O2 -o "$FORKSTORM" "$here/forkstorm.c" 2>/dev/null || gcc -O2 -o "$FORKSTORM" "$here/forkstorm.c"
 

@@ -14,7 +14,8 @@ type Options struct {
 	// Exits makes the socket a wake-up for process accounting: the mask
 	// asks for EXIT only, and the filter keeps the listen's answers and
 	// the exit of every thread-group leader (pid == tgid), whatever its
-	// pid; SetWatched does not apply. Receive returns those exits.
+	// pid (ExitFilter); SetWatched and SetWatchedPids do nothing. Receive
+	// returns those exits.
 	Exits bool
 }
 

@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/mdlayher/socket"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,6 +30,7 @@ type Conn struct {
 	sfd      int
 	masked   bool
 	filter   bool
+	exits    bool         // Options.Exits: leaders' exits only, SetWatched a no-op
 	asked    atomic.Int64 // the receive buffer last asked for
 	rcvbuf   atomic.Int64 // the receive buffer the kernel applied
 	closed   atomic.Bool
@@ -88,7 +90,7 @@ func sockFD(s *socket.Conn) (int, error) {
 
 // newConn makes the Conn of s, whose descriptor is fd.
 func newConn(s *socket.Conn, fd int, opt Options) *Conn {
-	c := &Conn{s: s, sfd: fd, filter: !opt.NoFilter, buf: make([]byte, 16<<10)}
+	c := &Conn{s: s, sfd: fd, filter: !opt.NoFilter, exits: opt.Exits, buf: make([]byte, 16<<10)}
 	n, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
 	c.rcvbuf.Store(int64(n))
 	c.asked.Store(int64(n / 2))
@@ -105,7 +107,7 @@ func (c *Conn) start(opt Options, listen bool) error {
 	if err := c.setRcvBuf(rcvBufOf(opt)); err != nil {
 		return err
 	}
-	if err := c.setWatched(nil, true); err != nil || !listen {
+	if err := c.attachFilter(c.program(nil, true)); err != nil || !listen {
 		return err
 	}
 	return c.listen()
@@ -159,6 +161,9 @@ func prepare(fd int, opt Options, watched []int) error {
 		return nil
 	}
 	prog, err := Filter(watched)
+	if opt.Exits {
+		prog, err = ExitFilter()
+	}
 	if err != nil {
 		return err
 	}
@@ -197,11 +202,30 @@ func (c *Conn) setRcvBuf(n int) error {
 	return nil
 }
 
+// setWatched attaches the filter for watched; on a Conn of exits only
+// it does nothing: that filter keeps every leader's exit.
 func (c *Conn) setWatched(watched []int, execs bool) error {
+	if c.exits {
+		return nil
+	}
+	return c.attachFilter(c.program(watched, execs))
+}
+
+// program is the filter of c: ExitFilter, or filter(watched, execs).
+func (c *Conn) program(watched []int, execs bool) func() ([]bpf.RawInstruction, error) {
+	if c.exits {
+		return ExitFilter
+	}
+	return func() ([]bpf.RawInstruction, error) { return filter(watched, execs) }
+}
+
+// attachFilter attaches the program build returns in place of the
+// current one, unless Options.NoFilter.
+func (c *Conn) attachFilter(build func() ([]bpf.RawInstruction, error)) error {
 	if !c.filter {
 		return nil
 	}
-	prog, err := filter(watched, execs)
+	prog, err := build()
 	if err != nil {
 		return err
 	}
@@ -235,6 +259,15 @@ func (c *Conn) listen() error {
 	return nil
 }
 
+// mask is the 8-byte listen's event types: EXIT alone for a wake-up
+// socket of exits.
+func (c *Conn) mask() uint32 {
+	if c.exits {
+		return procEventExit
+	}
+	return procEventExec | procEventExit
+}
+
 // narrow sends the 8-byte listen. The kernel filters its answer (an event
 // of type NONE, which is in no mask) out of this very socket, so a second
 // socket, which joins the group but never listens and so is not
@@ -245,7 +278,7 @@ func (c *Conn) narrow(seq uint32) (bool, error) {
 		return false, err
 	}
 	defer probe.s.Close()
-	if err := c.send(listenMsg(mcastListen, procEventExec|procEventExit, true, seq)); err != nil {
+	if err := c.send(listenMsg(mcastListen, c.mask(), true, seq)); err != nil {
 		return false, err
 	}
 	return probe.await(seq)

@@ -35,6 +35,36 @@ func Filter(watched []int) ([]bpf.RawInstruction, error) { return filter(watched
 // exec storm elsewhere on the machine does not wake respawn either.
 func FilterPids(watched []int) ([]bpf.RawInstruction, error) { return filter(watched, false) }
 
+// ExitFilter is the program of a wake-up socket for process accounting
+// (Options.Exits): it keeps the acknowledgement and the EXIT of every
+// thread-group leader (pid == tgid), whatever its pid, and drops the rest:
+// a thread's end, forks, execs.
+func ExitFilter() ([]bpf.RawInstruction, error) {
+	raw, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: offCnIdx, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnIdxProc), SkipTrue: 1},
+		drop,
+		bpf.LoadAbsolute{Off: offCnVal, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnValProc), SkipTrue: 1},
+		drop,
+		bpf.LoadAbsolute{Off: offWhat, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventNone), SkipFalse: 1},
+		keep,
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExit), SkipTrue: 1},
+		drop,
+		bpf.LoadAbsolute{Off: offTgid, Size: 4},
+		bpf.TAX{},
+		bpf.LoadAbsolute{Off: offPid, Size: 4},
+		bpf.JumpIfX{Cond: bpf.JumpEqual, SkipFalse: 1},
+		keep,
+		drop, // a thread's exit
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watch: filter: %w", err)
+	}
+	return raw, nil
+}
+
 func filter(watched []int, execs bool) ([]bpf.RawInstruction, error) {
 	for _, p := range watched {
 		if p <= 0 || p > 1<<31-1 {

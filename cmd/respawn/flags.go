@@ -29,6 +29,7 @@ type options struct {
 	help         bool
 	version      bool
 	watch        watchFlags
+	acct         acctFlags
 
 	// The live upgrade's own flags: the new image is started with them.
 	reExec       bool
@@ -106,6 +107,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.output, "output", "capture", "servers' stdout and stderr: capture (pipes respawn reads, lines tagged with the server's name in respawn's log) or inherit (respawn's own); a group's --output overrides it")
 	fs.StringVar(&o.control, "control", "", "control socket path, or none (default /run/respawn/control.sock for root, $XDG_RUNTIME_DIR/respawn/control.sock otherwise)")
 	addWatchFlags(fs, &o.watch)
+	addAcctFlags(fs, &o.acct)
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.reExec, "re-exec", false, "started by a live upgrade")
@@ -148,8 +150,8 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 		return nil, nil, err
 	}
 	groups, err := parseGroups(fs.Args())
-	if errors.Is(err, errNoGroup) && o.watch.watching() {
-		groups, err = []group{}, nil // watching only, as armourd does
+	if errors.Is(err, errNoGroup) && (o.watch.watching() || o.acct.on) {
+		groups, err = []group{}, nil // watching or accounting only, as armourd and atopacctd do
 	}
 	if err == nil {
 		err = checkStartable(groups, o.reExec || o.upgradeCheck >= 0)
@@ -185,6 +187,9 @@ func (o *options) check() error {
 	}
 	if _, err := parseOutput(o.output); err != nil {
 		return fmt.Errorf("--output: %w", err)
+	}
+	if err := o.acct.check(); err != nil {
+		return err
 	}
 	return o.watch.check()
 }

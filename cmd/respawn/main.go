@@ -49,6 +49,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "respawn: %v\n", err)
 		return respawn.ExitUsage
 	}
+	if err := acctStartable(o); err != nil {
+		fmt.Fprintf(stderr, "respawn: %v\n", err)
+		return respawn.ExitUsage
+	}
 	var ahead *respawn.ChildStats
 	if o.reExec {
 		ahead = respawn.ReadChildStats()
@@ -109,6 +113,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 	}
 	cfg.ExitWhenBuried = o.exitBuried
 	cfg.Watch = watchConfig(&o.watch)
+	cfg.Acct = acctConfig(&o.acct)
 	return cfg
 }
 
