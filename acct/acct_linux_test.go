@@ -62,6 +62,7 @@ func accountingOn(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		t.Fatal("acct: this test needs root (CAP_SYS_PACCT) to switch process accounting on")
 	}
+	acctTestLock(t)
 	if other := otherAccounting(t); other != "" {
 		t.Fatalf("acct: another process accounting is active (%s); switching it on here would take it over", other)
 	}
