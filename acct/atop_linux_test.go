@@ -39,9 +39,10 @@ func TestIntegrationAtop(t *testing.T) {
 			t.Fatalf("atop: %v", err)
 		}
 		defer atops[i].Process.Kill()
-		// atop registers without waiting: two at once may find the
-		// lock taken, and one would then switch accounting on itself.
-		waitFor(t, "atop registered", func() bool { return most.Load() == int64(i+1) })
+		// atop registers without waiting for the lock, which the one
+		// before holds until its first record is copied: two at once
+		// may find it taken, and one would switch accounting on itself.
+		waitFor(t, "atop registered", func() bool { return most.Load() == int64(i+1) && lockFree() })
 	}
 	if err := exec.Command("sh", "-c", "i=0; while [ $i -lt 250 ]; do /bin/true; i=$((i+1)); done").Run(); err != nil {
 		t.Fatal(err)
@@ -101,6 +102,16 @@ func watchClients(d *Daemon, most *atomic.Int64) func() {
 		}
 	}()
 	return func() { close(done) }
+}
+
+// lockFree reports whether the public set's lock (semaphore 1) is free.
+func lockFree() bool {
+	pub, err := semGet(PublicKey, 0, 0)
+	if err != nil {
+		return false
+	}
+	v, err := semCtl(pub, 1, getVal, 0)
+	return err == nil && v == 1
 }
 
 // copyFile copies the program from to to (0755).

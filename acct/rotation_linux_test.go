@@ -24,9 +24,17 @@ func buildBurst(t *testing.T) string {
 	return bin
 }
 
+// burst is the pids of a burst's children and the pid of their parent:
+// pids wrap around (pid_max is 32768 here), and other processes end with
+// the same pids during a long test.
+type burst struct {
+	parent int
+	pids   []int
+}
+
 // startBurst starts n short processes; the function it returns waits for
-// the end and returns their pids.
-func startBurst(t *testing.T, bin string, n int) func() []int {
+// their end.
+func startBurst(t *testing.T, bin string, n int) func() burst {
 	t.Helper()
 	cmd := exec.Command(bin, strconv.Itoa(n))
 	var out strings.Builder
@@ -34,7 +42,7 @@ func startBurst(t *testing.T, bin string, n int) func() []int {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return func() []int {
+	return func() burst {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("burst: %v", err)
 		}
@@ -46,19 +54,27 @@ func startBurst(t *testing.T, bin string, n int) func() []int {
 		if len(pids) != n {
 			t.Fatalf("burst printed %d pids, want %d", len(pids), n)
 		}
-		return pids
+		return burst{cmd.Process.Pid, pids}
 	}
 }
 
-// checkOnce checks that every pid has exactly one record in recs.
-func checkOnce(t *testing.T, recs []Record, pids []int) {
-	t.Helper()
+// children returns how many records each child of b has in recs.
+func (b burst) children(recs []Record) map[uint32]int {
 	count := map[uint32]int{}
 	for _, r := range recs {
-		count[r.Pid]++
+		if r.PPid == uint32(b.parent) {
+			count[r.Pid]++
+		}
 	}
+	return count
+}
+
+// checkOnce checks that every child of b has exactly one record in recs.
+func checkOnce(t *testing.T, recs []Record, b burst) {
+	t.Helper()
+	count := b.children(recs)
 	bad := 0
-	for _, pid := range pids {
+	for _, pid := range b.pids {
 		if n := count[uint32(pid)]; n != 1 {
 			if bad++; bad <= 5 {
 				t.Errorf("pid %d: %d records, want 1", pid, n)
@@ -66,24 +82,16 @@ func checkOnce(t *testing.T, recs []Record, pids []int) {
 		}
 	}
 	if bad > 0 {
-		t.Errorf("%d of %d pids without exactly one record", bad, len(pids))
+		t.Errorf("%d of %d pids without exactly one record", bad, len(b.pids))
 	}
 }
 
-// allCopied waits until every pid has a record in dir's shadow files.
-func allCopied(t *testing.T, dir string, pids []int) {
+// allCopied waits until every child of b has a record in dir's shadow
+// files.
+func allCopied(t *testing.T, dir string, b burst) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("the records of %d processes copied", len(pids)), func() bool {
-		seen := map[uint32]bool{}
-		for _, r := range shadowRecords(t, dir) {
-			seen[r.Pid] = true
-		}
-		for _, pid := range pids {
-			if !seen[uint32(pid)] {
-				return false
-			}
-		}
-		return true
+	waitFor(t, fmt.Sprintf("the records of %d processes copied", len(b.pids)), func() bool {
+		return len(b.children(shadowRecords(t, dir))) == len(b.pids)
 	})
 }
 
@@ -97,8 +105,8 @@ func TestIntegrationRotation(t *testing.T) {
 	dir := d.Stats().Dir
 	addClient(t)
 	runDaemon(t, d)
-	pids := startBurst(t, bin, 25000)()
-	allCopied(t, dir, pids)
+	b := startBurst(t, bin, 25000)()
+	allCopied(t, dir, b)
 	s := d.Stats()
 	t.Logf("%d records copied, current file %d", s.Copied, s.Seq)
 	if s.Seq != s.Copied/MaxShadowRec || s.Seq < 2 {
@@ -116,7 +124,7 @@ func TestIntegrationRotation(t *testing.T) {
 	if got, want := readCurrent(t, dir), fmt.Sprintf("%d/10000", s.Seq); got != want {
 		t.Errorf("current %q, want %q", got, want)
 	}
-	checkOnce(t, shadowRecords(t, dir), pids)
+	checkOnce(t, shadowRecords(t, dir), b)
 }
 
 // TestIntegrationSourceRenewed checks the source's truncation past
@@ -128,9 +136,9 @@ func TestIntegrationSourceRenewed(t *testing.T) {
 	dir := d.Stats().Dir
 	addClient(t)
 	runDaemon(t, d)
-	pids := startBurst(t, bin, 3000)()
-	allCopied(t, dir, pids)
-	checkOnce(t, shadowRecords(t, dir), pids)
+	b := startBurst(t, bin, 3000)()
+	allCopied(t, dir, b)
+	checkOnce(t, shadowRecords(t, dir), b)
 	if s := d.Stats(); s.Truncates < 10 {
 		t.Errorf("%d truncations for 3000 records of 100 a source, want at least 10", s.Truncates)
 	}
@@ -164,9 +172,9 @@ func TestIntegrationUpgrade(t *testing.T) {
 	old.Close()
 	t.Cleanup(func() { d.Stop() })
 	runDaemon(t, d)
-	pids := wait()
-	allCopied(t, dir, pids)
-	checkOnce(t, shadowRecords(t, dir), pids)
+	b := wait()
+	allCopied(t, dir, b)
+	checkOnce(t, shadowRecords(t, dir), b)
 	if s := d.Stats(); s.Copied <= st.Copied {
 		t.Errorf("%d records copied in all, %d before the upgrade: the new daemon copied none", s.Copied, st.Copied)
 	}
