@@ -12,10 +12,10 @@ import (
 // Tick does the timed work; the task calls it at least every second: gc
 // every GCInterval (or when the clock went back) while clients are seen:
 // each shadow file from the oldest up to, not including, the current is
-// removed if a write lock on its byte 0 can be taken (F_SETLK F_WRLCK on a
-// descriptor opened O_WRONLY; atop holds a read lock there), stopping at
-// the first one in use. And when no record came for NoRecord: truncate
-// the source and switch accounting on again (logged at warning).
+// removed if a write lock on its byte 0 can be taken (F_OFD_SETLK F_WRLCK
+// on a descriptor opened O_WRONLY; atop holds a read lock there), stopping
+// at the first one in use. And when no record came for NoRecord: empty the
+// source and switch accounting on again (renew, logged at warning).
 func (d *Daemon) Tick(now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

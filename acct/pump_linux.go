@@ -31,7 +31,8 @@ var errStopped = errors.New("acct: the daemon is stopped")
 // if clients were seen before, every shadow file is removed and the
 // sequence starts at 0 again; otherwise records go to the current shadow
 // file, exactly MaxRecs a file, then the next file is created and current
-// rewritten. The source is truncated (and read from 0) once what was read
+// rewritten. The source is emptied (renew: accounting switched over to a
+// new empty source, the old one read to its end) once what was read
 // reaches MaxSource. A file system over 95% full skips the records (logged
 // once, and when writing resumes with how many were skipped). When wait
 // is set and nothing new is there, Pump retries 10 times, 25 ms apart (the
