@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -188,4 +189,38 @@ func dup(t *testing.T, fd int) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestIntegrationGC checks the removal of shadow files: every GCInterval,
+// the files before the first one a reader holds a read lock on are
+// removed, that one and the later ones kept; once it is let go, every
+// file but the current one goes.
+func TestIntegrationGC(t *testing.T) {
+	bin := buildBurst(t)
+	d := startDaemon(t, Config{MaxRecs: 1000, GCInterval: 100 * time.Millisecond})
+	dir := d.Stats().Dir
+	addClient(t)
+	runDaemon(t, d)
+	startBurst(t, bin, 2500)()
+	waitFor(t, "2500 records copied", func() bool { return d.Stats().Seq >= 2 })
+	held := d.Stats().Seq
+	f, err := os.Open(filepath.Join(dir, ShadowDirName, shadowName(held)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lock := unix.Flock_t{Type: unix.F_RDLCK, Start: 0, Len: 1}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_SETLK, &lock); err != nil {
+		t.Fatal(err)
+	}
+	startBurst(t, bin, 2500)()
+	waitFor(t, "the files before the one read removed", func() bool {
+		s := d.Stats()
+		return s.Oldest == held && s.Seq >= held+2
+	})
+	f.Close()
+	waitFor(t, "every file but the current one removed", func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, ShadowDirName, "*.paf"))
+		return len(files) == 1 && d.Stats().Oldest == d.Stats().Seq
+	})
 }

@@ -69,8 +69,12 @@ func raisePrivate() (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("acct: private semaphore %d: %w", PrivateKey, err)
 	}
-	if v, err := semCtl(id, 0, getVal, 0); err != nil || v > 0 {
-		return -1, fmt.Errorf("%w (private semaphore %d is %d): %v", ErrRunning, PrivateKey, v, err)
+	v, err := semCtl(id, 0, getVal, 0)
+	if err != nil {
+		return -1, fmt.Errorf("acct: private semaphore %d: %w", PrivateKey, err)
+	}
+	if v > 0 {
+		return -1, fmt.Errorf("%w (private semaphore %d is %d)", ErrRunning, PrivateKey, v)
 	}
 	if err := semOp(id, sembuf{0, 1, semUndo}); err != nil {
 		return -1, fmt.Errorf("acct: raise private semaphore %d: %w", PrivateKey, err)
