@@ -33,7 +33,7 @@ func TestIntegrationAtop(t *testing.T) {
 	outs := []*bytes.Buffer{{}, {}}
 	atops := make([]*exec.Cmd, len(outs))
 	for i := range atops {
-		atops[i] = exec.Command("atop", "-P", "PRG", "1", "3")
+		atops[i] = exec.Command("atop", "-P", "PRG", "1", "5")
 		atops[i].Stdout, atops[i].Stderr = outs[i], outs[i]
 		if err := atops[i].Start(); err != nil {
 			t.Fatalf("atop: %v", err)

@@ -313,7 +313,10 @@ func (d *Daemon) Stats() Stats {
 	s := d.stats
 	s.Dir, s.Seq, s.Oldest, s.Copied = d.st.Dir, d.st.Seq, d.st.Oldest, d.st.Copied
 	s.Skipped, s.Full = d.st.Skipped, d.st.Skipped > 0
-	if v, err := semCtl(d.pub, 0, getVal, 0); err == nil && !d.stopped {
+	if d.stopped {
+		return s
+	}
+	if v, err := semCtl(d.pub, 0, getVal, 0); err == nil {
 		s.Clients = PublicTotal - v
 	}
 	return s

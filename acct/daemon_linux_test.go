@@ -50,7 +50,7 @@ func TestIntegrationDaemonFiles(t *testing.T) {
 	pid := exit3(t)
 	waitFor(t, "the record of the exit in the shadow file", func() bool { return countPid(shadowRecords(t, dir), pid) > 0 })
 	for _, r := range shadowRecords(t, dir) {
-		if r.Pid == uint32(pid) && r.ExitCode != 3<<8 {
+		if r.Pid == uint32(pid) && r.PPid == uint32(os.Getpid()) && r.ExitCode != 3<<8 {
 			t.Errorf("exit code %#x, want 0x300", r.ExitCode)
 		}
 	}

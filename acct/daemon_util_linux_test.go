@@ -100,11 +100,13 @@ func shadowRecords(t *testing.T, dir string) []Record {
 	return recs
 }
 
-// countPid counts the records of pid.
+// countPid counts the records of pid, a child of the test: pids wrap
+// around (pid_max is 32768 here), and on a busy machine another process
+// may end with the same pid during a test.
 func countPid(recs []Record, pid int) int {
 	n := 0
 	for _, r := range recs {
-		if r.Pid == uint32(pid) {
+		if r.Pid == uint32(pid) && r.PPid == uint32(os.Getpid()) {
 			n++
 		}
 	}
