@@ -108,10 +108,10 @@ func (d *Daemon) start() error {
 	if err := writeCurrent(d.shadowDir, 0, d.cfg.MaxRecs); err != nil {
 		return err
 	}
-	d.on = true
 	if err := On(d.cfg.sourcePath()); err != nil {
 		return fmt.Errorf("acct: switch accounting on to %s: %w", d.cfg.sourcePath(), err)
 	}
+	d.on = true
 	return d.skipProbe()
 }
 
