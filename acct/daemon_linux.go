@@ -271,7 +271,7 @@ func (d *Daemon) closeAll() {
 
 // State returns what the next image needs, after a Pump (so that nothing
 // read is left uncopied). The daemon must not be used after State but
-// through Resume (the upgrade failed) or Close (it succeeded): State
+// through Thaw (the upgrade failed) or Close (it succeeded): State
 // freezes it, so that no Pump or Tick moves it past what State returned.
 func (d *Daemon) State() State {
 	d.mu.Lock()
@@ -280,8 +280,9 @@ func (d *Daemon) State() State {
 	return d.st
 }
 
-// Resume goes on after State, when the upgrade failed.
-func (d *Daemon) Resume() {
+// Thaw lets the daemon go on after State froze it for a live upgrade
+// that failed.
+func (d *Daemon) Thaw() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.frozen = false

@@ -39,8 +39,8 @@ func (d *Daemon) Stats() Stats { return Stats{} }
 // State is empty outside Linux.
 func (d *Daemon) State() State { return State{} }
 
-// Resume does nothing outside Linux.
-func (d *Daemon) Resume() {}
+// Thaw does nothing outside Linux.
+func (d *Daemon) Thaw() {}
 
 // Close does nothing outside Linux.
 func (d *Daemon) Close() {}
