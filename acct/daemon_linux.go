@@ -198,7 +198,7 @@ func (d *Daemon) adopt(st State, source, shadow int) error {
 	if err := sameFile(shadow, d.shadowDir, shadowName(st.Seq)); err != nil {
 		return err
 	}
-	if size, err := fileSize(shadow); err != nil || size != st.ShadowRecs*Size {
+	if size, err := fdSize(shadow); err != nil || size != st.ShadowRecs*Size {
 		return fmt.Errorf("acct: shadow file %d holds %d bytes, the state says %d records: %v", st.Seq, size, st.ShadowRecs, err)
 	}
 	return d.openSems()

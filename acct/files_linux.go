@@ -140,8 +140,8 @@ func sameFile(fd, dir int, name string) error {
 	return nil
 }
 
-// fileSize returns the size of the open file fd.
-func fileSize(fd int) (int64, error) {
+// fdSize returns the size of the open file fd.
+func fdSize(fd int) (int64, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return 0, os.NewSyscallError("fstat", err)
