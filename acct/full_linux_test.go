@@ -21,10 +21,10 @@ func smallFS(t *testing.T) string {
 	return dir
 }
 
-// fill writes a file in dir until 3% of the file system is free: over
+// fillTo3 writes a file in dir until 3% of the file system is free: over
 // atopacctd's 95% mark, under the kernel's own suspension of accounting
 // (2% free), so that the kernel still writes the source.
-func fill(t *testing.T, dir string) string {
+func fillTo3(t *testing.T, dir string) string {
 	t.Helper()
 	var fs unix.Statfs_t
 	if err := unix.Statfs(dir, &fs); err != nil {
@@ -47,7 +47,7 @@ func TestIntegrationFull(t *testing.T) {
 	dir := d.Stats().Dir
 	runDaemon(t, d)
 	addClient(t)
-	filler := fill(t, dir)
+	filler := fillTo3(t, dir)
 	skipped := []int{exit3(t), exit3(t)}
 	waitFor(t, "two records skipped", func() bool { return d.Stats().Skipped >= 2 })
 	if !d.Stats().Full {
