@@ -56,13 +56,12 @@ func fileSizes() map[string]int64 {
 
 // accountingOn switches the kernel's accounting on to a new file in a
 // temporary directory and returns its path; the test's cleanup switches it
-// off again whatever happens.
+// off again whatever happens. The caller holds acctTestLock.
 func accountingOn(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("acct: this test needs root (CAP_SYS_PACCT) to switch process accounting on")
 	}
-	acctTestLock(t)
 	if other := otherAccounting(t); other != "" {
 		t.Fatalf("acct: another process accounting is active (%s); switching it on here would take it over", other)
 	}
