@@ -56,7 +56,7 @@ func fileSizes() map[string]int64 {
 
 // accountingOn switches the kernel's accounting on to a new file in a
 // temporary directory and returns its path; the test's cleanup switches it
-// off again whatever happens.
+// off again whatever happens. The caller holds acctTestLock.
 func accountingOn(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {

@@ -3,6 +3,7 @@ package acct
 import (
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -78,7 +79,36 @@ type Stats struct {
 	Truncates uint64 // times the source was truncated
 	Reenables uint64 // times accounting was switched on again
 	Full      bool   // writing is suspended: file system over 95% full
+	Bad       uint64 // 64-byte blocks of the source that were no record
 }
 
 // Forensics is a server's death as its accounting record tells it.
 type Forensics = Record
+
+// Daemon is respawn's atopacctd: it owns the kernel's process accounting,
+// the source file and the shadow files. Its methods are safe for
+// concurrent use (one mutex): the acct task's goroutine calls Pump and
+// Tick, the event loop calls Want, Take, Stats and State.
+type Daemon struct {
+	mu  sync.Mutex
+	cfg Config
+	st  State
+
+	dir       int // Dir
+	source    int // Dir/pacct_source, read
+	shadow    int // the current shadow file, written
+	shadowDir int // Dir/pacct_shadow.d, for every name in it
+	priv, pub int // the semaphore sets
+
+	pid     int               // this process: its records are acct(2)'s own
+	peekOff int64             // source bytes Take has looked at
+	wants   map[int]time.Time // pid -> start, for Take
+	kept    map[int]Record    // pid -> its record, read
+	buf     []byte            // one read of the source
+	stats   Stats             // counters beside st
+	garbage bool              // a bad record was logged
+	frozen  bool              // State was taken: no more reads
+	raised  bool              // the private semaphore is ours to lower
+	on      bool              // accounting was switched on by this daemon
+	stopped bool              // Stop (or Close) ran
+}

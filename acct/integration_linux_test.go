@@ -51,6 +51,7 @@ func record(t *testing.T, recs map[uint32]Record, pid int) Record {
 // dumped core adds 0x80), AXSIG marks a death by signal, and ACORE marks
 // every death by a core-dumping signal, even with a core limit of 0.
 func TestIntegrationRecords(t *testing.T) {
+	acctTestLock(t)
 	path := accountingOn(t)
 	// Btime is whole seconds computed from the boot time: allow for both.
 	start := time.Now().Add(-2 * time.Second)
@@ -122,6 +123,7 @@ func checkSleep(t *testing.T, r Record) {
 // reproduces the trap of unix.Acct(""), which fails with ENOENT and leaves
 // the accounting on.
 func TestIntegrationOff(t *testing.T) {
+	acctTestLock(t)
 	path := accountingOn(t)
 	ended(t, exec.Command("true"), nil)
 	if err := Off(); err != nil {

@@ -41,6 +41,7 @@ func TestSeedCorpus(t *testing.T) {
 
 // writeSeeds replaces the seed corpus with records the kernel writes now.
 func writeSeeds(t *testing.T) {
+	acctTestLock(t)
 	path := accountingOn(t)
 	e := endProcesses(t, t.TempDir())
 	accountingOff(t)

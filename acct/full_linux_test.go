@@ -1,0 +1,70 @@
+//go:build linux
+
+package acct
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// smallFS mounts a 4 MiB tmpfs (root's, 0755) for the test's length.
+func smallFS(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=4m,mode=0755"); err != nil {
+		t.Fatalf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir
+}
+
+// fillTo3 writes a file in dir until 3% of the file system is free: over
+// atopacctd's 95% mark, under the kernel's own suspension of accounting
+// (2% free), so that the kernel still writes the source.
+func fillTo3(t *testing.T, dir string) string {
+	t.Helper()
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil {
+		t.Fatal(err)
+	}
+	free := int64(fs.Bfree) - int64(fs.Blocks)*3/100
+	path := filepath.Join(dir, "filler")
+	if err := os.WriteFile(path, make([]byte, free*fs.Bsize), 0o600); err != nil {
+		t.Fatalf("fill %s: %v", dir, err)
+	}
+	return path
+}
+
+// TestIntegrationFull checks the 95% mark: records that end while the
+// shadow files' file system is over it are skipped, logged once, and
+// writing resumes once space is freed, logged with the count skipped.
+func TestIntegrationFull(t *testing.T) {
+	log, logs := newLog()
+	d := startDaemon(t, Config{Dir: smallFS(t), Log: log})
+	dir := d.Stats().Dir
+	runDaemon(t, d)
+	addClient(t)
+	filler := fillTo3(t, dir)
+	skipped := []int{exit3(t), exit3(t)}
+	waitFor(t, "two records skipped", func() bool { return d.Stats().Skipped >= 2 })
+	if !d.Stats().Full {
+		t.Errorf("stats: not full while records are skipped")
+	}
+	os.Remove(filler)
+	pid := exit3(t)
+	waitFor(t, "writing resumed", func() bool { return countPid(shadowRecords(t, dir), pid) == 1 })
+	for _, p := range skipped {
+		if countPid(shadowRecords(t, dir), p) != 0 {
+			t.Errorf("pid %d ended while full, and its record was copied", p)
+		}
+	}
+	if logs.count("over 95% full") != 1 || logs.count("resumed") != 1 || logs.count("skipped=") != 1 {
+		t.Errorf("want one line for the skip and one for the resumption, with the count:\n%s", logs)
+	}
+	if d.Stats().Full {
+		t.Errorf("stats: full after writing resumed")
+	}
+}
