@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -35,7 +36,8 @@ const acctPendingFor = 5 * time.Second
 type Accounting struct {
 	Exit       string  `json:"exit"`      // "exit 3", "signal SIGSEGV", from the record
 	Core       bool    `json:"core"`      // ACORE: it began a core dump
-	Signaled   bool    `json:"signaled"`  // AXSIG: a signal killed it
+	Signaled   bool    `json:"signaled"`  // the record's exit status is a death by a signal
+	Flags      string  `json:"flags"`     // the kernel's flags: AFORK, ASU, ACORE, AXSIG, joined by |
 	UserSec    float64 `json:"user_s"`    // user CPU time
 	SystemSec  float64 `json:"system_s"`  // system CPU time
 	ElapsedSec float64 `json:"elapsed_s"` // from its fork to its end
@@ -49,7 +51,7 @@ type Accounting struct {
 func accountingOf(rec acct.Record) *Accounting {
 	ws := rec.WaitStatus()
 	a := &Accounting{
-		Core: rec.Flags.Core(), Signaled: rec.Flags.Signaled(),
+		Core: rec.Flags.Core(), Signaled: ws.Signaled(), Flags: flagNames(rec.Flags),
 		UserSec: rec.Utime.Seconds(), SystemSec: rec.Stime.Seconds(), ElapsedSec: rec.Etime.Seconds(),
 		MemKiB: rec.Mem, MinFlt: rec.Minflt, MajFlt: rec.Majflt, Comm: rec.Comm,
 	}
@@ -61,12 +63,28 @@ func accountingOf(rec acct.Record) *Accounting {
 	return a
 }
 
+// flagNames names the flags the kernel set. AXSIG says that a thread of
+// the process was killed by a signal: the other threads of a
+// multi-threaded program that exits are, so it comes with "exit 3" too.
+func flagNames(f acct.Flags) string {
+	var names []string
+	for _, n := range []struct {
+		f    acct.Flags
+		name string
+	}{{acct.AFORK, "AFORK"}, {acct.ASU, "ASU"}, {acct.ACORE, "ACORE"}, {acct.AXSIG, "AXSIG"}} {
+		if f&n.f != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, "|")
+}
+
 // logAttr is the record as one group of a log line: acct.exit=...
 func (a *Accounting) logAttr() slog.Attr {
 	sec := func(f float64) string {
 		return time.Duration(f * float64(time.Second)).Round(time.Millisecond).String()
 	}
-	return slog.Group("acct", "exit", a.Exit, "core", a.Core, "signaled", a.Signaled,
+	return slog.Group("acct", "exit", a.Exit, "core", a.Core, "signaled", a.Signaled, "flags", a.Flags,
 		"user", sec(a.UserSec), "system", sec(a.SystemSec), "elapsed", sec(a.ElapsedSec),
 		"mem_kib", a.MemKiB, "minflt", a.MinFlt, "majflt", a.MajFlt)
 }
@@ -234,8 +252,9 @@ func (a *Accounting) String() string {
 	if a.Core {
 		b = append(b, " core"...)
 	}
-	if a.Signaled {
-		b = append(b, " signaled"...)
+	if a.Flags != "" {
+		b = append(b, " flags="...)
+		b = append(b, a.Flags...)
 	}
 	b = fmt.Appendf(b, " user=%.2fs system=%.2fs elapsed=%.2fs mem=%dKiB minflt=%d majflt=%d",
 		a.UserSec, a.SystemSec, a.ElapsedSec, a.MemKiB, a.MinFlt, a.MajFlt)

@@ -15,8 +15,9 @@ func TestAccountingOf(t *testing.T) {
 		want string
 	}{
 		{acct.Record{ExitCode: 3 << 8}, "exit 3"},
-		{acct.Record{ExitCode: 9, Flags: acct.AXSIG}, "signal SIGKILL signaled"},
-		{acct.Record{ExitCode: 0x8b, Flags: acct.ACORE | acct.AXSIG}, "signal SIGSEGV core signaled"},
+		{acct.Record{ExitCode: 3 << 8, Flags: acct.AXSIG}, "exit 3 flags=AXSIG"}, // a multi-threaded exit
+		{acct.Record{ExitCode: 9, Flags: acct.AXSIG}, "signal SIGKILL flags=AXSIG"},
+		{acct.Record{ExitCode: 0x8b, Flags: acct.ACORE | acct.AXSIG}, "signal SIGSEGV core flags=ACORE|AXSIG"},
 	} {
 		c.rec.Utime, c.rec.Stime, c.rec.Etime = 1500*time.Millisecond, 250*time.Millisecond, 3*time.Second
 		c.rec.Mem, c.rec.Minflt, c.rec.Majflt = 2048, 10, 1

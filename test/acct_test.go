@@ -4,6 +4,7 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -52,6 +53,10 @@ func TestAcctAtopReadsShadowFiles(t *testing.T) {
 	if prg := runAtop(t, 2, 2); !exited(prg) {
 		t.Fatalf("atop shows no exited %s with exit code 3; its lines for it: %v", name, linesOf(prg, name))
 	}
+	// atop registers without waiting (IPC_NOWAIT) and holds the public
+	// lock until it has read a record: a second atop that finds the lock
+	// taken switches its own accounting on. The second starts once the
+	// first has registered.
 	var wg sync.WaitGroup
 	var seen [2]bool
 	for i := range seen {
@@ -60,6 +65,9 @@ func TestAcctAtopReadsShadowFiles(t *testing.T) {
 			defer wg.Done()
 			seen[i] = exited(runAtop(t, 2, 2))
 		}()
+		if i == 0 {
+			eventually(t, "the first atop registered", func() bool { return clients(t) == 1 && semVal(t, 1) == 1 })
+		}
 	}
 	wg.Wait()
 	if !seen[0] || !seen[1] {
@@ -92,13 +100,14 @@ func TestAcctForensicsSignal(t *testing.T) {
 	s := begin(t, "--acct", "--interval=100ms", "{", "--core=unlimited", "--cwd="+dir, "sh", "-c", "sleep 0.3; kill -SEGV $$", "}")
 	s.waitLog(1, msg("acct: process accounting on"))
 	g := deathAcct(t, s, 1)
-	if g["exit"] != "signal SIGSEGV" || g["core"] != true || g["signaled"] != true {
-		t.Errorf("the death's accounting says %v; want exit \"signal SIGSEGV\", core and signaled", g)
+	if g["exit"] != "signal SIGSEGV" || g["core"] != true || g["signaled"] != true || !strings.Contains(fmt.Sprint(g["flags"]), "AXSIG") {
+		t.Errorf("the death's accounting says %v; want exit \"signal SIGSEGV\", core, signaled and the flag AXSIG", g)
 	}
 	s.signal(unix.SIGUSR1)
-	l := s.waitLog(1, func(l map[string]any) bool { return l["servers"] != nil })
-	b, _ := json.Marshal(l["servers"])
-	if !strings.Contains(string(b), `"acct":{"exit":"signal SIGSEGV","core":true,"signaled":true`) {
+	l := s.waitLog(1, func(l map[string]any) bool { _, dump := l["servers"].([]any); return dump })
+	servers := l["servers"].([]any)
+	if d, _ := servers[0].(map[string]any)["acct"].(map[string]any); d == nil || d["exit"] != "signal SIGSEGV" || d["core"] != true {
+		b, _ := json.Marshal(servers)
 		t.Errorf("the dump's server shows no accounting of its SIGSEGV: %s", b)
 	}
 	s.stop()
@@ -280,15 +289,18 @@ func TestAcctStopSwitchesOff(t *testing.T) {
 // line and is buried; the servers run.
 func TestAcctBuriedInPidNamespace(t *testing.T) {
 	acctTestLock(t)
-	s, _ := launchPID1(t, "--log-format=json", "--control=none", "--acct", "{", "sleep", "1000", "}")
-	l := s.waitLog(1, msg("BURIED", "name", "acct"))
-	if !strings.Contains(l["error"].(string), "initial pid namespace") {
-		t.Errorf("the task was buried with %q; want the pid namespace as the reason", l["error"])
+	s, init := launchPID1(t, "--log-format=json", "--control=none", "--acct", "{", "sleep", "1000", "}")
+	l := s.waitLog(1, msg("BURIED", "task", "acct"))
+	if !strings.Contains(fmt.Sprint(l["exit"]), "initial pid namespace") {
+		t.Errorf("the task was buried with %q; want the pid namespace as the reason", l["exit"])
 	}
 	s.waitLog(1, msg("ALIVE", "server", 1))
-	if n := s.count(msg("DEAD", "name", "acct")); n != 0 {
+	if n := s.count(msg("DEAD", "task", "acct")); n != 0 {
 		t.Errorf("the task was tried %d more times", n)
 	}
-	s.signal(unix.SIGTERM)
+	if err := unix.Kill(init, unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(1, msg("CREMATED", "server", 1))
 	s.wait()
 }

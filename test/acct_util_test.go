@@ -68,6 +68,23 @@ func atopClient(t *testing.T) {
 	t.Cleanup(func() { op(+1) })
 }
 
+// semVal is the value of semaphore num of the public set.
+func semVal(t *testing.T, num int) int {
+	t.Helper()
+	id, _, errno := unix.Syscall(unix.SYS_SEMGET, acct.PublicKey, 0, 0)
+	if errno != 0 {
+		t.Fatalf("semget %d: %v", acct.PublicKey, errno)
+	}
+	v, _, errno := unix.Syscall6(unix.SYS_SEMCTL, id, uintptr(num), 12 /* GETVAL */, 0, 0, 0)
+	if errno != 0 {
+		t.Fatalf("semctl GETVAL: %v", errno)
+	}
+	return int(v)
+}
+
+// clients is how many atop clients the public semaphore counts.
+func clients(t *testing.T) int { return acct.PublicTotal - semVal(t, 0) }
+
 // shadowRecords reads every shadow file in dir's pacct_shadow.d, oldest
 // first, and returns their records and the files' names.
 func shadowRecords(t *testing.T, dir string) ([]acct.Record, []string) {
