@@ -223,14 +223,34 @@ func (d *Daemon) rotate(seq uint64) error {
 	return nil
 }
 
-// reset removes every shadow file, the last client having gone, and
-// starts at 0 again.
+// reset starts at 0 again, the last client having gone: every shadow
+// file but the current one is removed, and the current one is emptied
+// in place and named 0. Emptied, not replaced: an atop that registers as
+// the last one leaves may hold it open already, waiting for a record in
+// it (its start-up probe), and must see the next one written. It is
+// linked as 0 before current says 0, and its old name removed after, so
+// that an atop reading current always finds the file named (atop aborts
+// when it does not).
 func (d *Daemon) reset() error {
-	if err := d.removeShadows(d.st.Seq + 1); err != nil {
+	if err := d.removeShadows(d.st.Seq); err != nil {
 		return err
 	}
-	d.st.Oldest, d.st.Busy = 0, false
-	return d.rotate(0)
+	if err := unix.Ftruncate(d.shadow, 0); err != nil {
+		return fmt.Errorf("acct: empty shadow file %d: %w", d.st.Seq, os.NewSyscallError("ftruncate", err))
+	}
+	if seq := d.st.Seq; seq != 0 {
+		if err := unix.Linkat(d.shadowDir, shadowName(seq), d.shadowDir, shadowName(0), 0); err != nil {
+			return fmt.Errorf("acct: name shadow file %d as 0: %w", seq, os.NewSyscallError("linkat", err))
+		}
+		if err := writeCurrent(d.shadowDir, 0, d.cfg.MaxRecs); err != nil {
+			return err
+		}
+		if err := unlink(d.shadowDir, shadowName(seq), 0); err != nil {
+			return err
+		}
+	}
+	d.st.Oldest, d.st.Seq, d.st.ShadowRecs, d.st.Busy = 0, 0, 0, false
+	return nil
 }
 
 // removeShadows removes the shadow files from Oldest up to end, excluded.
