@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -34,8 +35,14 @@ type dirFlag struct {
 func (f *dirFlag) String() string { return f.path }
 func (f *dirFlag) Type() string   { return "DIR" }
 
+// Set takes the directory as an absolute path: the kernel and a live
+// upgrade's snapshot need one, whatever the working directory.
 func (f *dirFlag) Set(v string) error {
-	f.path, f.set = v, true
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return err
+	}
+	f.path, f.set = abs, true
 	return nil
 }
 
