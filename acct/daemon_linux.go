@@ -12,9 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// checkBeforeStart is Check; tests may set it aside while Check is built.
-var checkBeforeStart = Check
-
 // Probe of Start: 40 tries 50 ms apart for the probe's record.
 const (
 	probeTries = 40
@@ -69,7 +66,7 @@ func newDaemon(cfg Config) *Daemon {
 // removed, the private semaphore lowered) and the error says what failed.
 func Start(cfg Config) (*Daemon, error) {
 	cfg = withDefaults(cfg)
-	if err := checkBeforeStart(cfg); err != nil {
+	if err := Check(cfg); err != nil {
 		return nil, err
 	}
 	d := newDaemon(cfg)
@@ -198,8 +195,12 @@ func (d *Daemon) adopt(st State, source, shadow int) error {
 	if err := sameFile(shadow, d.shadowDir, shadowName(st.Seq)); err != nil {
 		return err
 	}
-	if size, err := fdSize(shadow); err != nil || size != st.ShadowRecs*Size {
-		return fmt.Errorf("acct: shadow file %d holds %d bytes, the state says %d records: %v", st.Seq, size, st.ShadowRecs, err)
+	size, err := fdSize(shadow)
+	if err != nil {
+		return fmt.Errorf("acct: shadow file %d: %w", st.Seq, err)
+	}
+	if size != st.ShadowRecs*Size {
+		return fmt.Errorf("acct: shadow file %d holds %d bytes, the state says %d records", st.Seq, size, st.ShadowRecs)
 	}
 	return d.openSems()
 }
