@@ -28,3 +28,39 @@ func TestAccountingOf(t *testing.T) {
 		}
 	}
 }
+
+// A record read after its server died again is published with the death
+// it belongs to: that death's exit, not a made-up "exit 0", and it does
+// not change the server's last exit, which is the later death's.
+func TestAcctLateEarlierDeath(t *testing.T) {
+	s := New(quietConfig(), []Spec{{Argv: []string{"sleep"}}})
+	r := s.recs[0]
+	sub := s.Subscribe(4)
+	first := Exit{Set: true, Signal: 11, Core: true}
+	r.Last, r.lastExitRT = Exit{Set: true, Code: 3}, 2 // the later death
+	acc := accountingOf(acct.Record{ExitCode: 0x8b, Flags: acct.ACORE | acct.AXSIG})
+	s.acctLate(acctWait{r: r, x: first, deadRT: 1}, 4242, acc)
+	got := <-sub.C
+	if !got.Accounted || got.Exit.String() != "signal SIGSEGV (core dumped)" || got.Exit.Acct != acc {
+		t.Errorf("accounted event: %+v; want the first death's exit with its record", got)
+	}
+	if r.Last.Acct != nil || r.Last.String() != "exit 3" {
+		t.Errorf("last exit %v with acct %v; want the later death's, without the earlier's record", r.Last, r.Last.Acct)
+	}
+}
+
+// A record read late, once the server has died again (and that death's
+// record was found at once), is not attached to the later death: every
+// ending is stamped, not only those left waiting.
+func TestAcctLateAfterLaterDeath(t *testing.T) {
+	s := New(quietConfig(), []Spec{{Argv: []string{"sleep"}}})
+	s.acct = &accounter{pending: map[int]acctWait{}}
+	r := s.recs[0]
+	first := s.acctEnter(r, Alive, Dead, Exit{Set: true, Code: 3})
+	w := acctWait{r: r, x: first, deadRT: r.lastExitRT}
+	r.Last = s.acctEnter(r, Alive, Dead, Exit{Set: true, Signal: 9})
+	s.acctLate(w, 4242, accountingOf(acct.Record{ExitCode: 3 << 8}))
+	if r.Last.Acct != nil {
+		t.Errorf("the later death (%v) was given the earlier one's record: %v", r.Last, r.Last.Acct)
+	}
+}
