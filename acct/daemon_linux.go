@@ -162,12 +162,16 @@ func (d *Daemon) findProbe() (int64, error) {
 // inode as the paths), reopens the current file and the semaphores
 // without changing them (the private semaphore's SEM_UNDO raise survives
 // execve), and leaves accounting as it is: on. An error leaves the
-// descriptors to the caller.
+// descriptors and the accounting to the caller, and lowers the private
+// semaphore the old image raised, so that a Start may follow.
 func Adopt(cfg Config, st State, source, shadow int) (*Daemon, error) {
 	cfg = withDefaults(cfg)
 	d := newDaemon(cfg)
 	if err := d.adopt(st, source, shadow); err != nil {
 		d.closeAll()
+		if id, serr := semGet(PrivateKey, 0, 0); serr == nil {
+			_ = lowerPrivate(id)
+		}
 		return nil, err
 	}
 	d.source, d.shadow = source, shadow

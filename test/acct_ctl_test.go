@@ -4,12 +4,17 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"respawn/acct"
 	"respawn/control"
 )
 
@@ -74,4 +79,61 @@ func shownAcct(t *testing.T, sock, when string) {
 			return
 		}
 	}
+}
+
+// Without CAP_SYS_PACCT (root, but the capability dropped from the
+// bounding set, as a hardened unit does) the task says so in one line and
+// is buried, accounting untouched; the servers run.
+func TestAcctBuriedWithoutCapability(t *testing.T) {
+	acctTestLock(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatal("setpriv (util-linux) is needed:", err)
+	}
+	s := launch(t, exec.Command(setpriv, "--bounding-set=-sys_pacct", respawnBin,
+		"--log-format=json", "--control=none", "--acct", "{", "sleep", "1000", "}"))
+	t.Cleanup(s.cleanup)
+	guard(s)
+	l := s.waitLog(1, msg("BURIED", "task", "acct"))
+	if !strings.Contains(fmt.Sprint(l["exit"]), "CAP_SYS_PACCT") {
+		t.Errorf("the task was buried with %q; want the missing CAP_SYS_PACCT as the reason", l["exit"])
+	}
+	s.waitLog(1, msg("ALIVE", "server", 1))
+	if _, err := os.Lstat(filepath.Join(acct.DefaultDir, acct.SourceName)); err == nil {
+		t.Errorf("%s made without the capability", acct.SourceName)
+	}
+	if n := s.count(msg("DEAD", "task", "acct")); n != 0 {
+		t.Errorf("the task was tried %d more times", n)
+	}
+	s.stop()
+}
+
+// A live upgrade whose new image cannot take the accounting over (its
+// source was replaced behind respawn's back) switches it off and starts a
+// daemon anew. It reproduces the task buried at once instead, with
+// accounting off; and the private semaphore the old image left raised
+// (SEM_UNDO survives execve), which refused any new start, a revive's
+// too, as "already running".
+func TestAcctUpgradeNotAdopted(t *testing.T) {
+	acctTestLock(t)
+	s := begin(t, "--acct", "{", "sleep", "1000", "}")
+	s.waitLog(1, msg("acct: process accounting on"))
+	t.Cleanup(func() { // the shadow directory a new start moves aside
+		os.RemoveAll(filepath.Join(acct.DefaultDir, acct.ShadowDirName+"-old-"+strconv.Itoa(s.Pid)))
+	})
+	src := filepath.Join(acct.DefaultDir, acct.SourceName)
+	if err := os.WriteFile(src+".planted", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(src+".planted", src); err != nil {
+		t.Fatal(err)
+	}
+	s.signal(unix.SIGHUP)
+	s.waitLog(1, msg("respawn upgraded", "generation", 1))
+	s.waitLog(1, msg("acct: the old image's accounting not taken over: switched off, started anew"))
+	s.waitLog(2, msg("acct: process accounting on", "inherited", false))
+	if n := s.count(msg("BURIED", "task", "acct")); n != 0 {
+		t.Errorf("the acct task was buried")
+	}
+	s.stop()
 }
