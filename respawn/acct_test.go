@@ -1,6 +1,8 @@
 package respawn
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +64,25 @@ func TestAcctLateAfterLaterDeath(t *testing.T) {
 	s.acctLate(w, 4242, accountingOf(acct.Record{ExitCode: 3 << 8}))
 	if r.Last.Acct != nil {
 		t.Errorf("the later death (%v) was given the earlier one's record: %v", r.Last, r.Last.Acct)
+	}
+}
+
+// The text dump shows a server's last death's record on its line, and
+// the acct task's own line.
+func TestWriteTextAcct(t *testing.T) {
+	s := dumpSupervisor(1)
+	s.recs[0].Last = Exit{Set: true, Code: 3, Acct: accountingOf(acct.Record{ExitCode: 3 << 8, Utime: 1500 * time.Millisecond})}
+	s.acct = &accounter{task: &Server{State: Buried}, pending: map[int]acctWait{}}
+	var b bytes.Buffer
+	if err := s.Snapshot().WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		` last="exit 3" acct="exit 3 user=1.50s system=0.00s elapsed=0.00s mem=0KiB minflt=0 majflt=0" cmd: `,
+		"\nacct: state=BURIED dir=\"\" clients=0 seq=0 oldest=0 records=0 copied=0 skipped=0 truncates=0 reenables=0 full=false waiting=0\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("dump lacks %q:\n%s", want, b.String())
+		}
 	}
 }
