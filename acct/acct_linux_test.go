@@ -31,27 +31,16 @@ func otherAccounting(t *testing.T) string {
 			return name + " is running (" + c + ")"
 		}
 	}
-	before := fileSizes()
+	before := sizesOf(otherAccountingFiles)
 	if err := exec.Command("true").Run(); err != nil {
 		t.Fatalf("run true: %v", err)
 	}
-	for path, size := range fileSizes() {
+	for path, size := range sizesOf(otherAccountingFiles) {
 		if size > before[path] {
 			return path + " grew when a process ended"
 		}
 	}
 	return ""
-}
-
-// fileSizes returns the sizes of the otherAccountingFiles that exist.
-func fileSizes() map[string]int64 {
-	sizes := map[string]int64{}
-	for _, path := range otherAccountingFiles {
-		if fi, err := os.Stat(path); err == nil {
-			sizes[path] = fi.Size()
-		}
-	}
-	return sizes
 }
 
 // accountingOn switches the kernel's accounting on to a new file in a

@@ -18,9 +18,6 @@ var psacctFiles = []string{"/var/log/pacct", "/var/account/pacct", "/var/log/acc
 // atopOwnFile is where an atop that found no daemon switches accounting on.
 const atopOwnFile = "/var/cache/atop.d/atop.acct"
 
-// semGetVal is semctl's GETVAL (linux/sem.h), which x/sys/unix lacks.
-const semGetVal = 12
-
 // checkRefusal is a refusal: its message is the one line a user reads,
 // and it unwraps to one of the Err* refusals.
 type checkRefusal struct {
@@ -157,36 +154,17 @@ func fileSize(path string) (int64, bool) {
 // semRead reads semaphore n of the set key; ok is false when there is no
 // such set.
 func semRead(key, n int) (v int, ok bool, err error) {
-	id, err := semOpen(key)
+	id, err := semGet(key, 0, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return 0, false, nil
 	}
 	if err == nil {
-		v, err = semValue(id, n)
+		v, err = semCtl(id, n, getVal, 0)
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("acct: semaphore set %d: %w", key, err)
 	}
 	return v, true, nil
-}
-
-// semOpen opens the existing semaphore set key (nsems 0, no flags: never
-// made here).
-func semOpen(key int) (int, error) {
-	id, _, errno := unix.Syscall(unix.SYS_SEMGET, uintptr(key), 0, 0)
-	if errno != 0 {
-		return -1, os.NewSyscallError("semget", errno)
-	}
-	return int(id), nil
-}
-
-// semValue reads the value of semaphore n of the set id.
-func semValue(id, n int) (int, error) {
-	v, _, errno := unix.Syscall6(unix.SYS_SEMCTL, uintptr(id), uintptr(n), semGetVal, 0, 0, 0)
-	if errno != 0 {
-		return 0, os.NewSyscallError("semctl", errno)
-	}
-	return int(v), nil
 }
 
 // probeDir is what ProbeExit's child fails to execute: "/" is always a

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -215,13 +214,13 @@ func stopAtopacctd(t *testing.T, pid int) {
 // as a daemon that died leaves it, is no refusal.
 func TestIntegrationCheckStaleSemaphore(t *testing.T) {
 	acctTestLock(t)
-	id, err := semOpen(PrivateKey)
+	id, err := semGet(PrivateKey, 0, 0)
 	if errors.Is(err, unix.ENOENT) {
 		id = makeSem(t, PrivateKey, 1)
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := semValue(id, 0); err != nil || v != 0 {
+	if v, err := semCtl(id, 0, getVal, 0); err != nil || v != 0 {
 		t.Fatalf("private semaphore %d: %d, %v: want a stale 0", PrivateKey, v, err)
 	}
 	if err := Check(Config{Dir: safeDir(t)}); err != nil {
@@ -233,16 +232,16 @@ func TestIntegrationCheckStaleSemaphore(t *testing.T) {
 // removes it.
 func makeSem(t *testing.T, key, n int) int {
 	t.Helper()
-	id, _, errno := unix.Syscall(unix.SYS_SEMGET, uintptr(key), uintptr(n), 0o600|unix.IPC_CREAT|unix.IPC_EXCL)
-	if errno != 0 {
-		t.Fatalf("semget %d: %v", key, errno)
+	id, err := semGet(key, n, 0o600|unix.IPC_CREAT|unix.IPC_EXCL)
+	if err != nil {
+		t.Fatalf("semaphore set %d: %v", key, err)
 	}
 	t.Cleanup(func() {
-		if _, _, errno := unix.Syscall(unix.SYS_SEMCTL, id, 0, unix.IPC_RMID); errno != 0 {
-			t.Errorf("remove semaphore set %d: %v", key, errno)
+		if _, err := semCtl(id, 0, unix.IPC_RMID, 0); err != nil {
+			t.Errorf("remove semaphore set %d: %v", key, err)
 		}
 	})
-	return int(id)
+	return id
 }
 
 // TestIntegrationCheckOtherAccounting checks that an accounting psacct
@@ -304,7 +303,7 @@ func TestIntegrationProbeExit(t *testing.T) {
 // PublicTotal while it runs) is refused, naming its file.
 func TestIntegrationCheckAtopOwn(t *testing.T) {
 	acctTestLock(t)
-	id, err := semOpen(AtopKey)
+	id, err := semGet(AtopKey, 0, 0)
 	if errors.Is(err, unix.ENOENT) {
 		id = makeSem(t, AtopKey, 2)
 		semAdd(t, id, 1, PublicTotal) // as atop makes it: [0] 1, [1] 100
@@ -324,8 +323,7 @@ func TestIntegrationCheckAtopOwn(t *testing.T) {
 // takes it back itself.
 func semAdd(t *testing.T, id, n, v int) {
 	t.Helper()
-	op := [3]int16{int16(n), int16(v), unix.IPC_NOWAIT}
-	if _, _, errno := unix.Syscall(unix.SYS_SEMOP, uintptr(id), uintptr(unsafe.Pointer(&op)), 1); errno != 0 {
-		t.Fatalf("semop %d %+d on set %d: %v", n, v, id, errno)
+	if err := semOp(id, sembuf{uint16(n), int16(v), unix.IPC_NOWAIT}); err != nil {
+		t.Fatalf("semaphore %d %+d on set %d: %v", n, v, id, err)
 	}
 }

@@ -55,7 +55,7 @@ var (
 // stopped, so that no record is lost or copied twice.
 type State struct {
 	Dir        string
-	RecSize    int    // 64 (v3) or 64 (v2); 0 before the first record
+	RecSize    int    // Size (v3 and v2 records alike); 0 before the first record
 	SourceOff  int64  // bytes of the source read (and copied or skipped)
 	Seq        uint64 // the current shadow file's sequence number
 	Oldest     uint64 // the oldest shadow file not yet removed
@@ -81,9 +81,6 @@ type Stats struct {
 	Full      bool   // writing is suspended: file system over 95% full
 	Bad       uint64 // 64-byte blocks of the source that were no record
 }
-
-// Forensics is a server's death as its accounting record tells it.
-type Forensics = Record
 
 // Daemon is respawn's atopacctd: it owns the kernel's process accounting,
 // the source file and the shadow files. Its methods are safe for

@@ -12,9 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// checkBeforeStart is Check; tests may set it aside while Check is built.
-var checkBeforeStart = Check
-
 // Probe of Start: 40 tries 50 ms apart for the probe's record.
 const (
 	probeTries = 40
@@ -69,7 +66,7 @@ func newDaemon(cfg Config) *Daemon {
 // removed, the private semaphore lowered) and the error says what failed.
 func Start(cfg Config) (*Daemon, error) {
 	cfg = withDefaults(cfg)
-	if err := checkBeforeStart(cfg); err != nil {
+	if err := Check(cfg); err != nil {
 		return nil, err
 	}
 	d := newDaemon(cfg)
@@ -165,12 +162,16 @@ func (d *Daemon) findProbe() (int64, error) {
 // inode as the paths), reopens the current file and the semaphores
 // without changing them (the private semaphore's SEM_UNDO raise survives
 // execve), and leaves accounting as it is: on. An error leaves the
-// descriptors to the caller.
+// descriptors and the accounting to the caller, and lowers the private
+// semaphore the old image raised, so that a Start may follow.
 func Adopt(cfg Config, st State, source, shadow int) (*Daemon, error) {
 	cfg = withDefaults(cfg)
 	d := newDaemon(cfg)
 	if err := d.adopt(st, source, shadow); err != nil {
 		d.closeAll()
+		if id, serr := semGet(PrivateKey, 0, 0); serr == nil {
+			_ = lowerPrivate(id)
+		}
 		return nil, err
 	}
 	d.source, d.shadow = source, shadow
@@ -198,8 +199,12 @@ func (d *Daemon) adopt(st State, source, shadow int) error {
 	if err := sameFile(shadow, d.shadowDir, shadowName(st.Seq)); err != nil {
 		return err
 	}
-	if size, err := fdSize(shadow); err != nil || size != st.ShadowRecs*Size {
-		return fmt.Errorf("acct: shadow file %d holds %d bytes, the state says %d records: %v", st.Seq, size, st.ShadowRecs, err)
+	size, err := fdSize(shadow)
+	if err != nil {
+		return fmt.Errorf("acct: shadow file %d: %w", st.Seq, err)
+	}
+	if size != st.ShadowRecs*Size {
+		return fmt.Errorf("acct: shadow file %d holds %d bytes, the state says %d records", st.Seq, size, st.ShadowRecs)
 	}
 	return d.openSems()
 }

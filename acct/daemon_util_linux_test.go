@@ -137,11 +137,10 @@ func readCurrent(t *testing.T, dir string) string {
 
 // privateValue returns the private semaphore's value, -1 with no set.
 func privateValue() int {
-	id, err := semGet(PrivateKey, 0, 0)
-	if err != nil {
+	v, ok, err := semRead(PrivateKey, 0)
+	if !ok || err != nil {
 		return -1
 	}
-	v, _ := semCtl(id, 0, getVal, 0)
 	return v
 }
 

@@ -146,6 +146,33 @@ func TestIntegrationSourceRenewed(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, SourceName)); err != nil || fi.Size() > 200*Size {
 		t.Errorf("source after the burst: %v, %d bytes, want at most 2 x MaxSource", err, fi.Size())
 	}
+	for _, r := range shadowRecords(t, dir) {
+		if r.Pid == uint32(os.Getpid()) {
+			t.Errorf("a record of this process, which acct(2) writes as it switches files, was copied: %+v", r)
+		}
+	}
+}
+
+// TestIntegrationGCClockBack checks that the gc runs at once when the
+// clock went back, its interval not passed: every shadow file but the
+// current one is removed.
+func TestIntegrationGCClockBack(t *testing.T) {
+	d := startDaemon(t, Config{MaxRecs: 2, GCInterval: time.Hour})
+	addClient(t)
+	waitFor(t, "two shadow files filled", func() bool {
+		exit3(t)
+		_, err := d.Pump(true)
+		return err == nil && d.Stats().Seq >= 2
+	})
+	d.Tick(time.Now())
+	if s := d.Stats(); s.Oldest != 0 {
+		t.Fatalf("the gc ran within its interval: oldest shadow file %d", s.Oldest)
+	}
+	d.Tick(time.Now().Add(-time.Minute))
+	files, _ := filepath.Glob(filepath.Join(d.Stats().Dir, ShadowDirName, "*.paf"))
+	if s := d.Stats(); s.Oldest != s.Seq || len(files) != 1 {
+		t.Errorf("after the clock went back: oldest %d, current %d, files %v; want the current one alone", s.Oldest, s.Seq, files)
+	}
 }
 
 // TestIntegrationUpgrade checks a live upgrade in one process during a

@@ -1,6 +1,9 @@
 package marshal
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Acct is the process accounting daemon's state across a live upgrade
 // (respawn/acct.State): where it stopped reading the source and writing
@@ -42,6 +45,44 @@ func (a *Acct) validate() error {
 		return fmt.Errorf("marshal: acct shadow records %d", a.ShadowRecs)
 	case a.LastRecNs < 0 || a.LastGCNs < 0:
 		return fmt.Errorf("marshal: acct negative time")
+	}
+	return nil
+}
+
+// Death is a death's accounting record as respawn shows it
+// (respawn.Accounting), carried with the exit it belongs to so that the
+// status and the kept events still show it after a live upgrade.
+type Death struct {
+	Exit       string  `msgpack:"exit"`
+	Core       bool    `msgpack:"core"`
+	Signaled   bool    `msgpack:"signaled"`
+	Flags      string  `msgpack:"flags"`
+	UserSec    float64 `msgpack:"user"`
+	SystemSec  float64 `msgpack:"system"`
+	ElapsedSec float64 `msgpack:"elapsed"`
+	MemKiB     uint64  `msgpack:"mem"`
+	MinFlt     uint64  `msgpack:"minflt"`
+	MajFlt     uint64  `msgpack:"majflt"`
+	Comm       string  `msgpack:"comm"`
+}
+
+// MaxDeathText bounds each text of a Death: "signal SIGRTMIN+15", the
+// four flag names joined, a 16-byte comm.
+const MaxDeathText = 64
+
+func (d *Death) validate() error {
+	if d == nil {
+		return nil
+	}
+	for _, v := range []string{d.Exit, d.Flags, d.Comm} {
+		if len(v) > MaxDeathText {
+			return fmt.Errorf("accounting text of %d bytes", len(v))
+		}
+	}
+	for _, v := range []float64{d.UserSec, d.SystemSec, d.ElapsedSec} {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("accounting time %v", v)
+		}
 	}
 	return nil
 }

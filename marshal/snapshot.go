@@ -123,6 +123,9 @@ type Event struct {
 	Watch string `msgpack:"watch,omitempty"`
 	Rule  string `msgpack:"rule,omitempty"`
 	Lost  uint64 `msgpack:"lost,omitempty"`
+	// A death's accounting record read after its transition
+	// (respawn.Transition.Accounted).
+	Accounted bool `msgpack:"accounted,omitempty"`
 }
 
 // Flags are the command-line settings the supervisor runs with.
@@ -254,7 +257,8 @@ type Exit struct {
 	Code   int    `msgpack:"code"` // exit status, 0-255
 	Signal int    `msgpack:"sig"`  // the signal that killed it, or 0
 	Core   bool   `msgpack:"core"`
-	Err    string `msgpack:"err"` // a spawn error, or a task's error or panic
+	Err    string `msgpack:"err"`            // a spawn error, or a task's error or panic
+	Acct   *Death `msgpack:"acct,omitempty"` // its accounting record (--acct), or nil
 }
 
 // FD is a descriptor kept open across execve, named by what it is for

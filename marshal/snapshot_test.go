@@ -3,6 +3,7 @@ package marshal
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -37,7 +38,8 @@ var samples = []struct {
 			captured(alive(1, "sshd", 811, "/usr/sbin/sshd", "-D"), 10),
 			{Index: 2, Name: "flaky", Argv: []string{"/opt/flaky", "--respawn", ""}, State: stateBuried, Pgid: 900,
 				StartNs: 90_000_000_000, StartRTNs: 1767300000000000000, Restarts: 7, Started: true,
-				Last: Exit{Set: true, Signal: 11, Core: true}, Fast: 3},
+				Last: Exit{Set: true, Signal: 11, Core: true, Acct: &Death{Exit: "signal SIGSEGV", Core: true, Signaled: true,
+					Flags: "ACORE|AXSIG", UserSec: 1.21, SystemSec: 0.3, ElapsedSec: 3.2, MemKiB: 10240, MinFlt: 1834, Comm: "flaky"}}, Fast: 3},
 			{Index: 3, Name: "oneshot", Argv: []string{"/bin/true"}, State: stateCremated, Pgid: 912,
 				StartNs: 91_000_000_000, StartRTNs: 1767300001000000000, Started: true, Last: Exit{Set: true}},
 			{Index: 4, Name: "missing", Argv: []string{"/no/such/binary", "arg with spaces", "ünïcode"}, State: stateBuried,
@@ -79,7 +81,8 @@ var samples = []struct {
 		EventSeq: 41,
 		Events: []Event{
 			{Seq: 39, Index: 1, Name: "web", From: stateAlive, To: stateDead, Pid: 4299, Exit: Exit{Set: true, Signal: 9}, TimeNs: 1767400000000000001},
-			{Seq: 40, Index: 1, Name: "web", From: stateDead, To: stateAlive, Pid: 4300, TimeNs: 1767400000000000002},
+			{Seq: 40, Index: 1, Name: "web", From: stateDead, To: stateDead, Pid: 4299, Accounted: true, TimeNs: 1767400000000000002,
+				Exit: Exit{Set: true, Signal: 9, Acct: &Death{Exit: "signal SIGKILL", Signaled: true, Flags: "AXSIG", Comm: "web"}}},
 			{Seq: 41, Index: 2, Name: "control", Task: true, From: stateUnborn, To: stateAlive, TimeNs: 1767400000000000003},
 		},
 	}},
@@ -297,6 +300,8 @@ func TestDecodeRefusesWide(t *testing.T) {
 		{"retries used 2^32+1", rec(4, "fast", int64(1<<32+1)), "retries used 4294967297"},
 		{"retries used 2^64-1", rec(1, "fast", uint64(1<<64-1)), "retries used -1"},
 		{"restart of a buried server", rec(1, "restart", true), "a restart pending in state 3"},
+		{"accounting time NaN", rec(1, "last", map[string]any{"set": true, "acct": map[string]any{"user": math.NaN()}}), "accounting time NaN"},
+		{"accounting text 65 bytes", rec(1, "last", map[string]any{"set": true, "acct": map[string]any{"comm": strings.Repeat("x", 65)}}), "accounting text of 65 bytes"},
 		{"alive twice", func(m map[string]any) {
 			r := m["recs"].([]any)
 			r[1].(map[string]any)["pid"], r[1].(map[string]any)["state"] = r[0].(map[string]any)["pid"], 1

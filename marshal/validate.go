@@ -186,6 +186,9 @@ func (e *Exit) validate() error {
 	case e.Signal < 0 || e.Signal > MaxSignal:
 		return fmt.Errorf("signal %d", e.Signal)
 	}
+	if err := e.Acct.validate(); err != nil {
+		return err
+	}
 	return checkString("error", e.Err)
 }
 

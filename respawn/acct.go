@@ -126,6 +126,7 @@ type accounter struct {
 // acctWait is one death waiting for its accounting record.
 type acctWait struct {
 	r      *Server
+	x      Exit  // the death, as the reaper told it
 	deadRT int64 // the death's CLOCK_REALTIME, ns: r.lastExitRT while it is r's last
 	since  int64 // CLOCK_MONOTONIC when it began to wait
 }
@@ -169,10 +170,18 @@ func (s *Supervisor) acctStarted(d *acct.Daemon, adopted bool) {
 
 // acctEnter is enter's part for accounting: a server that starts is
 // wanted, and one that ends gets its record if it has been read; if not,
-// it waits for it (acctResolve) and the transition goes on without.
+// it waits for it (acctResolve) and the transition goes on without. Every
+// ending is stamped (lastExitRT), so that a record read late is attached
+// to the server's last exit only while that exit is still its death's.
 func (s *Supervisor) acctEnter(r *Server, from, to State, x Exit) Exit {
+	if r.task != nil {
+		return x
+	}
+	if x.Set {
+		r.lastExitRT = realtimeNs()
+	}
 	d := s.daemon()
-	if d == nil || r.task != nil {
+	if d == nil {
 		return x
 	}
 	switch {
@@ -184,8 +193,7 @@ func (s *Supervisor) acctEnter(r *Server, from, to State, x Exit) Exit {
 			d.Unwant(r.Pid)
 			return x
 		}
-		r.lastExitRT = realtimeNs()
-		s.acct.pending[r.Pid] = acctWait{r: r, deadRT: r.lastExitRT, since: monotonicNs()}
+		s.acct.pending[r.Pid] = acctWait{r: r, x: x, deadRT: r.lastExitRT, since: monotonicNs()}
 		s.acct.npending.Store(int32(len(s.acct.pending)))
 	}
 	return x
@@ -218,16 +226,15 @@ func (s *Supervisor) acctResolve() {
 	a.npending.Store(int32(len(a.pending)))
 }
 
-// acctLate reports a record read after its death was logged.
+// acctLate reports a record read after its death was logged: the
+// event carries that death's exit, with its record, even when a later
+// death is the server's last one now.
 func (s *Supervisor) acctLate(w acctWait, pid int, acc *Accounting) {
-	r := w.r
-	x := r.Last
+	r, x := w.r, w.x
+	x.Acct = acc
 	if r.lastExitRT == w.deadRT {
 		r.Last.Acct = acc
-		x = r.Last
 		s.view = nil
-	} else {
-		x = Exit{Set: true, Acct: acc} // a later death is the last one now
 	}
 	s.log.Info("accounted", append(r.logID(), "pid", pid, acc.logAttr())...)
 	s.publish(Transition{Index: r.Index, Name: r.Name, From: r.State, To: r.State, Pid: pid, Exit: x, Accounted: true, TimeNs: realtimeNs()})

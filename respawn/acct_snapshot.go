@@ -79,3 +79,25 @@ func (s *Supervisor) loadAcct(snap *marshal.Snapshot) {
 		Busy: m.Busy, Skipped: m.Skipped, LastRecNs: m.LastRecNs, LastGCNs: m.LastGCNs, Copied: m.Copied,
 	}
 }
+
+// record is the accounting record for the snapshot, or nil.
+func (a *Accounting) record() *marshal.Death {
+	if a == nil {
+		return nil
+	}
+	return &marshal.Death{
+		Exit: a.Exit, Core: a.Core, Signaled: a.Signaled, Flags: a.Flags, UserSec: a.UserSec, SystemSec: a.SystemSec,
+		ElapsedSec: a.ElapsedSec, MemKiB: a.MemKiB, MinFlt: a.MinFlt, MajFlt: a.MajFlt, Comm: a.Comm,
+	}
+}
+
+// accountingFrom is the record a snapshot carried, or nil.
+func accountingFrom(d *marshal.Death) *Accounting {
+	if d == nil {
+		return nil
+	}
+	return &Accounting{
+		Exit: d.Exit, Core: d.Core, Signaled: d.Signaled, Flags: d.Flags, UserSec: d.UserSec, SystemSec: d.SystemSec,
+		ElapsedSec: d.ElapsedSec, MemKiB: d.MemKiB, MinFlt: d.MinFlt, MajFlt: d.MajFlt, Comm: d.Comm,
+	}
+}

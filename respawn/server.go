@@ -135,8 +135,8 @@ type Server struct {
 
 	adopted *adoption // a watched process respawn took over when it died, or nil
 
-	lastExitRT int64 // CLOCK_REALTIME of a death waiting for its accounting record
-	permanent  bool  // the task's last error was errPermanent: buried at once
+	lastExitRT int64 // CLOCK_REALTIME of the last ending (--acct): a late record's death is still Last
+	permanent  bool  // the task's last error was a permanentError: buried at once
 }
 
 // adoption is where a server taken over from a watched process came from.

@@ -42,7 +42,7 @@ func recordOf(r *Server) marshal.Record {
 		State: int(r.State), Pid: r.Pid, Pgid: r.Pgid,
 		StartNs: r.StartNs, StartRTNs: r.StartRT, Restarts: r.Restarts, Started: r.Started,
 		Stopping: r.stopping, Restart: r.restart, Short: min(r.short, marshal.MaxShort), DueNs: r.dueNs, Fast: min(r.fast, marshal.MaxFast), KillNs: r.pendingKill(),
-		Last: marshal.Exit{Set: r.Last.Set, Code: r.Last.Code, Signal: int(r.Last.Signal), Core: r.Last.Core, Err: r.Last.Err},
+		Last: exitRecord(r.Last),
 	}
 	r.stampStart()
 	rec.ProcStart = r.procStart
@@ -60,7 +60,7 @@ func (r *Server) apply(rec *marshal.Record) {
 	r.StartNs, r.StartRT = rec.StartNs, rec.StartRTNs
 	r.Restarts, r.Started, r.stopping, r.restart = rec.Restarts, rec.Started, rec.Stopping, rec.Restart
 	r.short, r.carriedDue, r.fast, r.carriedKill = rec.Short, rec.DueNs, rec.Fast, rec.KillNs
-	r.Last = Exit{Set: rec.Last.Set, Code: rec.Last.Code, Signal: syscall.Signal(rec.Last.Signal), Core: rec.Last.Core, Err: rec.Last.Err}
+	r.Last = exitFrom(rec.Last)
 }
 
 // configFrom returns cfg with the settings the snapshot recorded.
@@ -81,6 +81,7 @@ func eventsOf(ts []Transition) []marshal.Event {
 		evs[i] = marshal.Event{
 			Seq: t.Seq, Index: t.Index, Name: t.Name, Task: t.Task, From: int(t.From), To: int(t.To), Pid: t.Pid,
 			Exit: exitRecord(t.Exit), TimeNs: t.TimeNs, Watch: t.Watch, Rule: t.Rule, Lost: t.Lost,
+			Accounted: t.Accounted,
 		}
 	}
 	return evs
@@ -93,14 +94,15 @@ func (s *Supervisor) loadEvents(seq uint64, evs []marshal.Event) {
 		s.history.add(Transition{
 			Seq: e.Seq, Index: e.Index, Name: e.Name, Task: e.Task, From: State(e.From), To: State(e.To), Pid: e.Pid,
 			Exit: exitFrom(e.Exit), TimeNs: e.TimeNs, Watch: e.Watch, Rule: e.Rule, Lost: e.Lost,
+			Accounted: e.Accounted,
 		})
 	}
 }
 
 func exitRecord(x Exit) marshal.Exit {
-	return marshal.Exit{Set: x.Set, Code: x.Code, Signal: int(x.Signal), Core: x.Core, Err: x.Err}
+	return marshal.Exit{Set: x.Set, Code: x.Code, Signal: int(x.Signal), Core: x.Core, Err: x.Err, Acct: x.Acct.record()}
 }
 
 func exitFrom(e marshal.Exit) Exit {
-	return Exit{Set: e.Set, Code: e.Code, Signal: syscall.Signal(e.Signal), Core: e.Core, Err: e.Err}
+	return Exit{Set: e.Set, Code: e.Code, Signal: syscall.Signal(e.Signal), Core: e.Core, Err: e.Err, Acct: accountingFrom(e.Acct)}
 }

@@ -40,16 +40,7 @@ func FilterPids(watched []int) ([]bpf.RawInstruction, error) { return filter(wat
 // thread-group leader (pid == tgid), whatever its pid, and drops the rest:
 // a thread's end, forks, execs.
 func ExitFilter() ([]bpf.RawInstruction, error) {
-	raw, err := bpf.Assemble([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: offCnIdx, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnIdxProc), SkipTrue: 1},
-		drop,
-		bpf.LoadAbsolute{Off: offCnVal, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnValProc), SkipTrue: 1},
-		drop,
-		bpf.LoadAbsolute{Off: offWhat, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventNone), SkipFalse: 1},
-		keep,
+	raw, err := bpf.Assemble(append(connectorHead(),
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExit), SkipTrue: 1},
 		drop,
 		bpf.LoadAbsolute{Off: offTgid, Size: 4},
@@ -58,7 +49,7 @@ func ExitFilter() ([]bpf.RawInstruction, error) {
 		bpf.JumpIfX{Cond: bpf.JumpEqual, SkipFalse: 1},
 		keep,
 		drop, // a thread's exit
-	})
+	))
 	if err != nil {
 		return nil, fmt.Errorf("watch: filter: %w", err)
 	}
@@ -93,16 +84,7 @@ func filterHead(execs bool) []bpf.Instruction {
 	if !execs {
 		leaderExec = bpf.Jump{Skip: 1} // its pid in A: to the list
 	}
-	return []bpf.Instruction{
-		bpf.LoadAbsolute{Off: offCnIdx, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnIdxProc), SkipTrue: 1},
-		drop,
-		bpf.LoadAbsolute{Off: offCnVal, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnValProc), SkipTrue: 1},
-		drop,
-		bpf.LoadAbsolute{Off: offWhat, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventNone), SkipFalse: 1},
-		keep,
+	return append(connectorHead(),
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventExit), SkipTrue: 1},
 		bpf.Jump{Skip: 2}, // not an exit: to the exec's checks
 		bpf.LoadAbsolute{Off: offTgid, Size: 4},
@@ -115,6 +97,22 @@ func filterHead(execs bool) []bpf.Instruction {
 		bpf.JumpIfX{Cond: bpf.JumpEqual, SkipFalse: 1},
 		leaderExec,
 		drop, // the exec of a thread
+	)
+}
+
+// connectorHead drops what is not the proc connector's, keeps an
+// acknowledgement (PROC_EVENT_NONE) and leaves the event's type in A.
+func connectorHead() []bpf.Instruction {
+	return []bpf.Instruction{
+		bpf.LoadAbsolute{Off: offCnIdx, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnIdxProc), SkipTrue: 1},
+		drop,
+		bpf.LoadAbsolute{Off: offCnVal, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(cnValProc), SkipTrue: 1},
+		drop,
+		bpf.LoadAbsolute{Off: offWhat, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: be(procEventNone), SkipFalse: 1},
+		keep,
 	}
 }
 
