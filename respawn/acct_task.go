@@ -43,7 +43,7 @@ func (a *accounter) run(s *Supervisor) TaskFunc {
 
 // start takes over the daemon a live upgrade handed over, or starts one.
 // A daemon that cannot be taken over is not left running unread: its
-// accounting is switched off.
+// accounting is switched off and a daemon started anew.
 func (a *accounter) start() (*acct.Daemon, bool, error) {
 	if st := a.inherited; st != nil {
 		a.inherited = nil
@@ -54,7 +54,7 @@ func (a *accounter) start() (*acct.Daemon, bool, error) {
 		syscall.Close(a.source)
 		syscall.Close(a.shadow)
 		_ = acct.Off()
-		return nil, false, fmt.Errorf("respawn: acct: the old image's accounting not taken over (switched off): %w", err)
+		a.cfg.Log.Warn("acct: the old image's accounting not taken over (switched off); starting anew", "err", err)
 	}
 	d, err := acct.Start(a.cfg.Config)
 	return d, false, err
