@@ -291,3 +291,78 @@ func TestAcctDirSwappedAtRenewal(t *testing.T) {
 		t.Errorf("accounting left on after respawn ended")
 	}
 }
+
+// deathsUnaccounted returns the deaths (server:pid) logged so far of
+// processes started once accounting was on that carry no accounting and
+// have no "accounted" line of their own.
+func deathsUnaccounted(s *Sup) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	late, started, on := map[string]bool{}, map[string]bool{}, false
+	for _, l := range s.logs {
+		key := fmt.Sprint(l["server"], ":", l["pid"])
+		switch {
+		case l["msg"] == "acct: process accounting on":
+			on = true
+		case l["msg"] == "ALIVE" && on:
+			started[key] = true
+		case l["msg"] == "accounted":
+			late[key] = true
+		}
+	}
+	var missing []string
+	for _, l := range s.logs {
+		key := fmt.Sprint(l["server"], ":", l["pid"])
+		if (l["msg"] == "DEAD" || l["msg"] == "BURIED") && started[key] && acctGroup(l) == nil && !late[key] {
+			missing = append(missing, key)
+		}
+	}
+	return missing
+}
+
+// 50 servers that exit at once, retried until buried: every death of a
+// process started once accounting was on gets its record, on its DEAD or
+// BURIED line or on an "accounted" line of its own, and none is left
+// waiting. (The first processes may end before the daemon has switched
+// accounting on: they have no record.)
+func TestAcctCrashLoopers(t *testing.T) {
+	acctTestLock(t)
+	const n = 50
+	args := []string{"--acct", "--retries=3"}
+	for i := 0; i < n; i++ {
+		args = append(args, "{", "sh", "-c", "exit 3", "}")
+	}
+	s := begin(t, args...)
+	s.waitLog(1, msg("acct: process accounting on"))
+	for i := 1; i <= n; i++ {
+		s.waitLog(1, msg("BURIED", "server", i))
+	}
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if missing = deathsUnaccounted(s); len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deaths (server:pid) without their record 10 s after the last burial: %v", len(missing), missing)
+		}
+	}
+	// The deaths before accounting was on wait 5 s for a record that
+	// never comes, then are given up.
+	for i, deadline := 1, time.Now().Add(10*time.Second); dumpWaiting(s.dump(i)) != 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dump shows deaths still waiting for their record 10 s after the last burial")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if deaths := s.count(msg("DEAD")) + s.count(msg("BURIED")); deaths != 4*n {
+		t.Errorf("%d deaths; want %d (%d servers, 3 retries each)", deaths, 4*n, n)
+	}
+	s.stop()
+}
+
+// dumpWaiting is the acct task's count of deaths waiting for a record.
+func dumpWaiting(d map[string]any) int {
+	a, _ := d["acct"].(map[string]any)
+	v, _ := a["waiting"].(float64)
+	return int(v)
+}
