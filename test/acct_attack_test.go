@@ -366,3 +366,36 @@ func dumpWaiting(d map[string]any) int {
 	v, _ := a["waiting"].(float64)
 	return int(v)
 }
+
+// Every stop signal ends the accounting as SIGTERM does: SIGINT,
+// SIGQUIT (a container's stop signal, passed on to the servers), and a
+// second SIGTERM that kills what is left at once, sent while a server
+// ignores the first. Accounting is off, the files are gone and the
+// private semaphore is back at 0.
+func TestAcctStopSignals(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sigs []unix.Signal
+	}{
+		{"SIGINT", []unix.Signal{unix.SIGINT}},
+		{"SIGQUIT", []unix.Signal{unix.SIGQUIT}},
+		{"second SIGTERM", []unix.Signal{unix.SIGTERM, unix.SIGTERM}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			acctTestLock(t)
+			dir := acctDir(t, 0o755)
+			s := begin(t, "--acct", "--acct-dir="+dir, "--stop-timeout=30s", "{", "sh", "-c", "trap '' TERM QUIT INT; while :; do sleep 1; done", "}")
+			s.waitLog(1, msg("acct: process accounting on"))
+			src := openSource(t, dir)
+			for _, sig := range tc.sigs {
+				s.signal(sig)
+				s.waitLog(1, msg("shutting down"))
+			}
+			if len(tc.sigs) == 1 {
+				_ = unix.Kill(s.pidOf(1), unix.SIGKILL) // it ignores the signal
+			}
+			s.wait()
+			checkAcctEnded(t, dir, src)
+		})
+	}
+}
