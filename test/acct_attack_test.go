@@ -399,3 +399,35 @@ func TestAcctStopSignals(t *testing.T) {
 		})
 	}
 }
+
+// A live upgrade whose snapshot the new image cannot use (it recovers
+// from the command line and /proc) starts the daemon anew: accounting
+// moves to a new source, the old one no longer grows, and the next death
+// is accounted. The new image used to refuse itself as "already running"
+// (its old image's raise of the private semaphore), leaving accounting
+// on to the old source, which nobody read any more.
+func TestAcctCorruptSnapshot(t *testing.T) {
+	acctTestLock(t)
+	dir := acctDir(t, 0o755)
+	bin := copyBinary(t)
+	s := startBin(t, bin, "", "--control=none", "--acct", "--acct-dir="+dir, "{", "sleep", "1000", "}")
+	guard(s)
+	s.waitLog(1, msg("acct: process accounting on"))
+	old := openSource(t, dir)
+	upgradeUnusable(s, bin)
+	s.waitLog(2, msg("acct: process accounting on", "inherited", false))
+	before, _ := old.Stat()
+	if err := acct.ProbeExit(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := old.Stat(); after.Size() != before.Size() {
+		t.Errorf("the old image's source grew from %d to %d bytes: accounting still goes to it", before.Size(), after.Size())
+	}
+	src := openSource(t, dir)
+	_ = unix.Kill(s.pidOf(1), unix.SIGKILL)
+	if g := deathAcct(t, s, 1); g["exit"] != "signal SIGKILL" {
+		t.Errorf("the death after the upgrade is accounted as %v; want signal SIGKILL", g)
+	}
+	s.stop()
+	checkAcctEnded(t, dir, src)
+}
