@@ -49,7 +49,7 @@ func newDaemon(cfg Config) *Daemon {
 	return &Daemon{
 		cfg: cfg, st: State{Dir: cfg.Dir}, pid: os.Getpid(),
 		dir: -1, source: -1, shadow: -1, shadowDir: -1, priv: -1, pub: -1,
-		wants: map[int]time.Time{}, kept: map[int]Record{},
+		wants: map[int]time.Time{}, kept: map[int]Record{}, recent: map[int]Record{},
 		buf: make([]byte, readSize),
 	}
 }
