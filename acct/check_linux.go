@@ -71,6 +71,12 @@ func checkDir(dir string) error {
 	if err := unix.Lstat(dir, &st); err != nil {
 		return refuse(ErrUnsafeDir, "%s: %v", dir, os.NewSyscallError("lstat", err))
 	}
+	return unsafeDir(dir, &st)
+}
+
+// unsafeDir refuses st, dir's status, unless it is a directory of root's
+// that only root can write to.
+func unsafeDir(dir string, st *unix.Stat_t) error {
 	switch {
 	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
 		return refuse(ErrUnsafeDir, "%s is not a directory", dir)
@@ -96,10 +102,12 @@ func checkSpace(dir string) error {
 }
 
 // checkRunning refuses when the private semaphore is above 0: a daemon
-// that runs holds it raised. A set left at 0 is stale and is reused.
+// that runs holds it raised. A set left at 0 is stale and is reused; one
+// not root's alone is no daemon's, and a raise of this process's own
+// (before a live upgrade's execve) is taken back by Start.
 func checkRunning(string) error {
-	v, ok, err := semRead(PrivateKey, 0)
-	if err != nil || !ok || v == 0 {
+	v, err := daemonsOn()
+	if err != nil || v == 0 {
 		return err
 	}
 	return refuse(ErrRunning, "atopacctd or another respawn --acct is already running (semaphore %d is %d)", PrivateKey, v)

@@ -101,6 +101,8 @@ type Daemon struct {
 	peekOff int64             // source bytes Take has looked at
 	wants   map[int]time.Time // pid -> start, for Take
 	kept    map[int]Record    // pid -> its record, read
+	recent  map[int]Record    // pid -> a record read before any Want (recentMax)
+	recentQ []int             // recent's pids, oldest first
 	buf     []byte            // one read of the source
 	stats   Stats             // counters beside st
 	garbage bool              // a bad record was logged

@@ -46,24 +46,29 @@ func newDaemon(cfg Config) *Daemon {
 	return &Daemon{
 		cfg: cfg, st: State{Dir: cfg.Dir}, pid: os.Getpid(),
 		dir: -1, source: -1, shadow: -1, shadowDir: -1, priv: -1, pub: -1,
-		wants: map[int]time.Time{}, kept: map[int]Record{},
+		wants: map[int]time.Time{}, kept: map[int]Record{}, recent: map[int]Record{},
 		buf: make([]byte, readSize),
 	}
 }
 
 // Start becomes the daemon, as atopacctd does: Check again; the private
 // semaphore made (1 semaphore, 0600, value 0) or reused (a stale set left
-// at 0 by a daemon that died), then raised by 1 with SEM_UNDO, so that it
-// falls back when this process ends however it ends; the public set
-// removed if it exists and made anew (2 semaphores, 0666; [0] = 100,
-// [1] = 1); Dir/pacct_source unlinked and created (0600); an existing
-// pacct_shadow.d renamed to pacct_shadow.d-old-PID; pacct_shadow.d made
-// (0755), shadow file 0 created (0644) and current written ("0/MAXREC",
-// 0644); accounting switched on to the source, then checked by a child of
-// ours that ends at once (ProbeExit): its record must appear in the
-// source within 2 s (40 tries 50 ms apart), and is skipped, never copied.
-// On any failure everything is undone (accounting off with Off, files
-// removed, the private semaphore lowered) and the error says what failed.
+// at 0 by a daemon that died; one not root's alone is made anew; one this
+// process raised before an execve is lowered first), then raised by 1
+// with SEM_UNDO, so that it falls back when this process ends however it
+// ends; the public set removed if it exists and made anew (2 semaphores,
+// 0666; [0] = 100, [1] = 1); Dir opened and checked again as Check checks
+// it, every file then reached from that descriptor; Dir/pacct_source
+// unlinked and created (0600); an existing pacct_shadow.d renamed to
+// pacct_shadow.d-old-PID (-old-PID-N if this process left one before);
+// pacct_shadow.d made (0755), shadow file 0 created (0644) and current
+// written ("0/MAXREC", 0644); accounting switched on to the source (named
+// through /proc/self/fd, as acct(2) takes no descriptor), then checked by
+// a child of ours that ends at once (ProbeExit): its record must appear
+// in the source within 2 s (40 tries 50 ms apart), and is skipped, never
+// copied. On any failure everything is undone (accounting off with Off,
+// files removed, the private semaphore lowered) and the error says what
+// failed.
 func Start(cfg Config) (*Daemon, error) {
 	cfg = withDefaults(cfg)
 	if err := Check(cfg); err != nil {
@@ -105,7 +110,7 @@ func (d *Daemon) start() error {
 	if err := writeCurrent(d.shadowDir, 0, d.cfg.MaxRecs); err != nil {
 		return err
 	}
-	if err := On(d.cfg.sourcePath()); err != nil {
+	if err := On(d.inDir(SourceName)); err != nil {
 		return fmt.Errorf("acct: switch accounting on to %s: %w", d.cfg.sourcePath(), err)
 	}
 	d.on = true
@@ -158,25 +163,24 @@ func (d *Daemon) findProbe() (int64, error) {
 
 // Adopt takes over after a live upgrade, from st and the two descriptors
 // the old image kept (Files): it checks that source is the regular file
-// Dir/pacct_source and shadow the current shadow file (same device and
-// inode as the paths), reopens the current file and the semaphores
-// without changing them (the private semaphore's SEM_UNDO raise survives
-// execve), and leaves accounting as it is: on. An error leaves the
-// descriptors and the accounting to the caller, and lowers the private
-// semaphore the old image raised, so that a Start may follow.
+// Dir/pacct_source, holding at least the bytes st says were read, and
+// shadow the current shadow file (same device and inode as the paths),
+// reopens the current file and the semaphores without changing them (the
+// private semaphore's SEM_UNDO raise survives execve), and leaves
+// accounting as it is: on. An error leaves the descriptors and the
+// accounting to the caller; a Start may follow (it lowers the raise this
+// process kept across execve).
 func Adopt(cfg Config, st State, source, shadow int) (*Daemon, error) {
 	cfg = withDefaults(cfg)
 	d := newDaemon(cfg)
 	if err := d.adopt(st, source, shadow); err != nil {
 		d.closeAll()
-		if id, serr := semGet(PrivateKey, 0, 0); serr == nil {
-			_ = lowerPrivate(id)
-		}
 		return nil, err
 	}
 	d.source, d.shadow = source, shadow
 	d.st, d.peekOff = st, st.SourceOff
 	d.raised, d.on = true, true
+	holders.Add(1)
 	return d, nil
 }
 
@@ -196,11 +200,17 @@ func (d *Daemon) adopt(st State, source, shadow int) error {
 	if err := sameFile(source, d.dir, SourceName); err != nil {
 		return err
 	}
+	size, err := fdSize(source)
+	if err != nil {
+		return fmt.Errorf("acct: %s: %w", SourceName, err)
+	}
+	if st.SourceOff > size {
+		return fmt.Errorf("acct: the state has read %d bytes of a source of %d bytes", st.SourceOff, size)
+	}
 	if err := sameFile(shadow, d.shadowDir, shadowName(st.Seq)); err != nil {
 		return err
 	}
-	size, err := fdSize(shadow)
-	if err != nil {
+	if size, err = fdSize(shadow); err != nil {
 		return fmt.Errorf("acct: shadow file %d: %w", st.Seq, err)
 	}
 	if size != st.ShadowRecs*Size {
@@ -209,13 +219,18 @@ func (d *Daemon) adopt(st State, source, shadow int) error {
 	return d.openSems()
 }
 
+// maxBacklog bounds the shadow files between the oldest and the current
+// one that a state may claim: the gc and Stop go through each name, under
+// the mutex the event loop takes too.
+const maxBacklog = 1 << 16
+
 // checkState bounds what a snapshot says.
 func (d *Daemon) checkState(st State) error {
 	switch {
 	case st.Dir != d.cfg.Dir:
 		return fmt.Errorf("acct: the state is of %s, not %s", st.Dir, d.cfg.Dir)
 	case st.RecSize != 0 && st.RecSize != Size, st.SourceOff < 0, st.SourceOff%Size != 0,
-		st.Oldest > st.Seq, st.ShadowRecs < 0, st.ShadowRecs > int64(d.cfg.MaxRecs):
+		st.Oldest > st.Seq, st.Seq-st.Oldest > maxBacklog, st.ShadowRecs < 0, st.ShadowRecs > int64(d.cfg.MaxRecs):
 		return fmt.Errorf("acct: a state out of bounds: %+v", st)
 	}
 	return nil
@@ -302,6 +317,10 @@ func (d *Daemon) Close() {
 	defer d.mu.Unlock()
 	d.stopped = true
 	d.closeAll()
+	if d.raised {
+		d.raised = false
+		holders.Add(-1) // the adopter holds the raise now
+	}
 }
 
 // Files returns the source (read) and current shadow (write) descriptors

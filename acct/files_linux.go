@@ -20,13 +20,33 @@ import (
 // current, so that a reader never sees it empty.
 const currentTemp = CurrentName + ".new"
 
-// openDir opens the directory path, not through a final symlink.
+// openDir opens the directory path, not through a final symlink, and
+// refuses what it opened as Check refuses the path: a directory put in
+// its place since Check, through a parent others may write to, is not
+// used.
 func openDir(path string) (int, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("acct: %s: %w", path, os.NewSyscallError("open", err))
 	}
+	var st unix.Stat_t
+	if err = unix.Fstat(fd, &st); err != nil {
+		err = fmt.Errorf("acct: %s: %w", path, os.NewSyscallError("fstat", err))
+	} else {
+		err = unsafeDir(path, &st)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
 	return fd, nil
+}
+
+// inDir is name in the daemon's directory as a path for acct(2), which
+// takes no descriptor: through /proc/self/fd, so that the kernel opens it
+// in the directory Start opened, wherever the path Dir leads now.
+func (d *Daemon) inDir(name string) string {
+	return "/proc/self/fd/" + strconv.Itoa(d.dir) + "/" + name
 }
 
 // createFile makes name in the directory dir anew, with exactly mode
@@ -63,15 +83,14 @@ func createSource(dir int) (int, error) {
 }
 
 // makeShadowDir renames an existing pacct_shadow.d directory (left by a
-// daemon that was killed) to pacct_shadow.d-old-PID, makes it anew (0755)
+// daemon that was killed) aside (keepOld), makes it anew (0755)
 // and returns it open. Any other entry of that name fails mkdir.
 func makeShadowDir(dir int) (int, error) {
 	var st unix.Stat_t
 	err := unix.Fstatat(dir, ShadowDirName, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		old := ShadowDirName + "-old-" + strconv.Itoa(os.Getpid())
-		if err := unix.Renameat(dir, ShadowDirName, dir, old); err != nil {
-			return -1, fmt.Errorf("acct: rename %s: %w", ShadowDirName, os.NewSyscallError("renameat", err))
+		if err := keepOld(dir); err != nil {
+			return -1, err
 		}
 	}
 	if err := unix.Mkdirat(dir, ShadowDirName, 0o755); err != nil {
@@ -86,6 +105,28 @@ func makeShadowDir(dir int) (int, error) {
 		return -1, fmt.Errorf("acct: %s: %w", ShadowDirName, os.NewSyscallError("openat", err))
 	}
 	return fd, nil
+}
+
+// maxOld bounds the old shadow directories of one pid that keepOld names.
+const maxOld = 1000
+
+// keepOld renames the shadow directory a daemon left to
+// pacct_shadow.d-old-PID, as atopacctd does, or to -old-PID-N when that
+// name is taken: this process left one already (a live upgrade whose new
+// image did not take its daemon over starts anew, and may again).
+func keepOld(dir int) error {
+	base := ShadowDirName + "-old-" + strconv.Itoa(os.Getpid())
+	name := base
+	for n := 2; ; n++ {
+		err := unix.Renameat2(dir, ShadowDirName, dir, name, unix.RENAME_NOREPLACE)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EEXIST) || n > maxOld {
+			return fmt.Errorf("acct: rename %s to %s: %w", ShadowDirName, name, os.NewSyscallError("renameat2", err))
+		}
+		name = base + "-" + strconv.Itoa(n)
+	}
 }
 
 // shadowName is the name of the shadow file seq.

@@ -20,6 +20,7 @@ const (
 	pumpTries = 10
 	pumpRetry = 25 * time.Millisecond
 	wantSlack = 2 * time.Second // ac_btime has whole seconds
+	recentMax = 1024            // records of pids not wanted, remembered
 )
 
 var errStopped = errors.New("acct: the daemon is stopped")
@@ -134,15 +135,39 @@ func (d *Daemon) badBlock(err error) {
 	}
 }
 
-// keep keeps r when its pid is wanted and it began when the wish says.
+// keep keeps r when its pid is wanted and it began when the wish says;
+// a record no one asked for is remembered for a Want that comes later.
 func (d *Daemon) keep(r *Record) {
 	start, ok := d.wants[int(r.Pid)]
 	if !ok {
+		d.remember(r)
 		return
 	}
-	if dt := r.Btime.Sub(start); dt <= wantSlack && dt >= -wantSlack {
+	if began(r, start) {
 		d.kept[int(r.Pid)] = *r
 	}
+}
+
+// began reports whether r is of a process that began at start: within 2 s
+// (ac_btime has whole seconds, and both ends are truncated).
+func began(r *Record, start time.Time) bool {
+	dt := r.Btime.Sub(start)
+	return dt <= wantSlack && dt >= -wantSlack
+}
+
+// remember keeps r among the recentMax latest records of pids not
+// wanted: a server that ends within milliseconds of its spawn may be
+// read (its exit wakes the task) before the event loop has asked for it.
+func (d *Daemon) remember(r *Record) {
+	pid := int(r.Pid)
+	if _, ok := d.recent[pid]; !ok {
+		if len(d.recentQ) >= recentMax {
+			delete(d.recent, d.recentQ[0])
+			d.recentQ = d.recentQ[1:]
+		}
+		d.recentQ = append(d.recentQ, pid)
+	}
+	d.recent[pid] = *r
 }
 
 // deliver copies recs to the shadow files while atop clients are there;
@@ -264,13 +289,17 @@ func (d *Daemon) removeShadows(end uint64) error {
 }
 
 // Want asks for the record of pid, a process that began at start (wall
-// clock): Pump and Take keep it when it is read. A later Want of the same
+// clock): Pump and Take keep it when it is read, or kept it if it was
+// among the last recentMax records read before. A later Want of the same
 // pid replaces it.
 func (d *Daemon) Want(pid int, start time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.wants[pid] = start
 	delete(d.kept, pid)
+	if r, ok := d.recent[pid]; ok && began(&r, start) {
+		d.kept[pid] = r // read before this wish
+	}
 }
 
 // Unwant forgets pid's wish and any record kept for it.

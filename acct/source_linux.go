@@ -5,7 +5,6 @@ package acct
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,7 +26,7 @@ func (d *Daemon) renew() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := On(filepath.Join(d.cfg.Dir, sourceTemp)); err != nil {
+	if err := On(d.inDir(sourceTemp)); err != nil {
 		unix.Close(fd)
 		unix.Unlinkat(d.dir, sourceTemp, 0)
 		return 0, fmt.Errorf("acct: switch accounting on to %s: %w", sourceTemp, err)

@@ -55,7 +55,7 @@ func (a *accounter) start() (*acct.Daemon, bool, error) {
 		syscall.Close(a.source)
 		syscall.Close(a.shadow)
 		_ = acct.Off()
-		a.cfg.Log.Warn("acct: the old image's accounting not taken over: switched off, started anew", "err", err)
+		a.cfg.Log.Warn("acct: the old image's accounting not taken over (switched off); starting anew", "err", err)
 	}
 	d, err := acct.Start(a.cfg.Config)
 	return d, false, err

@@ -130,7 +130,7 @@ func TestAcctUpgradeNotAdopted(t *testing.T) {
 	}
 	s.signal(unix.SIGHUP)
 	s.waitLog(1, msg("respawn upgraded", "generation", 1))
-	s.waitLog(1, msg("acct: the old image's accounting not taken over: switched off, started anew"))
+	s.waitLog(1, msg("acct: the old image's accounting not taken over (switched off); starting anew"))
 	s.waitLog(2, msg("acct: process accounting on", "inherited", false))
 	if n := s.count(msg("BURIED", "task", "acct")); n != 0 {
 		t.Errorf("the acct task was buried")
