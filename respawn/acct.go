@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -121,6 +122,10 @@ type accounter struct {
 	frozen   bool             // loop-owned: State was taken for a live upgrade
 
 	frozenState *acct.State // what the snapshot carries, while frozen
+
+	// starting is held while the task starts the daemon, so that an
+	// acctStop then (an --alarm abort) waits for it and stops it.
+	starting sync.Mutex
 }
 
 // acctWait is one death waiting for its accounting record.
@@ -242,12 +247,16 @@ func (s *Supervisor) acctLate(w acctWait, pid int, acc *Accounting) {
 
 // acctStop stops a daemon still running as respawn ends some other way
 // than through the task's end (a panic of the loop, an --alarm abort):
-// accounting must never be left on.
+// accounting must never be left on. A daemon being started is waited for
+// (its start is bounded: its probe waits 2 s at most).
 func (s *Supervisor) acctStop() {
 	if s.acct == nil {
 		return
 	}
-	if d := s.acct.d.Swap(nil); d != nil {
+	s.acct.starting.Lock()
+	d := s.acct.d.Swap(nil)
+	s.acct.starting.Unlock()
+	if d != nil {
 		_ = d.Stop()
 	}
 }

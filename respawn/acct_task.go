@@ -23,7 +23,12 @@ func (a *accounter) run(s *Supervisor) TaskFunc {
 		if why := acctUnservable(); why != "" {
 			return permanentError{fmt.Errorf("respawn: acct: %s", why)}
 		}
+		a.starting.Lock() // an acctStop meanwhile waits for the daemon
 		d, adopted, err := a.start()
+		if err == nil {
+			a.d.Store(d)
+		}
+		a.starting.Unlock()
 		if err != nil {
 			return err
 		}
@@ -33,7 +38,6 @@ func (a *accounter) run(s *Supervisor) TaskFunc {
 				s.log.Warn("acct: stop", "err", err)
 			}
 		}()
-		a.d.Store(d)
 		if !s.Do(ctx, func(s *Supervisor) { s.acctStarted(d, adopted) }) {
 			return nil
 		}
