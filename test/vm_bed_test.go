@@ -32,11 +32,12 @@ const vmTimeout = 90 * time.Second
 var vmApplets = []string{"sh", "mount", "cat", "ls", "sleep", "grep", "kill", "echo", "ps", "mkdir", "test", "[", "sed", "wc", "tr", "true"}
 
 // vm is one machine to boot: respawn's command line after its name (the
-// init script quotes each word), and files to put in its root, by path,
-// executable.
+// init script quotes each word), files to put in its root, by path,
+// executable, and what /init does first.
 type vm struct {
 	args  []string
 	files map[string]string
+	early string // shell lines /init runs before it executes respawn
 }
 
 // vmRun is what one boot showed: the serial console, and qemu's end.
@@ -121,9 +122,9 @@ func (m vm) makeRoot(t *testing.T, root string) {
 	for _, a := range m.args {
 		words = append(words, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
 	}
-	// /proc is left to the checks: respawn starts without it, as an
-	// initramfs's init may.
-	init := "#!/bin/sh\nexport PATH=/bin\nmount -t devtmpfs dev /dev\n" + strings.Join(words, " ") + "\n"
+	// /proc is left to the checks, unless m.early mounts it: respawn
+	// starts without it, as an initramfs's init may.
+	init := "#!/bin/sh\nexport PATH=/bin\nmount -t devtmpfs dev /dev\n" + m.early + "\n" + strings.Join(words, " ") + "\n"
 	files := map[string]string{"init": init}
 	for p, s := range m.files {
 		files[p] = s
