@@ -29,7 +29,7 @@ const vmPackages = "qemu-system-x86 linux-image-amd64 busybox-static cpio"
 const vmTimeout = 90 * time.Second
 
 // vmApplets are the busybox applets the bed links into /bin.
-var vmApplets = []string{"sh", "mount", "cat", "ls", "sleep", "grep", "kill", "echo", "ps", "mkdir", "test", "[", "sed", "wc", "tr", "true"}
+var vmApplets = []string{"sh", "mount", "cat", "ls", "sleep", "grep", "kill", "echo", "ps", "mkdir", "test", "[", "sed", "wc", "tr", "true", "setsid"}
 
 // vm is one machine to boot: respawn's command line after its name (the
 // init script quotes each word), files to put in its root, by path,
@@ -105,7 +105,7 @@ func vmNeeds(t *testing.T) string {
 }
 
 // makeRoot lays out the machine's root: busybox and its links, a static
-// respawn, /dev/console, the init script (which mounts devtmpfs on /dev,
+// respawn and respawnctl, /dev/console, the init script (which mounts devtmpfs on /dev,
 // then executes respawn) and m's files.
 func (m vm) makeRoot(t *testing.T, root string) {
 	t.Helper()
@@ -117,7 +117,8 @@ func (m vm) makeRoot(t *testing.T, root string) {
 		vmMust(t, os.Symlink("busybox", filepath.Join(root, "bin", a)))
 	}
 	vmMust(t, unix.Mknod(filepath.Join(root, "dev/console"), unix.S_IFCHR|0o600, int(unix.Mkdev(5, 1))))
-	staticRespawn(t, filepath.Join(root, "respawn"))
+	staticBuild(t, filepath.Join(root, "respawn"), "../cmd/respawn")
+	staticBuild(t, filepath.Join(root, "bin/respawnctl"), "../cmd/respawnctl")
 	words := []string{"exec", "/respawn"}
 	for _, a := range m.args {
 		words = append(words, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
@@ -135,14 +136,14 @@ func (m vm) makeRoot(t *testing.T, root string) {
 	}
 }
 
-// staticRespawn builds respawn without cgo into path: the initramfs has
-// no libc.
-func staticRespawn(t *testing.T, path string) {
+// staticBuild builds pkg without cgo into path: the initramfs has no
+// libc.
+func staticBuild(t *testing.T, path, pkg string) {
 	t.Helper()
-	build := exec.Command("go", "build", "-trimpath", "-o", path, "../cmd/respawn")
+	build := exec.Command("go", "build", "-trimpath", "-o", path, pkg)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("static build of respawn: %v\n%s", err, out)
+		t.Fatalf("static build of %s: %v\n%s", pkg, err, out)
 	}
 }
 
