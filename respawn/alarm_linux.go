@@ -86,7 +86,7 @@ func (st *startup) wait(s *Supervisor) {
 	if s.cfg.Flush != nil {
 		s.cfg.Flush() // os.Exit would not wait for the log writer
 	}
-	os.Exit(ExitAborted)
+	End(ExitAborted, s.cfg.OnExit, s.log, s.cfg.Flush)
 }
 
 // settled waits up to d for the spawns under way to end, and reports

@@ -37,6 +37,10 @@ type Config struct {
 	// one is buried (a container's PID 1; see nothingCanRun).
 	ExitWhenBuried bool
 
+	// OnExit is how an --alarm abort ends the machine when respawn is
+	// its PID 1 (see End).
+	OnExit OnExit
+
 	// Watch, if set, runs the proc events task "watch" (see WatchConfig).
 	Watch *WatchConfig
 

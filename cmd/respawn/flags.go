@@ -22,6 +22,7 @@ type options struct {
 	leaveRunning bool
 	linger       bool
 	exitBuried   bool
+	onExit       onExitFlag
 	logFormat    string
 	logLevel     string
 	control      string
@@ -102,6 +103,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.leaveRunning, "leave-running", false, "on SIGTERM/SIGINT, exit and leave the servers running")
 	fs.BoolVar(&o.linger, "linger", false, "keep running when no server is left")
 	fs.BoolVar(&o.exitBuried, "exit-when-buried", false, "exit as soon as no server can run and one is buried: 127 if its program was not found, 126 if it could not be executed, 1 otherwise (a container's PID 1)")
+	fs.Var(&o.onExit, "on-exit", "as the PID 1 of a machine (not of a container), what the end does instead of exiting: poweroff, reboot or halt (elsewhere respawn exits, and this has no effect)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.output, "output", "capture", "servers' stdout and stderr: capture (pipes respawn reads, lines tagged with the server's name in respawn's log) or inherit (respawn's own); a group's --output overrides it")

@@ -29,7 +29,9 @@ var version = "dev"
 
 type slogLevel = slog.Level
 
-func main() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) }
+// main exits with run's status, or as the PID 1 of a machine powers it
+// off (see end): an init must not exit.
+func main() { end(os.Args, run(os.Args, os.Stdout, os.Stderr)) }
 
 func run(argv []string, stdout, stderr io.Writer) int {
 	reexec.CloseOnExecInherited() // servers get 0, 1 and 2 only
@@ -112,6 +114,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 		cfg.Carry = lb
 	}
 	cfg.ExitWhenBuried = o.exitBuried
+	cfg.OnExit = o.onExit.how
 	cfg.Watch = watchConfig(&o.watch)
 	cfg.Acct = acctConfig(&o.acct)
 	return cfg
