@@ -3,6 +3,8 @@
 package hw
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,5 +112,50 @@ func TestOptionBits(t *testing.T) {
 	i := Info{Options: OptMagicClose | OptKeepalivePing}
 	if !i.MagicClose() || !i.KeepalivePing() || i.SetsTimeout() || !CardReset(OptCardReset) || CardReset(OptMagicClose) {
 		t.Errorf("Info %+v: the option methods disagree with the bits", i)
+	}
+}
+
+// TestWritesToADriver checks the bytes Keepalive, Disarm and Fire write
+// for a driver with and without KEEPALIVEPING and MAGICCLOSE. This
+// machine has no watchdog: a pipe stands in for the device (a test
+// double, named so); test/vm_hw_test.go drives real ones.
+func TestWritesToADriver(t *testing.T) {
+	tests := []struct {
+		name    string
+		options uint32
+		do      func(*Device) error
+		want    string
+		wantErr error
+	}{
+		{name: "keepalive by write", do: (*Device).Keepalive, want: "\x00"},
+		{name: "magic close", options: OptMagicClose, do: (*Device).Disarm, want: "V"},
+		{name: "no magic close", do: (*Device).Disarm, want: "", wantErr: ErrNoMagicClose},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			fd, err := unix.Dup(int(w.Fd()))
+			w.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := &Device{fd: fd, options: tt.options}
+			if err := tt.do(d); !errors.Is(err, tt.wantErr) {
+				t.Errorf("got %v, want %v", err, tt.wantErr)
+			}
+			if d.FD() >= 0 {
+				d.close()
+			}
+			if got, _ := io.ReadAll(r); string(got) != tt.want {
+				t.Errorf("wrote %q, want %q", got, tt.want)
+			}
+			if err := d.Keepalive(); !errors.Is(err, os.ErrClosed) {
+				t.Errorf("Keepalive after close = %v, want os.ErrClosed", err)
+			}
+		})
 	}
 }

@@ -32,7 +32,8 @@ const (
 
 // TestVMHardwareWatchdog boots a machine with an i6300esb and softdog and
 // drives both through package hw: identity, boot status and the timeout
-// applied are read; petted for three timeouts, neither fires; magic
+// applied are read, the timeout again through the descriptor adopted as
+// after a live upgrade; petted for three timeouts, neither fires; magic
 // closed, neither fires for two timeouts; no longer petted, both fire;
 // opened again and closed by Fire (timeout 1 s, no magic close), both
 // fire again.
@@ -52,8 +53,8 @@ func TestVMHardwareWatchdog(t *testing.T) {
 			t.Logf("console:\n%s", r.console)
 		}
 	}()
-	vmWant(t, r, `HW /dev/watchdog0 identity "i6300ESB timer"`, "HW /dev/watchdog0 timeout applied 2s read 2s bootstatus",
-		`HW /dev/watchdog1 identity "Software Watchdog"`, "HW /dev/watchdog1 timeout applied 2s read 2s bootstatus 0x0",
+	vmWant(t, r, `HW /dev/watchdog0 identity "i6300ESB timer"`, "HW /dev/watchdog0 timeout applied 2s read when adopted 2s bootstatus",
+		`HW /dev/watchdog1 identity "Software Watchdog"`, "HW /dev/watchdog1 timeout applied 2s read when adopted 2s bootstatus 0x0",
 		"HW petting", "HW petted", "HW disarmed", "HW quiet", "HW stop petting", softdogFired, "HW end", "HW fire", softdogFired, "HW fired", "CHECK hwcheck exit 0",
 		"respawn: powering off")
 	_, after, _ := strings.Cut(r.console, "HW petting")

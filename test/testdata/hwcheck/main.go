@@ -124,13 +124,18 @@ func describe(path string, d *hw.Device, applied time.Duration) error {
 	if err != nil {
 		return err
 	}
-	now, err := d.Timeout()
+	// Adopt, as after a live upgrade, the descriptor d keeps.
+	kept, err := hw.Adopt(d.FD())
+	if err != nil {
+		return err
+	}
+	now, err := kept.Timeout()
 	if err != nil {
 		return err
 	}
 	fmt.Printf("HW %s identity %q firmware %d magicclose %v settimeout %v keepaliveping %v\n",
 		path, info.Identity, info.Firmware, info.MagicClose(), info.SetsTimeout(), info.KeepalivePing())
-	fmt.Printf("HW %s timeout applied %v read %v bootstatus %#x cardreset %v\n",
+	fmt.Printf("HW %s timeout applied %v read when adopted %v bootstatus %#x cardreset %v\n",
 		path, applied, now, status, hw.CardReset(status))
 	return nil
 }
