@@ -37,7 +37,8 @@ var vmApplets = []string{"sh", "mount", "cat", "ls", "sleep", "grep", "kill", "e
 type vm struct {
 	args  []string
 	files map[string]string
-	early string // shell lines /init runs before it executes respawn
+	early string   // shell lines /init runs before it executes respawn
+	qemu  []string // more qemu arguments: devices
 }
 
 // vmRun is what one boot showed: the serial console, and qemu's end.
@@ -62,16 +63,18 @@ func (m vm) boot(t *testing.T) vmRun {
 	if out, err := pack.CombinedOutput(); err != nil {
 		t.Fatalf("cpio: %v\n%s", err, out)
 	}
-	return qemu(t, kernel, initrd)
+	return qemu(t, kernel, initrd, m.qemu...)
 }
 
-// qemu boots kernel with initrd and reads the serial console.
-func qemu(t *testing.T, kernel, initrd string) vmRun {
+// qemu boots kernel with initrd, with more arguments, and reads the
+// serial console.
+func qemu(t *testing.T, kernel, initrd string, more ...string) vmRun {
 	t.Helper()
-	cmd := exec.Command("timeout", "-k", "5", fmt.Sprint(vmTimeout.Seconds()),
+	args := []string{"-k", "5", fmt.Sprint(vmTimeout.Seconds()),
 		"qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256", "-smp", "1",
 		"-nographic", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
-		"-append", "console=ttyS0 rdinit=/init quiet panic=-1")
+		"-append", "console=ttyS0 rdinit=/init quiet panic=-1"}
+	cmd := exec.Command("timeout", append(args, more...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
