@@ -7,13 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
+
+	"respawn/internal/acctest"
 )
 
 // safeDir makes a directory Check accepts: root's, mode 0755.
@@ -142,72 +142,8 @@ func fill(t *testing.T, path string) {
 // asked for: there is one kernel accounting.
 func TestIntegrationCheckAtopacctd(t *testing.T) {
 	acctTestLock(t)
-	startAtopacctd(t, safeDir(t))
+	acctest.StartAtopacctd(t, safeDir(t))
 	checkRefused(t, safeDir(t), ErrRunning, "already running")
-}
-
-// atopacctdPidFile is where atopacctd writes its pid, whatever its
-// directory (atopacctd.h).
-const atopacctdPidFile = "/run/atopacctd.pid"
-
-// startAtopacctd starts /usr/sbin/atopacctd on dir and returns its pid;
-// the cleanup ends it with SIGTERM (it switches accounting off itself),
-// waits until it is gone, and switches accounting off anyway.
-func startAtopacctd(t *testing.T, dir string) int {
-	t.Helper()
-	os.Remove(atopacctdPidFile) // a stale one: the lock says none runs
-	// Its daemon keeps stderr open: a file, not a pipe, that no one waits on.
-	errs, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer errs.Close()
-	cmd := exec.Command("/usr/sbin/atopacctd", dir)
-	cmd.Stderr = errs
-	if err := cmd.Run(); err != nil {
-		out, _ := os.ReadFile(errs.Name())
-		t.Fatalf("atopacctd %s: %v: %s", dir, err, out)
-	}
-	pid := atopacctdPid(t)
-	t.Cleanup(func() { stopAtopacctd(t, pid) })
-	return pid
-}
-
-// atopacctdPid reads the pid atopacctd wrote (before its parent, which
-// exec.Command waited for, ended) and checks that it runs.
-func atopacctdPid(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile(atopacctdPidFile)
-	if err != nil {
-		t.Fatalf("atopacctd did not start: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		t.Fatalf("%s: %q", atopacctdPidFile, b)
-	}
-	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	if strings.TrimSpace(string(comm)) != "atopacctd" {
-		t.Fatalf("pid %d of %s is %q, not atopacctd", pid, atopacctdPidFile, comm)
-	}
-	return pid
-}
-
-// stopAtopacctd ends atopacctd pid and waits (10 s at most) until it is
-// gone; accounting is switched off whatever happened.
-func stopAtopacctd(t *testing.T, pid int) {
-	defer accountingOff(t)
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		t.Errorf("kill atopacctd %d: %v", pid, err)
-		return
-	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			os.Remove(atopacctdPidFile)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Errorf("atopacctd %d still runs 10 s after SIGTERM", pid)
 }
 
 // TestIntegrationCheckStaleSemaphore checks that a private semaphore at 0,

@@ -96,6 +96,19 @@ func checkAcctEnded(t *testing.T, dir string, src *os.File) {
 	}
 }
 
+// killAccountedAndStop SIGKILLs server 1, which the daemon now running
+// must account, then stops respawn and checks that accounting ended.
+func killAccountedAndStop(t *testing.T, s *Sup, dir string) {
+	t.Helper()
+	src := openSource(t, dir)
+	_ = unix.Kill(s.pidOf(1), unix.SIGKILL)
+	if g := deathAcct(t, s, 1); g["exit"] != "signal SIGKILL" {
+		t.Errorf("the death after the upgrade is accounted as %v; want signal SIGKILL", g)
+	}
+	s.stop()
+	checkAcctEnded(t, dir, src)
+}
+
 // openSource opens dir's accounting source as respawn made it.
 func openSource(t *testing.T, dir string) *os.File {
 	t.Helper()
@@ -127,13 +140,7 @@ func TestAcctStartsAnewAfterFailedAdopt(t *testing.T) {
 		s.upgrade(gen)
 		s.waitLog(gen+1, msg("acct: process accounting on", "inherited", false))
 	}
-	src := openSource(t, dir)
-	_ = unix.Kill(s.pidOf(1), unix.SIGKILL)
-	if g := deathAcct(t, s, 1); g["exit"] != "signal SIGKILL" {
-		t.Errorf("the death after the upgrade is accounted as %v; want signal SIGKILL", g)
-	}
-	s.stop()
-	checkAcctEnded(t, dir, src)
+	killAccountedAndStop(t, s, dir)
 }
 
 // A snapshot that says more of the source was read than it holds (a
@@ -158,13 +165,7 @@ exec %s "$@"
 		t.Errorf("the refusal says %q; want the offset past the source", l["err"])
 	}
 	s.waitLog(2, msg("acct: process accounting on", "inherited", false))
-	src := openSource(t, dir)
-	_ = unix.Kill(s.pidOf(1), unix.SIGKILL)
-	if g := deathAcct(t, s, 1); g["exit"] != "signal SIGKILL" {
-		t.Errorf("the death after the upgrade is accounted as %v; want signal SIGKILL", g)
-	}
-	s.stop()
-	checkAcctEnded(t, dir, src)
+	killAccountedAndStop(t, s, dir)
 }
 
 // semid64 is struct semid64_ds, its ipc64_perm first; the rest is room.
@@ -426,11 +427,5 @@ func TestAcctCorruptSnapshot(t *testing.T) {
 	if after, _ := old.Stat(); after.Size() != before.Size() {
 		t.Errorf("the old image's source grew from %d to %d bytes: accounting still goes to it", before.Size(), after.Size())
 	}
-	src := openSource(t, dir)
-	_ = unix.Kill(s.pidOf(1), unix.SIGKILL)
-	if g := deathAcct(t, s, 1); g["exit"] != "signal SIGKILL" {
-		t.Errorf("the death after the upgrade is accounted as %v; want signal SIGKILL", g)
-	}
-	s.stop()
-	checkAcctEnded(t, dir, src)
+	killAccountedAndStop(t, s, dir)
 }

@@ -7,15 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"respawn/acct"
+	"respawn/internal/acctest"
 )
 
 // TestAcctRefusals checks that respawn --acct refuses to start where it
@@ -124,7 +123,7 @@ func fullAcctDir(t *testing.T) (string, func(*testing.T)) {
 // atopacctdRunning starts the real atopacctd on a directory of its own;
 // respawn is given another. atopacctd must run on afterwards.
 func atopacctdRunning(t *testing.T) (string, func(*testing.T)) {
-	pid := startAtopacctd(t, acctDir(t, 0o755))
+	pid := acctest.StartAtopacctd(t, acctDir(t, 0o755))
 	return acctDir(t, 0o755), func(t *testing.T) {
 		if err := syscall.Kill(pid, 0); err != nil {
 			t.Errorf("atopacctd %d after the refusal: %v", pid, err)
@@ -176,71 +175,4 @@ func acctOff(t *testing.T) {
 	if err := acct.Off(); err != nil {
 		t.Errorf("switch accounting off: %v", err)
 	}
-}
-
-// atopacctdPidFile is where atopacctd writes its pid, whatever its
-// directory (atop's atopacctd.h).
-const atopacctdPidFile = "/run/atopacctd.pid"
-
-// startAtopacctd starts /usr/sbin/atopacctd on dir and returns its pid;
-// the cleanup ends it with SIGTERM (it switches accounting off itself),
-// waits until it is gone, and switches accounting off anyway.
-func startAtopacctd(t *testing.T, dir string) int {
-	t.Helper()
-	os.Remove(atopacctdPidFile) // a stale one: the lock says none runs
-	// Its daemon keeps stderr open: a file, not a pipe, that no one waits on.
-	errs, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer errs.Close()
-	cmd := exec.Command("/usr/sbin/atopacctd", dir)
-	cmd.Stderr = errs
-	if err := cmd.Run(); err != nil {
-		out, _ := os.ReadFile(errs.Name())
-		t.Fatalf("atopacctd %s: %v: %s", dir, err, out)
-	}
-	pid := atopacctdPid(t)
-	t.Cleanup(func() { stopAtopacctd(t, pid) })
-	return pid
-}
-
-// atopacctdPid reads the pid atopacctd wrote (before its first process,
-// which exec.Command waited for, ended) and checks that it runs.
-func atopacctdPid(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile(atopacctdPidFile)
-	if err != nil {
-		t.Fatalf("atopacctd did not start: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		t.Fatalf("%s: %q", atopacctdPidFile, b)
-	}
-	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-	if strings.TrimSpace(string(comm)) != "atopacctd" {
-		t.Fatalf("pid %d of %s is %q, not atopacctd", pid, atopacctdPidFile, comm)
-	}
-	return pid
-}
-
-// stopAtopacctd ends atopacctd pid and waits (10 s at most) until it is
-// gone, reaped (the test process is a subreaper: it may be its parent);
-// accounting is switched off whatever happened.
-func stopAtopacctd(t *testing.T, pid int) {
-	defer acctOff(t)
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		t.Errorf("kill atopacctd %d: %v", pid, err)
-		return
-	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		var ws unix.WaitStatus
-		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			os.Remove(atopacctdPidFile)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Errorf("atopacctd %d still runs 10 s after SIGTERM", pid)
 }
