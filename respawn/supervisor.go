@@ -49,6 +49,10 @@ type Config struct {
 	// server carries its accounting record.
 	Acct *AcctConfig
 
+	// Require names the servers that must not be BURIED or CREMATED for
+	// respawn to call itself healthy, and pet a watchdog (see unhealthy).
+	Require []string
+
 	// Carry, if set, is the output behind Log and Dump: a live upgrade
 	// takes what it has not written yet into the snapshot, for the new
 	// image to write first, instead of waiting for a slow reader.

@@ -1,0 +1,34 @@
+package respawn
+
+// unhealthy says why supervision is not healthy, or "" when it is. It is
+// what a watchdog asks before each keepalive: the hardware watchdog (the
+// task "watchdog") and systemd's (WATCHDOG=1 when respawn runs under
+// systemd). It runs on the event loop, so a loop that no longer turns
+// never answers, and the watchdog fires: that is its point.
+//
+// Healthy means: every internal task is ALIVE, or DEAD and waiting for its
+// paced restart (a task that is BURIED is supervision broken), and every
+// server named by Config.Require (--watchdog-require) is ALIVE, DEAD
+// waiting for its restart, or not started yet; one BURIED, or CREMATED
+// (stopped, or ended cleanly), is not. While respawn stops, every task
+// and server ends as asked: the loop turning is all that is asked then.
+func (s *Supervisor) unhealthy() string {
+	if s.stopping {
+		return ""
+	}
+	for _, r := range s.recs {
+		if r.task != nil && (r.State == Buried || r.State == Cremated) {
+			return "task " + r.Name + " is " + r.State.String()
+		}
+	}
+	for _, name := range s.cfg.Require {
+		r := s.byName[name]
+		switch {
+		case r == nil:
+			return "required server " + name + " does not exist"
+		case r.State == Buried || r.State == Cremated:
+			return "required server " + name + " is " + r.State.String()
+		}
+	}
+	return ""
+}
