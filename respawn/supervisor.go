@@ -49,6 +49,10 @@ type Config struct {
 	// server carries its accounting record.
 	Acct *AcctConfig
 
+	// Watchdog, if set, runs the hardware watchdog task "watchdog" (see
+	// WatchdogConfig).
+	Watchdog *WatchdogConfig
+
 	// Require names the servers that must not be BURIED or CREMATED for
 	// respawn to call itself healthy, and pet a watchdog (see unhealthy).
 	Require []string

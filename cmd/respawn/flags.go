@@ -31,6 +31,7 @@ type options struct {
 	version      bool
 	watch        watchFlags
 	acct         acctFlags
+	watchdog     watchdogFlags
 
 	// The live upgrade's own flags: the new image is started with them.
 	reExec       bool
@@ -110,6 +111,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.control, "control", "", "control socket path, or none (default /run/respawn/control.sock for root, $XDG_RUNTIME_DIR/respawn/control.sock otherwise)")
 	addWatchFlags(fs, &o.watch)
 	addAcctFlags(fs, &o.acct)
+	addWatchdogFlags(fs, &o.watchdog)
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.reExec, "re-exec", false, "started by a live upgrade")
@@ -191,6 +193,9 @@ func (o *options) check() error {
 		return fmt.Errorf("--output: %w", err)
 	}
 	if err := o.acct.check(); err != nil {
+		return err
+	}
+	if err := o.watchdog.check(); err != nil {
 		return err
 	}
 	return o.watch.check()

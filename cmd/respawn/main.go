@@ -74,6 +74,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	cfg.SnapshotBytes = snapBytes
 	cfg.Capture = capture.New(capture.Config{Sink: out, JSON: o.logFormat == "json", Log: log})
 	s := respawn.New(cfg, specsOf(groups))
+	if err := s.CheckRequire(); err != nil && !o.reExec {
+		fmt.Fprintf(stderr, "respawn: %v\n", err)
+		return respawn.ExitUsage
+	}
 	if err := addControl(s, o, log, snap); err != nil {
 		fmt.Fprintf(stderr, "respawn: %v\n", err)
 		if !o.reExec {
@@ -117,6 +121,8 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 	cfg.OnExit = o.onExit.how
 	cfg.Watch = watchConfig(&o.watch)
 	cfg.Acct = acctConfig(&o.acct)
+	cfg.Watchdog = watchdogConfig(&o.watchdog)
+	cfg.Require = o.watchdog.require
 	return cfg
 }
 
@@ -305,4 +311,5 @@ func newLogger(o *options, w io.Writer) *slog.Logger {
 // upgrade.
 var keptRoles = map[string]bool{
 	controlRole: true, respawn.WatchRole: true, respawn.AcctSourceRole: true, respawn.AcctShadowRole: true,
+	respawn.WatchdogRole: true,
 }
