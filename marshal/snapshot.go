@@ -105,6 +105,10 @@ type Snapshot struct {
 	// Acct is the process accounting daemon's state, if it runs: its
 	// source and current shadow file are among FDs.
 	Acct *Acct `msgpack:"acct,omitempty"`
+
+	// Watchdog is the hardware watchdog task's state, if it has the
+	// device open: the device is among FDs.
+	Watchdog *Watchdog `msgpack:"watchdog,omitempty"`
 }
 
 // Event is one state transition of a record, as respawn.Transition holds

@@ -118,6 +118,10 @@ var samples = []struct {
 			Dir: "/run", RecSize: 64, SourceOff: 64 * 1500, Seq: 2, Oldest: 1, ShadowRecs: 512, Busy: true,
 			LastRecNs: 1767400000000000000, LastGCNs: 1767399990000000000, Copied: 20512,
 		},
+		Watchdog: &Watchdog{
+			Device: "/dev/watchdog0", TimeoutNs: 30e9, LastPetNs: 912345678901, Petting: true, Pets: 4410,
+			MaxLateNs: 3_200_000, Identity: "i6300ESB timer", Options: 0x8180,
+		},
 	}},
 }
 

@@ -55,6 +55,9 @@ type Info struct {
 	// once it has been read.
 	Acct *Accounting `json:"acct,omitempty"`
 
+	// Watchdog is the hardware watchdog's device, on the watchdog task.
+	Watchdog *WatchdogInfo `json:"watchdog,omitempty"`
+
 	startNs int64 // CLOCK_MONOTONIC of the start, for UptimeSec
 }
 
@@ -74,6 +77,7 @@ type Dump struct {
 	EventSeq      uint64         `json:"event_seq"` // the last transition's sequence number
 	Watch         *WatchDump     `json:"watch,omitempty"`
 	Acct          *AcctDump      `json:"acct,omitempty"`
+	Watchdog      *WatchdogInfo  `json:"watchdog,omitempty"`
 }
 
 func rfc3339(ns int64) string {
@@ -107,6 +111,9 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 		in.Source, in.Rule = "watched", a.rule
 	}
 	in.Acct = r.Last.Acct
+	if s.wd != nil && r == s.wd.task {
+		in.Watchdog = s.watchdogInfo()
+	}
 	if r.Last.Set && r.Last.Err == "" {
 		if r.Last.Signal != 0 {
 			in.ExitSignal = signalName(r.Last.Signal)
@@ -142,6 +149,13 @@ func (s *Supervisor) Snapshot() Dump {
 			list[i].UptimeSec = float64(now-list[i].startNs) / 1e9
 			if now-list[i].startNs >= int64(s.cfg.Interval) {
 				list[i].Retry = 0 // past the interval: its retries are whole again
+			}
+		}
+	}
+	if d.Watchdog = s.watchdogInfo(); d.Watchdog != nil {
+		for i := range d.Tasks { // the view's copy is of its last change
+			if d.Tasks[i].Name == s.wd.task.Name {
+				d.Tasks[i].Watchdog = d.Watchdog
 			}
 		}
 	}
@@ -214,6 +228,11 @@ func (d Dump) WriteText(w io.Writer) error {
 	}
 	b = d.Watch.appendText(b)
 	b = d.Acct.appendText(b)
+	if d.Watchdog != nil {
+		b = append(b, "watchdog: "...)
+		b = append(b, Escape(d.Watchdog.String())...)
+		b = append(b, '\n')
+	}
 	b = append(b, "end of info dump\n"...)
 	_, err := w.Write(b)
 	return err

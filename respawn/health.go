@@ -10,14 +10,15 @@ package respawn
 // paced restart (a task that is BURIED is supervision broken), and every
 // server named by Config.Require (--watchdog-require) is ALIVE, DEAD
 // waiting for its restart, or not started yet; one BURIED, or CREMATED
-// (stopped, or ended cleanly), is not. While respawn stops, every task
+// (stopped, or ended cleanly), is not. The watchdog task itself is not
+// asked: a device that failed is not supervision broken. While respawn stops, every task
 // and server ends as asked: the loop turning is all that is asked then.
 func (s *Supervisor) unhealthy() string {
 	if s.stopping {
 		return ""
 	}
 	for _, r := range s.recs {
-		if r.task != nil && (r.State == Buried || r.State == Cremated) {
+		if r.task != nil && (s.wd == nil || r != s.wd.task) && (r.State == Buried || r.State == Cremated) {
 			return "task " + r.Name + " is " + r.State.String()
 		}
 	}

@@ -228,6 +228,9 @@ func (s *Supervisor) enter(r *Server, to State, x Exit) {
 	if len(r.waiters) > 0 {
 		s.settle(r, to, x)
 	}
+	if to == Buried {
+		s.watchdogBuried(r)
+	}
 }
 
 func (s *Supervisor) logTransition(r *Server, from, to State, pid int, x Exit) {

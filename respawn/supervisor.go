@@ -169,6 +169,7 @@ type Supervisor struct {
 	upgrade *upgrading // the live upgrade under way, or nil
 	watch   *watcher   // the proc events task's state, or nil
 	acct    *accounter // the process accounting task's state, or nil
+	wd      *watchdog  // the hardware watchdog task's state, or nil
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
@@ -214,6 +215,7 @@ func New(cfg Config, specs []Spec) *Supervisor {
 	}
 	s.addWatchTask()
 	s.addAcctTask()
+	s.addWatchdogTask()
 	return s
 }
 
@@ -367,6 +369,8 @@ func (s *Supervisor) loop() int {
 			s.onStopDeadline()
 		case <-s.watchReady():
 			s.onWatchEvents()
+		case <-s.petC():
+			s.onWatchdogTick()
 		case <-s.idleC():
 			s.recordStartTimes(8)
 		}
@@ -423,6 +427,7 @@ func (s *Supervisor) finish() int {
 	if s.buriedStatus != 0 {
 		status = s.buriedStatus
 	}
+	s.watchdogEnd()
 	s.log.Info("respawn exiting", "status", status)
 	return status
 }

@@ -39,6 +39,9 @@ func (s *Supervisor) onTaskExit(te taskExit) {
 	if w := s.watch; w != nil && te.r == w.task {
 		s.dropFD(WatchRole) // closed by the task as it ended
 	}
+	if w := s.wd; w != nil && te.r == w.task {
+		s.watchdogEnded()
+	}
 	x := Exit{Set: true}
 	if te.err != nil {
 		x.Err = te.err.Error()

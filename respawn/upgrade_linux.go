@@ -47,7 +47,9 @@ func (s *Supervisor) execUpgrade() error {
 	defer s.resumeWatch() // reached only if the exec did not happen
 	s.freezeAcct()
 	defer s.thawAcct() // reached only if the exec did not happen
-	s.flushLogs()      // nothing queued may be lost to execve
+	s.freezeWatchdog()
+	defer s.thawWatchdog() // reached only if the exec did not happen
+	s.flushLogs()          // nothing queued may be lost to execve
 	snap := s.snapshot()
 	if h := s.cfg.Capture; h != nil {
 		s.pauseCapture(h)
