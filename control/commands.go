@@ -33,6 +33,8 @@ var simple = map[string]func(*client, Request) Answer{
 	"reload":   (*client).reload,
 	"shutdown": (*client).shutdown,
 
+	"fire-watchdog": (*client).fireWatchdog,
+
 	"watch":        (*client).watch,
 	"unwatch":      (*client).unwatch,
 	"watch-reload": (*client).watchReload,
@@ -197,6 +199,16 @@ func (cl *client) reload(req Request) Answer {
 // answers at once: the servers stop and respawn exits after.
 func (cl *client) shutdown(Request) Answer {
 	return result(cl.do(func(s *respawn.Supervisor) { s.Shutdown("respawnctl") }))
+}
+
+// fireWatchdog resets the machine through the watchdog device: timeout
+// 1 s, closed without the magic close.
+func (cl *client) fireWatchdog(Request) Answer {
+	var ferr error
+	if err := cl.do(func(s *respawn.Supervisor) { ferr = s.FireWatchdog() }); err != nil {
+		return result(err)
+	}
+	return result(ferr)
 }
 
 func (cl *client) start(req Request) Answer {

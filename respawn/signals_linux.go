@@ -66,6 +66,9 @@ func (s *Supervisor) onSignal(sig os.Signal) {
 	case unix.SIGCHLD:
 		s.reap()
 	case unix.SIGUSR1:
+		if testHang != nil {
+			testHang(s)
+		}
 		s.writeDump()
 	case unix.SIGUSR2:
 		s.reviveAll()

@@ -173,3 +173,7 @@ func (in *WatchdogInfo) String() string {
 	}
 	return string(b)
 }
+
+// testHang is a hook of test builds (see hang_testhooks.go), called as
+// SIGUSR1 is handled; nil otherwise.
+var testHang func(*Supervisor)

@@ -56,6 +56,8 @@ commands:
   watch --reload     respawn reads its --watch-file files again
   unwatch PID|RULE   remove a rule (or --exe, --name, --regex, --pid); a PID
                      alone: stop watching that process, whatever picked it
+  fire-watchdog      reset the machine now through respawn's watchdog device
+                     (--watchdog-device): timeout 1s, no magic close
 
 TARGET is a name (see list) or an index. While respawn watches processes,
 list shows them after the servers, and a SOURCE column.
@@ -86,12 +88,14 @@ var verbs = map[string]verb{
 	"events":   {0, 0, plain("events")},
 	"upgrade":  {0, 0, plain("upgrade")},
 	"shutdown": {0, 0, plain("shutdown")},
-	"status":   {1, 1, targeted("status")},
-	"stop":     {1, 1, targeted("stop")},
-	"start":    {1, 1, targeted("start")},
-	"restart":  {1, 1, targeted("restart")},
-	"reload":   {1, 1, targeted("reload")},
-	"revive":   {0, 1, targeted("revive")},
+
+	"fire-watchdog": {0, 0, plain("fire-watchdog")},
+	"status":        {1, 1, targeted("status")},
+	"stop":          {1, 1, targeted("stop")},
+	"start":         {1, 1, targeted("start")},
+	"restart":       {1, 1, targeted("restart")},
+	"reload":        {1, 1, targeted("reload")},
+	"revive":        {0, 1, targeted("revive")},
 	"signal": {2, 2, func(a []string) control.Request {
 		return control.Request{Cmd: "signal", Target: a[0], Signal: a[1]}
 	}},

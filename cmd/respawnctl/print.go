@@ -121,6 +121,9 @@ func writeStatus(w io.Writer, in respawn.Info) {
 	if in.Acct != nil {
 		fields = append(fields, [2]string{"accounting", esc(in.Acct.String())})
 	}
+	if wd := in.Watchdog; wd != nil {
+		fields = append(fields, watchdogFields(wd)...)
+	}
 	fields = append(fields, [2]string{"command", command(in)})
 	if in.Source != "" {
 		fields = append(fields, [2]string{"source", source(in.Source, in.Rule)})
@@ -199,6 +202,9 @@ func pid(p int) string {
 }
 
 func command(in respawn.Info) string {
+	if in.Watchdog != nil {
+		return "(task) " + esc(in.Watchdog.String())
+	}
 	if in.Task {
 		return "(task)"
 	}
@@ -261,4 +267,31 @@ func writeEvent(w io.Writer, l control.StreamLine) {
 		s += " acct: " + esc(l.Acct.String())
 	}
 	fmt.Fprintln(w, s)
+}
+
+// watchdogFields are the watchdog task's rows of status: its device,
+// timeout, last keepalive and whether it is petting.
+func watchdogFields(wd *respawn.WatchdogInfo) [][2]string {
+	petting := "yes"
+	if !wd.Petting {
+		petting = "no"
+		if wd.Why != "" {
+			petting += " (" + esc(wd.Why) + ")"
+		}
+	}
+	last := "-"
+	if wd.LastKeepalive != "" {
+		last = esc(wd.LastKeepalive)
+	}
+	dev := esc(wd.Device)
+	if wd.Identity != "" {
+		dev += " (" + esc(wd.Identity) + ")"
+	}
+	return [][2]string{
+		{"watchdog", dev + " " + esc(wd.State)},
+		{"timeout", time.Duration(wd.TimeoutSec * float64(time.Second)).String()},
+		{"petting", petting},
+		{"last keepalive", last},
+		{"keepalives", strconv.FormatUint(wd.Keepalives, 10) + ", the latest " + time.Duration(wd.MaxLateSec*float64(time.Second)).Round(time.Microsecond).String() + " past its time"},
+	}
 }
