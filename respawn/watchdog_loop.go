@@ -14,10 +14,10 @@ import (
 func (s *Supervisor) watchdogStarted(dev wdDevice, st watchdogState) {
 	w := s.wd
 	w.dev, w.timeout, w.identity, w.options = dev, st.timeout, st.identity, st.options
-	now, due := monotonicNs(), monotonicNs()
+	due := monotonicNs()
 	if st.lastPet != 0 {
 		w.lastPet, w.petting, w.why, w.pets, w.maxLate = st.lastPet, st.petting, st.why, st.pets, st.maxLate
-		due = min(now, st.lastPet+int64(w.interval()))
+		due = max(due, st.lastPet+int64(w.interval()))
 	}
 	s.log.Info("watchdog: armed", "device", w.cfg.Device, "timeout", w.timeout.String(), "keepalive_every", w.interval().String())
 	w.arm(due)
