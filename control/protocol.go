@@ -177,6 +177,8 @@ var commands = map[string]command{
 	"unwatch":      {rule: argRequired},
 	"watch-reload": {},
 	"watched":      {},
+
+	"fire-watchdog": {},
 }
 
 // DecodeRequest decodes and checks one request line (without its newline).

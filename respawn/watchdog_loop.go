@@ -29,10 +29,10 @@ func (w *watchdog) arm(at int64) {
 	d := time.Duration(at - monotonicNs())
 	if w.timer == nil {
 		w.timer = time.NewTimer(d)
-		w.petC = w.timer.C
-		return
+	} else {
+		w.timer.Reset(d)
 	}
-	w.timer.Reset(d)
+	w.petC = w.timer.C // disarmTimer took it away
 }
 
 // disarmTimer stops the pet timer: no more ticks.

@@ -190,3 +190,24 @@ func loggedConfig() (Config, *bytes.Buffer) {
 	cfg.Log = slog.New(slog.NewTextHandler(&b, nil))
 	return cfg, &b
 }
+
+// A task stopped and started again opens the device again, and the loop
+// pets it again: the ticks must come back after the disarm took them.
+func TestWatchdogStartedAgainPets(t *testing.T) {
+	s, dev, _ := watchdogSupervisor(t, false)
+	s.watchdogEnded()
+	if dev.disarms != 1 || s.petC() != nil {
+		t.Fatalf("the task's end: %d disarms, ticks %v", dev.disarms, s.petC())
+	}
+	again := &fakeDevice{}
+	s.watchdogStarted(again, watchdogState{timeout: 2 * time.Second})
+	select {
+	case <-s.petC():
+		s.onWatchdogTick()
+	case <-time.After(5 * time.Second):
+		t.Fatal("no tick after the device was opened again")
+	}
+	if again.keepalives != 1 {
+		t.Errorf("%d keepalives after the device was opened again; want 1", again.keepalives)
+	}
+}

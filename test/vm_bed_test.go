@@ -29,7 +29,7 @@ const vmPackages = "qemu-system-x86 linux-image-amd64 busybox-static cpio"
 const vmTimeout = 90 * time.Second
 
 // vmApplets are the busybox applets the bed links into /bin.
-var vmApplets = []string{"sh", "mount", "cat", "ls", "sleep", "grep", "kill", "echo", "ps", "mkdir", "test", "[", "sed", "wc", "tr", "true", "setsid"}
+var vmApplets = []string{"sh", "mount", "cat", "ls", "sleep", "grep", "kill", "echo", "ps", "mkdir", "test", "[", "sed", "wc", "tr", "true", "setsid", "touch", "cut", "poweroff"}
 
 // vm is one machine to boot: respawn's command line after its name (the
 // init script quotes each word), files to put in its root, by path,
@@ -120,7 +120,7 @@ func (m vm) makeRoot(t *testing.T, root string) {
 		vmMust(t, os.Symlink("busybox", filepath.Join(root, "bin", a)))
 	}
 	vmMust(t, unix.Mknod(filepath.Join(root, "dev/console"), unix.S_IFCHR|0o600, int(unix.Mkdev(5, 1))))
-	staticBuild(t, filepath.Join(root, "respawn"), "../cmd/respawn")
+	staticBuild(t, filepath.Join(root, "respawn"), "../cmd/respawn", "testhooks") // SIGUSR1 can hang its loop
 	staticBuild(t, filepath.Join(root, "bin/respawnctl"), "../cmd/respawnctl")
 	words := []string{"exec", "/respawn"}
 	for _, a := range m.args {
@@ -139,11 +139,11 @@ func (m vm) makeRoot(t *testing.T, root string) {
 	}
 }
 
-// staticBuild builds pkg without cgo into path: the initramfs has no
-// libc.
-func staticBuild(t *testing.T, path, pkg string) {
+// staticBuild builds pkg without cgo into path, with the build tags
+// given: the initramfs has no libc.
+func staticBuild(t *testing.T, path, pkg string, tags ...string) {
 	t.Helper()
-	build := exec.Command("go", "build", "-trimpath", "-o", path, pkg)
+	build := exec.Command("go", "build", "-trimpath", "-tags="+strings.Join(tags, ","), "-o", path, pkg)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("static build of %s: %v\n%s", pkg, err, out)
