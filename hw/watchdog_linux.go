@@ -26,7 +26,7 @@ func open(path string) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hw: %s: %w", path, os.NewSyscallError("open", err))
 	}
-	d, err := adopt(fd)
+	d, err := check(fd)
 	if err != nil {
 		// Not a watchdog (every watchdog driver answers GETSUPPORT), so
 		// nothing was armed: a plain close, no 'V' written to a stranger.
@@ -37,16 +37,26 @@ func open(path string) (*Device, error) {
 }
 
 func adopt(fd int) (*Device, error) {
+	d, err := check(fd)
+	if err != nil {
+		return nil, fmt.Errorf("hw: descriptor %d: %w", fd, err)
+	}
+	return d, nil
+}
+
+// check makes a Device of fd if it is a character device that answers
+// WDIOC_GETSUPPORT; its errors name neither the package nor fd.
+func check(fd int) (*Device, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, fmt.Errorf("hw: descriptor %d: %w", fd, os.NewSyscallError("fstat", err))
+		return nil, os.NewSyscallError("fstat", err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR {
-		return nil, fmt.Errorf("hw: descriptor %d is not a character device", fd)
+		return nil, errors.New("not a character device")
 	}
 	wi, err := unix.IoctlGetWatchdogInfo(fd)
 	if err != nil {
-		return nil, fmt.Errorf("hw: descriptor %d is not a watchdog: %w", fd, os.NewSyscallError("ioctl WDIOC_GETSUPPORT", err))
+		return nil, fmt.Errorf("not a watchdog: %w", os.NewSyscallError("ioctl WDIOC_GETSUPPORT", err))
 	}
 	return &Device{fd: fd, options: wi.Options}, nil
 }
