@@ -4,7 +4,7 @@
 # Needs nothing but bash; installed as
 # /usr/share/bash-completion/completions/respawnctl.
 
-_respawnctl_commands='list status revive stop restart reload shutdown start signal upgrade dump events watch unwatch'
+_respawnctl_commands='list status revive stop restart reload shutdown fire-watchdog start signal upgrade dump events watch unwatch'
 _respawnctl_flags='--socket --json --timeout --wait --help --version --exe --name --regex --pid --action --reload'
 _respawnctl_watch_flags='--exe --name --regex --pid --action'
 

@@ -47,6 +47,7 @@ _respawnctl_commands() {
 		'restart:stop a server, wait for its end, start it'
 		'reload:send a server its reload signal'
 		'shutdown:stop everything and exit'
+		'fire-watchdog:reset the machine now through the watchdog device'
 		'start:start a cremated, buried or dead one now'
 		'signal:send a signal to a server'\''s process group'
 		'upgrade:live upgrade of respawn'

@@ -194,7 +194,7 @@ func helpCommands(t *testing.T) []string {
 	_, rest, _ := strings.Cut(string(out), "\ncommands:\n")
 	block, _, _ := strings.Cut(rest, "\n\n")
 	var cmds []string
-	for _, m := range regexp.MustCompile(`(?m)^  ([a-z]+)`).FindAllStringSubmatch(block, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^  ([a-z][a-z-]*)`).FindAllStringSubmatch(block, -1) {
 		cmds = append(cmds, m[1])
 	}
 	if len(cmds) < 5 {
