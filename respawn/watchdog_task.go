@@ -61,11 +61,21 @@ func (w *watchdog) open(ctx context.Context, log *slog.Logger) (*hw.Device, watc
 	return d, st, nil
 }
 
-// openWaiting opens the device, waiting while it does not exist.
+// openWaiting opens the device, waiting while it does not exist. A
+// device busy with a descriptor of this very process (see ownDescriptor)
+// is taken over.
 func (w *watchdog) openWaiting(ctx context.Context, log *slog.Logger) (*hw.Device, error) {
 	said := false
 	for {
 		d, err := hw.Open(w.cfg.Device)
+		if errors.Is(err, syscall.EBUSY) {
+			if fd := ownDescriptor(w.cfg.Device); fd >= 0 {
+				if d, aerr := hw.Adopt(fd); aerr == nil {
+					log.Warn("watchdog: the device was already open in respawn: taken over", "device", w.cfg.Device, "fd", fd)
+					return d, nil
+				}
+			}
+		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return d, err
 		}

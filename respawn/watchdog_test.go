@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"respawn/hw"
 )
@@ -209,5 +212,24 @@ func TestWatchdogStartedAgainPets(t *testing.T) {
 	}
 	if again.keepalives != 1 {
 		t.Errorf("%d keepalives after the device was opened again; want 1", again.keepalives)
+	}
+}
+
+// ownDescriptor finds a descriptor of this process on the device a path
+// names (here /dev/null, opened for the test), and none for a file that
+// is not a character device.
+func TestOwnDescriptor(t *testing.T) {
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd := ownDescriptor("/dev/null")
+	var a, b unix.Stat_t
+	if fd < 0 || unix.Fstat(fd, &a) != nil || unix.Stat("/dev/null", &b) != nil || a.Rdev != b.Rdev {
+		t.Fatalf("ownDescriptor(/dev/null) = %d", fd)
+	}
+	if fd := ownDescriptor(t.TempDir()); fd != -1 {
+		t.Errorf("a directory gave descriptor %d", fd)
 	}
 }

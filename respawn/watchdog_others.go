@@ -1,0 +1,5 @@
+//go:build !linux
+
+package respawn
+
+func ownDescriptor(string) int { return -1 }
