@@ -18,7 +18,7 @@ func TestUpgradeCheck(t *testing.T) {
 	server := marshal.Record{Index: 1, Name: "sleep", Argv: []string{"sleep", "1"}, State: 2, Started: true}
 	good := &marshal.Snapshot{Records: []marshal.Record{server}, FDs: []marshal.FD{{Role: controlRole, FD: 5}},
 		Flags: marshal.Flags{LogFormat: "json", LogLevel: "info"}}
-	unknownRole := &marshal.Snapshot{Records: []marshal.Record{server}, FDs: []marshal.FD{{Role: "watchdog", FD: 5}}}
+	unknownRole := &marshal.Snapshot{Records: []marshal.Record{server}, FDs: []marshal.FD{{Role: "gpio", FD: 5}}}
 	badLevel := &marshal.Snapshot{Records: []marshal.Record{server}, Flags: marshal.Flags{LogLevel: "loud"}}
 	tests := []struct {
 		name   string
@@ -29,7 +29,7 @@ func TestUpgradeCheck(t *testing.T) {
 	}{
 		{name: "digest", snap: good, args: []string{"{", "sleep", "1", "}"}, want: "records=1 digest=" + marshal.Digest(good)},
 		{name: "older form", want: "respawn upgrade-check: ok (reads snapshot versions 1 to 1)\n"},
-		{name: "role it would not adopt", snap: unknownRole, args: []string{"{", "sleep", "1", "}"}, status: 1, want: `the role "watchdog"`},
+		{name: "role it would not adopt", snap: unknownRole, args: []string{"{", "sleep", "1", "}"}, status: 1, want: `the role "gpio"`},
 		{name: "flag it would not take", snap: badLevel, args: []string{"{", "sleep", "1", "}"}, status: 1, want: `--log-level "loud"`},
 		{name: "groups it cannot parse", snap: good, args: []string{"{", "}"}, status: 2, want: "empty group"},
 	}
