@@ -105,6 +105,10 @@ type Snapshot struct {
 	// Acct is the process accounting daemon's state, if it runs: its
 	// source and current shadow file are among FDs.
 	Acct *Acct `msgpack:"acct,omitempty"`
+
+	// Notify is respawn's side of systemd's notification protocol, if
+	// respawn runs with NOTIFY_SOCKET.
+	Notify *Notify `msgpack:"notify,omitempty"`
 }
 
 // Event is one state transition of a record, as respawn.Transition holds

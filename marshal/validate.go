@@ -38,6 +38,9 @@ func (s *Snapshot) validate() error {
 	if err := s.Acct.validate(); err != nil {
 		return err
 	}
+	if err := s.Notify.validate(); err != nil {
+		return err
+	}
 	return validateOut(s.Records, s.FDs)
 }
 

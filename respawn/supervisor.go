@@ -169,6 +169,7 @@ type Supervisor struct {
 	upgrade *upgrading // the live upgrade under way, or nil
 	watch   *watcher   // the proc events task's state, or nil
 	acct    *accounter // the process accounting task's state, or nil
+	sd      sdNotify   // systemd's notification socket (NOTIFY_SOCKET), if respawn has one
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
@@ -275,6 +276,7 @@ func (s *Supervisor) Run() int {
 	}
 	if s.restored {
 		s.resume()
+		s.notifyReady()
 		return s.loop()
 	}
 	s.started = realtimeNs()
@@ -286,6 +288,7 @@ func (s *Supervisor) Run() int {
 	s.disarm(alarm)
 	s.reap()
 	s.flushLogs()
+	s.notifyReady()
 	return s.loop()
 }
 
@@ -369,8 +372,11 @@ func (s *Supervisor) loop() int {
 			s.onWatchEvents()
 		case <-s.idleC():
 			s.recordStartTimes(8)
+		case <-s.sd.c:
+			s.onNotifyTimer()
 		}
 		s.flushLogs()
+		s.notifyChanges()
 	}
 	return s.finish()
 }
