@@ -1,0 +1,262 @@
+//go:build linux
+
+package test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func init() { moreHelpers["sdenv"] = sdEnv }
+
+// sdVars are the variables systemd gives a Type=notify service.
+var sdVars = []string{"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}
+
+// sdEnv is a server that appends to FILE the notification variables
+// it was started with ("none" if none), then sleeps.
+func sdEnv(args []string) int {
+	var got []string
+	for _, k := range sdVars {
+		if v, ok := os.LookupEnv(k); ok {
+			got = append(got, k+"="+v)
+		}
+	}
+	if len(got) == 0 {
+		got = []string{"none"}
+	}
+	appendLine(args[0], strings.Join(got, " "))
+	return pause()
+}
+
+// sdMsg is one datagram received on the test's notification socket:
+// its text, when it came (CLOCK_MONOTONIC), and, for a READY=1, how many
+// children respawn had then.
+type sdMsg struct {
+	text string
+	mono int64
+	kids int
+}
+
+// sdSock is a notification socket the test owns, as systemd's is:
+// a datagram socket bound at addr (a path, or @ and an abstract name),
+// read by a goroutine of the test until the test ends.
+type sdSock struct {
+	t    *testing.T
+	addr string
+	fd   int
+	pid  atomic.Int64 // respawn's pid, for the children count at READY=1
+	mu   sync.Mutex
+	msgs []sdMsg
+	read bool // the reader runs
+}
+
+// listenSD binds addr; with read, a goroutine receives what comes.
+func listenSD(t *testing.T, addr string, read bool) *sdSock {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	tv := unix.Timeval{Usec: 50000}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	n := &sdSock{t: t, addr: addr, fd: fd, read: read}
+	done, stop := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() {
+		close(stop)
+		if read {
+			<-done
+		}
+		unix.Close(fd)
+	})
+	if read {
+		go n.receive(stop, done)
+	}
+	return n
+}
+
+func (n *sdSock) receive(stop, done chan struct{}) {
+	defer close(done)
+	buf := make([]byte, 8192)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		k, _, err := unix.Recvfrom(n.fd, buf, 0)
+		if err != nil {
+			continue // the receive timeout: look at stop again
+		}
+		m := sdMsg{text: string(buf[:k]), mono: sdMono(), kids: -1}
+		if strings.Contains(m.text, "READY=1") {
+			m.kids = len(children(int(n.pid.Load())))
+		}
+		n.mu.Lock()
+		n.msgs = append(n.msgs, m)
+		n.mu.Unlock()
+	}
+}
+
+// drain reads what waits in a socket read by nobody, and returns how many.
+func (n *sdSock) drain() int {
+	buf := make([]byte, 8192)
+	k := 0
+	for {
+		if _, _, err := unix.Recvfrom(n.fd, buf, unix.MSG_DONTWAIT); err != nil {
+			return k
+		}
+		k++
+	}
+}
+
+// fill sends to the socket from a client of the test until its queue is
+// full, as a receiver that stopped reading leaves it.
+func (n *sdSock) fill() {
+	n.t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	for i := 0; i < 100000; i++ {
+		err := unix.Sendto(fd, []byte("STATUS=filler"), unix.MSG_DONTWAIT, &unix.SockaddrUnix{Name: n.addr})
+		if errors.Is(err, unix.EAGAIN) {
+			return
+		}
+		if err != nil {
+			n.t.Fatal(err)
+		}
+	}
+	n.t.Fatal("the notification socket never filled up")
+}
+
+// all returns the messages received so far.
+func (n *sdSock) all() []sdMsg {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]sdMsg(nil), n.msgs...)
+}
+
+// wait waits until a message after the first from (an index into all)
+// has a line equal to line, or starting with it if it ends with "=",
+// and returns its index.
+func (n *sdSock) wait(from int, line string) int {
+	n.t.Helper()
+	i := -1
+	eventually(n.t, "a notification with "+line, func() bool {
+		i = n.find(from, line)
+		return i >= 0
+	})
+	return i
+}
+
+// find is the index of the first message after from with line, or -1.
+func (n *sdSock) find(from int, line string) int {
+	msgs := n.all()
+	for i := from; i < len(msgs); i++ {
+		if sdHasLine(msgs[i].text, line) {
+			return i
+		}
+	}
+	return -1
+}
+
+// count is how many messages after from have line.
+func (n *sdSock) count(from int, line string) int {
+	k := 0
+	for _, m := range n.all()[from:] {
+		if sdHasLine(m.text, line) {
+			k++
+		}
+	}
+	return k
+}
+
+// sdHasLine reports whether text has line (VAR=VALUE) as one of its lines,
+// or a line starting with it if it ends with "=".
+func sdHasLine(text, line string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if l == line || strings.HasSuffix(line, "=") && strings.HasPrefix(l, line) {
+			return true
+		}
+	}
+	return false
+}
+
+// value is the value of VAR in message text, or "".
+func sdValue(text, name string) string {
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func sdMono() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+// beginSD starts respawn (JSON logs, no control socket) with env
+// added to the test's environment, whose own notification variables are
+// left out; via sh, when pidVar is set, so that WATCHDOG_PID is
+// respawn's own pid (the shell's, which execs respawn).
+func beginSD(t *testing.T, n *sdSock, env []string, pidVar bool, args ...string) *Sup {
+	t.Helper()
+	argv := append([]string{respawnBin, "--log-format=json", "--control=none"}, args...)
+	if pidVar {
+		argv = append([]string{"/bin/sh", "-c", `export WATCHDOG_PID=$$; exec "$@"`, "sh"}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != "NOTIFY_SOCKET" && k != "WATCHDOG_USEC" && k != "WATCHDOG_PID" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	s := launch(t, cmd)
+	if n != nil {
+		n.pid.Store(int64(s.Pid))
+	}
+	t.Cleanup(s.cleanup)
+	guard(s)
+	return s
+}
+
+// petGaps checks that the WATCHDOG=1 messages from index from on came at
+// most period apart (or systemd's watchdog would have fired) and no more
+// often than a quarter of it (they are due every half), and returns how
+// many there were.
+func (n *sdSock) petGaps(from int, period time.Duration) int {
+	n.t.Helper()
+	var last int64
+	k := 0
+	for _, m := range n.all()[from:] {
+		if !sdHasLine(m.text, "WATCHDOG=1") {
+			continue
+		}
+		if gap := time.Duration(m.mono - last); last != 0 && (gap > period || gap < period/4) {
+			n.t.Errorf("WATCHDOG=1 %v after the previous one; the period is %v", gap, period)
+		}
+		last = m.mono
+		k++
+	}
+	return k
+}
