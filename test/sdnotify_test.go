@@ -55,7 +55,7 @@ func TestSDNotifyStatus(t *testing.T) {
 	flag := tempFile(t, "flag")
 	s := beginSD(t, n, []string{"NOTIFY_SOCKET=" + n.addr}, false, "--retries=0",
 		"{", "@up", selfBin, "helper", "sleep", "}",
-		"{", "@flaky", "/bin/sh", "-c", "test -e " + flag + " && exec sleep 300; exit 1", "}")
+		"{", "@flaky", "/bin/sh", "-c", "test -e "+flag+" && exec sleep 300; exit 1", "}")
 	i := n.wait(0, "STATUS=2 servers: 1 alive, 0 dead, 1 buried, 0 cremated")
 	s.waitLog(1, msg("BURIED", "name", "flaky"))
 	if err := os.WriteFile(flag, nil, 0o644); err != nil {
