@@ -56,36 +56,46 @@ var notifyVars = []string{"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}
 // It runs once, as Run sets up.
 func (s *Supervisor) openNotify(environ []string) []string {
 	n := &s.sd
-	rest := slices.DeleteFunc(slices.Clone(environ), func(kv string) bool {
-		k, _, _ := strings.Cut(kv, "=")
-		if slices.Contains(notifyVars, k) {
-			n.env = append(n.env, kv)
-			return true
-		}
-		return false
-	})
-	get := func(k string) string {
-		for _, kv := range n.env {
-			if v, ok := strings.CutPrefix(kv, k+"="); ok {
-				return v
-			}
-		}
-		return ""
-	}
-	c, err := notify.ClientFromEnv(get)
+	rest, vars := splitNotifyEnv(environ)
+	n.env = vars
+	c, err := notify.ClientFromEnv(func(k string) string { return envOf(vars, k) })
 	if err != nil {
 		s.log.Error("sd_notify: NOTIFY_SOCKET unusable: not notifying systemd", "err", err)
 	}
 	if c == nil {
 		return rest
 	}
-	period, err := notify.WatchdogPeriod(get("WATCHDOG_USEC"), get("WATCHDOG_PID"), os.Getpid())
+	period, err := notify.WatchdogPeriod(envOf(vars, "WATCHDOG_USEC"), envOf(vars, "WATCHDOG_PID"), os.Getpid())
 	if err != nil {
 		s.log.Error("sd_notify: no watchdog keepalives", "err", err)
 	}
 	n.client, n.every = c, period/2
 	s.log.Info("sd_notify: notifying systemd", "socket", c.Addr(), "watchdog", period.String())
 	return rest
+}
+
+// splitNotifyEnv splits environ into the notification variables and the
+// rest, each in order.
+func splitNotifyEnv(environ []string) (rest, vars []string) {
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(notifyVars, k) {
+			vars = append(vars, kv)
+		} else {
+			rest = append(rest, kv)
+		}
+	}
+	return rest, vars
+}
+
+// envOf is the value of k in environ (its last), or "".
+func envOf(environ []string, k string) string {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(environ[i], k+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // upgradeEnv is the environment a live upgrade gives the new image:
