@@ -99,16 +99,16 @@ type Snapshot struct {
 	EventSeq uint64  `msgpack:"event_seq"`
 	Events   []Event `msgpack:"events"`
 
+	// Systemd is respawn's side of systemd's notification protocol, if
+	// respawn runs with NOTIFY_SOCKET.
+	Systemd *Systemd `msgpack:"systemd,omitempty"`
+
 	// Watch is the proc events task's state, if it runs.
 	Watch *Watch `msgpack:"watch,omitempty"`
 
 	// Acct is the process accounting daemon's state, if it runs: its
 	// source and current shadow file are among FDs.
 	Acct *Acct `msgpack:"acct,omitempty"`
-
-	// Notify is respawn's side of systemd's notification protocol, if
-	// respawn runs with NOTIFY_SOCKET.
-	Notify *Notify `msgpack:"notify,omitempty"`
 }
 
 // Event is one state transition of a record, as respawn.Transition holds

@@ -32,13 +32,13 @@ func (s *Snapshot) validate() error {
 	if err := validateFDs(s.FDs); err != nil {
 		return err
 	}
+	if err := s.Systemd.validate(); err != nil {
+		return err
+	}
 	if err := s.Watch.validate(); err != nil {
 		return err
 	}
 	if err := s.Acct.validate(); err != nil {
-		return err
-	}
-	if err := s.Notify.validate(); err != nil {
 		return err
 	}
 	return validateOut(s.Records, s.FDs)

@@ -13,9 +13,9 @@ import (
 // whole, so a longer message is refused here, where the caller sees why.
 const MaxSend = 4096
 
-// maxSunPath is the room for a socket's name in struct sockaddr_un, after
+// maxClientAddr is the room for a socket's name in struct sockaddr_un, after
 // the terminating NUL of a path (or the leading NUL of an abstract name).
-const maxSunPath = 107
+const maxClientAddr = 107
 
 // Client sends notifications (sd_notify messages: READY=1, STATUS=...,
 // WATCHDOG=1) to one datagram socket, the way systemd's sd_notify does:
@@ -76,8 +76,8 @@ func checkClientAddr(addr string) error {
 		return fmt.Errorf("notify: NOTIFY_SOCKET %.120q: vsock is not supported", addr)
 	case addr == "@" || !strings.HasPrefix(addr, "/") && !strings.HasPrefix(addr, "@"):
 		return fmt.Errorf("notify: NOTIFY_SOCKET %.120q: want an absolute path, or @ and an abstract name", addr)
-	case len(addr) > maxSunPath:
-		return fmt.Errorf("notify: NOTIFY_SOCKET %.120q: %d bytes, over the %d a socket name holds", addr, len(addr), maxSunPath)
+	case len(addr) > maxClientAddr:
+		return fmt.Errorf("notify: NOTIFY_SOCKET %.120q: %d bytes, over the %d a socket name holds", addr, len(addr), maxClientAddr)
 	case strings.IndexByte(addr, 0) >= 0:
 		return fmt.Errorf("notify: NOTIFY_SOCKET %.120q: a NUL byte in it", addr)
 	}

@@ -90,7 +90,7 @@ func FuzzClientAddr(f *testing.F) {
 		if checkClientAddr(addr) != nil {
 			return
 		}
-		if addr == "@" || addr == "" || len(addr) > maxSunPath || addr[0] != '/' && addr[0] != '@' || strings.ContainsRune(addr, 0) {
+		if addr == "@" || addr == "" || len(addr) > maxClientAddr || addr[0] != '/' && addr[0] != '@' || strings.ContainsRune(addr, 0) {
 			t.Fatalf("checkClientAddr took %q", addr)
 		}
 	})

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestSplitNotifyEnv(t *testing.T) {
+func TestSplitSystemdEnv(t *testing.T) {
 	for _, tc := range []struct {
 		name             string
 		environ          []string
@@ -23,21 +23,21 @@ func TestSplitNotifyEnv(t *testing.T) {
 		{name: "empty value", environ: []string{"NOTIFY_SOCKET="}, wantNV: []string{"NOTIFY_SOCKET="}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rest, nv := splitNotifyEnv(tc.environ)
+			rest, nv := splitSystemdEnv(tc.environ)
 			if !slices.Equal(rest, tc.wantRest) || !slices.Equal(nv, tc.wantNV) {
-				t.Fatalf("splitNotifyEnv = %q, %q; want %q, %q", rest, nv, tc.wantRest, tc.wantNV)
+				t.Fatalf("splitSystemdEnv = %q, %q; want %q, %q", rest, nv, tc.wantRest, tc.wantNV)
 			}
 		})
 	}
 }
 
-func TestStatusLine(t *testing.T) {
+func TestSystemdStatusLine(t *testing.T) {
 	s := New(Config{}, []Spec{{Argv: []string{"a"}}, {Argv: []string{"b"}}, {Argv: []string{"c"}}, {Argv: []string{"d"}}})
 	s.AddTask("t", false, func(context.Context) error { return nil })
 	s.recs[0].State, s.recs[1].State, s.recs[2].State = Alive, Buried, Alive
 	s.recs[4].State = Buried // a task: not counted
 	want := "STATUS=4 servers: 2 alive, 0 dead, 1 buried, 0 cremated, 1 unborn"
-	if got := s.statusLine(); got != want {
-		t.Fatalf("statusLine = %q, want %q", got, want)
+	if got := s.systemdStatusLine(); got != want {
+		t.Fatalf("systemdStatusLine = %q, want %q", got, want)
 	}
 }

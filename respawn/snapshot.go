@@ -22,11 +22,11 @@ func (s *Supervisor) snapshot() *marshal.Snapshot {
 		},
 		Records:       make([]marshal.Record, len(s.recs)),
 		DroppedEvents: s.droppedEvents,
+		Systemd:       s.systemdRecord(),
 		EventSeq:      s.seq,
 		Events:        eventsOf(s.history.all()),
 		Watch:         s.watchRecord(),
 		Acct:          s.acctRecord(),
-		Notify:        s.notifyRecord(),
 	}
 	for i, r := range s.recs {
 		snap.Records[i] = recordOf(r)

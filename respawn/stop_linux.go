@@ -30,7 +30,7 @@ func (s *Supervisor) shutdown(sig os.Signal) {
 		return
 	}
 	s.stopping = true
-	s.notifyStopping()
+	s.systemdStopping()
 	s.cancel()
 	s.cancelUpgrade()
 	if s.cfg.LeaveRunning {

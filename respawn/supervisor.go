@@ -169,12 +169,13 @@ type Supervisor struct {
 	upgrade *upgrading // the live upgrade under way, or nil
 	watch   *watcher   // the proc events task's state, or nil
 	acct    *accounter // the process accounting task's state, or nil
-	sd      sdNotify   // systemd's notification socket (NOTIFY_SOCKET), if respawn has one
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
 	lastUpgrade   int64 // CLOCK_REALTIME of the last one, ns
 	droppedEvents uint64
+
+	systemd underSystemd // systemd's notification socket (NOTIFY_SOCKET), if respawn has one
 }
 
 // New returns a supervisor for the servers in specs, in that order.
@@ -276,7 +277,7 @@ func (s *Supervisor) Run() int {
 	}
 	if s.restored {
 		s.resume()
-		s.notifyReady()
+		s.systemdReady()
 		return s.loop()
 	}
 	s.started = realtimeNs()
@@ -288,7 +289,7 @@ func (s *Supervisor) Run() int {
 	s.disarm(alarm)
 	s.reap()
 	s.flushLogs()
-	s.notifyReady()
+	s.systemdReady()
 	return s.loop()
 }
 
@@ -372,11 +373,11 @@ func (s *Supervisor) loop() int {
 			s.onWatchEvents()
 		case <-s.idleC():
 			s.recordStartTimes(8)
-		case <-s.sd.c:
-			s.onNotifyTimer()
+		case <-s.systemd.c:
+			s.onSystemdTimer()
 		}
 		s.flushLogs()
-		s.notifyChanges()
+		s.systemdChanges()
 	}
 	return s.finish()
 }

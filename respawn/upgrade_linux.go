@@ -84,9 +84,9 @@ func (s *Supervisor) execWindow(state []byte) error {
 		return errors.New("respawn: upgrade: a stop signal came first")
 	}
 	args := append([]string{FlagPending + "=" + signalList(pending)}, s.cfg.Args...)
-	s.notifyReloading()
+	s.systemdReloading()
 	err := reexec.Exec(s.cfg.Binary, args, s.upgradeEnv(), state, s.keptFDs(), held)
-	s.notifyReloadFailed()
+	s.systemdReloadFailed()
 	s.route()
 	s.replay(pending)
 	return fmt.Errorf("respawn: upgrade: %w", err)

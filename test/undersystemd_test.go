@@ -14,18 +14,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestSDNotifyReady: under systemd (NOTIFY_SOCKET, a path here), respawn
+// TestUnderSystemdReady: under systemd (NOTIFY_SOCKET, a path here), respawn
 // says READY=1 once every server has been started, not before: when it
 // comes, every server is already respawn's child. It carries the counts,
 // and STOPPING=1 comes when a stop begins.
-func TestSDNotifyReady(t *testing.T) {
-	n := listenSD(t, filepath.Join(t.TempDir(), "notify"), true)
+func TestUnderSystemdReady(t *testing.T) {
+	n := listenSystemd(t, filepath.Join(t.TempDir(), "notify"), true)
 	const servers = 40
 	var args []string
 	for i := 0; i < servers; i++ {
 		args = append(args, "{", selfBin, "helper", "sleep", "}")
 	}
-	s := beginSD(t, n, []string{"NOTIFY_SOCKET=" + n.addr}, false, args...)
+	s := beginUnderSystemd(t, n, []string{"NOTIFY_SOCKET=" + n.addr}, false, args...)
 	i := n.wait(0, "READY=1")
 	m := n.all()[i]
 	if i != 0 {
@@ -35,7 +35,7 @@ func TestSDNotifyReady(t *testing.T) {
 		t.Errorf("READY=1 came with %d of the %d servers started", m.kids, servers)
 	}
 	want := fmt.Sprintf("STATUS=%d servers: %d alive, 0 dead, 0 buried, 0 cremated", servers, servers)
-	if !sdHasLine(m.text, want) {
+	if !systemdHasLine(m.text, want) {
 		t.Errorf("READY=1 came as %q, want it with %q", m.text, want)
 	}
 	s.signal(unix.SIGTERM)
@@ -48,12 +48,12 @@ func TestSDNotifyReady(t *testing.T) {
 	}
 }
 
-// TestSDNotifyStatus: STATUS= follows the servers' states (an abstract
+// TestUnderSystemdStatus: STATUS= follows the servers' states (an abstract
 // socket here): a server buried shows as buried, then revived as alive.
-func TestSDNotifyStatus(t *testing.T) {
-	n := listenSD(t, fmt.Sprintf("@respawn-test-%d-status", os.Getpid()), true)
+func TestUnderSystemdStatus(t *testing.T) {
+	n := listenSystemd(t, fmt.Sprintf("@respawn-test-%d-status", os.Getpid()), true)
 	flag := tempFile(t, "flag")
-	s := beginSD(t, n, []string{"NOTIFY_SOCKET=" + n.addr}, false, "--retries=0",
+	s := beginUnderSystemd(t, n, []string{"NOTIFY_SOCKET=" + n.addr}, false, "--retries=0",
 		"{", "@up", selfBin, "helper", "sleep", "}",
 		"{", "@flaky", "/bin/sh", "-c", "test -e "+flag+" && exec sleep 300; exit 1", "}")
 	i := n.wait(0, "STATUS=2 servers: 1 alive, 0 dead, 1 buried, 0 cremated")
@@ -66,14 +66,14 @@ func TestSDNotifyStatus(t *testing.T) {
 	s.stop()
 }
 
-// TestSDNotifyWatchdog: with WATCHDOG_USEC (and WATCHDOG_PID respawn's
+// TestUnderSystemdWatchdog: with WATCHDOG_USEC (and WATCHDOG_PID respawn's
 // own pid), WATCHDOG=1 comes every half period while respawn is healthy;
 // it stops while a --watchdog-require server is buried, so that systemd's
 // watchdog fires, and resumes when the server is revived.
-func TestSDNotifyWatchdog(t *testing.T) {
-	n := listenSD(t, fmt.Sprintf("@respawn-test-%d-watchdog", os.Getpid()), true)
+func TestUnderSystemdWatchdog(t *testing.T) {
+	n := listenSystemd(t, fmt.Sprintf("@respawn-test-%d-watchdog", os.Getpid()), true)
 	const period = 1500 * time.Millisecond
-	s := beginSD(t, n, []string{"NOTIFY_SOCKET=" + n.addr, "WATCHDOG_USEC=1500000"}, true,
+	s := beginUnderSystemd(t, n, []string{"NOTIFY_SOCKET=" + n.addr, "WATCHDOG_USEC=1500000"}, true,
 		"--retries=0", "--watchdog-require=web", "{", "@web", selfBin, "helper", "sleep", "}")
 	s.waitLog(1, msg("sd_notify: notifying systemd", "watchdog", "1.5s"))
 	first := n.wait(0, "READY=1")
@@ -99,11 +99,11 @@ func TestSDNotifyWatchdog(t *testing.T) {
 	s.stop()
 }
 
-// TestSDNotifyWatchdogOtherPid: WATCHDOG_PID naming another process means
+// TestUnderSystemdWatchdogOtherPid: WATCHDOG_PID naming another process means
 // the watchdog is not respawn's: no keepalives.
-func TestSDNotifyWatchdogOtherPid(t *testing.T) {
-	n := listenSD(t, filepath.Join(t.TempDir(), "notify"), true)
-	s := beginSD(t, n, []string{"NOTIFY_SOCKET=" + n.addr, "WATCHDOG_USEC=100000", "WATCHDOG_PID=1"}, false,
+func TestUnderSystemdWatchdogOtherPid(t *testing.T) {
+	n := listenSystemd(t, filepath.Join(t.TempDir(), "notify"), true)
+	s := beginUnderSystemd(t, n, []string{"NOTIFY_SOCKET=" + n.addr, "WATCHDOG_USEC=100000", "WATCHDOG_PID=1"}, false,
 		"{", selfBin, "helper", "sleep", "}")
 	s.waitLog(1, msg("sd_notify: notifying systemd", "watchdog", "0s"))
 	i := n.wait(0, "READY=1")
@@ -114,24 +114,24 @@ func TestSDNotifyWatchdogOtherPid(t *testing.T) {
 	s.stop()
 }
 
-// TestSDNotifyUpgrade: a live upgrade (SIGHUP) says RELOADING=1 with
+// TestUnderSystemdUpgrade: a live upgrade (SIGHUP) says RELOADING=1 with
 // MONOTONIC_USEC, then the new image READY=1; the keepalives go on within
 // the period across it; the new image still has NOTIFY_SOCKET, and no
 // server, of either image, ever sees respawn's notification variables.
-func TestSDNotifyUpgrade(t *testing.T) {
-	n := listenSD(t, filepath.Join(t.TempDir(), "notify"), true)
+func TestUnderSystemdUpgrade(t *testing.T) {
+	n := listenSystemd(t, filepath.Join(t.TempDir(), "notify"), true)
 	envFile := tempFile(t, "env")
 	const period = 1500 * time.Millisecond
-	s := beginSD(t, n, []string{"NOTIFY_SOCKET=" + n.addr, "WATCHDOG_USEC=1500000"}, true,
-		"{", "@env", selfBin, "helper", "sdenv", envFile, "}")
+	s := beginUnderSystemd(t, n, []string{"NOTIFY_SOCKET=" + n.addr, "WATCHDOG_USEC=1500000"}, true,
+		"{", "@env", selfBin, "helper", "systemdenv", envFile, "}")
 	first := n.wait(0, "READY=1")
 	eventually(t, "2 keepalives", func() bool { return n.count(first, "WATCHDOG=1") >= 2 })
 
-	before := sdMono()
+	before := systemdMono()
 	s.upgrade(1)
 	r := n.wait(first, "RELOADING=1")
 	m := n.all()[r]
-	usec, err := strconv.ParseInt(sdValue(m.text, "MONOTONIC_USEC"), 10, 64)
+	usec, err := strconv.ParseInt(systemdValue(m.text, "MONOTONIC_USEC"), 10, 64)
 	if err != nil || usec*1000 < before-1000 || usec*1000 > m.mono {
 		t.Errorf("RELOADING=1 came as %q: want MONOTONIC_USEC between %d and %d µs", m.text, before/1000, m.mono/1000)
 	}
@@ -153,12 +153,12 @@ func TestSDNotifyUpgrade(t *testing.T) {
 	s.stop()
 }
 
-// TestSDNotifyAbsent: without NOTIFY_SOCKET respawn sends nothing, says
+// TestUnderSystemdAbsent: without NOTIFY_SOCKET respawn sends nothing, says
 // nothing of it, and does not pass WATCHDOG_USEC on to its servers.
-func TestSDNotifyAbsent(t *testing.T) {
+func TestUnderSystemdAbsent(t *testing.T) {
 	envFile := tempFile(t, "env")
-	s := beginSD(t, nil, []string{"WATCHDOG_USEC=100000"}, false,
-		"{", "@env", selfBin, "helper", "sdenv", envFile, "}")
+	s := beginUnderSystemd(t, nil, []string{"WATCHDOG_USEC=100000"}, false,
+		"{", "@env", selfBin, "helper", "systemdenv", envFile, "}")
 	if l := waitLines(t, envFile, 1)[0]; l != "none" {
 		t.Errorf("the server had %s", l)
 	}
@@ -176,16 +176,16 @@ func TestSDNotifyAbsent(t *testing.T) {
 	}
 }
 
-// TestSDNotifyUnread: a notification socket whose reader stopped reading
+// TestUnderSystemdUnread: a notification socket whose reader stopped reading
 // (its queue full), one that nobody binds, and one that is no address
 // never block or end respawn: a failure is logged once, servers are
 // restarted as ever, and the stop is prompt; a socket read again is
 // delivered to again.
-func TestSDNotifyUnread(t *testing.T) {
+func TestUnderSystemdUnread(t *testing.T) {
 	t.Run("full", func(t *testing.T) {
-		n := listenSD(t, filepath.Join(t.TempDir(), "notify"), false)
+		n := listenSystemd(t, filepath.Join(t.TempDir(), "notify"), false)
 		n.fill()
-		s := beginSD(t, nil, []string{"NOTIFY_SOCKET=" + n.addr, "WATCHDOG_USEC=20000"}, false,
+		s := beginUnderSystemd(t, nil, []string{"NOTIFY_SOCKET=" + n.addr, "WATCHDOG_USEC=20000"}, false,
 			"{", selfBin, "helper", "sleep", "}")
 		s.waitLog(1, msg("sd_notify: not delivered (further failures are not logged until one is)"))
 		for i := 1; i <= 3; i++ { // each about 10 failed keepalives apart, at least
@@ -209,7 +209,7 @@ func TestSDNotifyUnread(t *testing.T) {
 		{"no address", "notify", "sd_notify: NOTIFY_SOCKET unusable: not notifying systemd"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := beginSD(t, nil, []string{"NOTIFY_SOCKET=" + tc.addr, "WATCHDOG_USEC=20000"}, false,
+			s := beginUnderSystemd(t, nil, []string{"NOTIFY_SOCKET=" + tc.addr, "WATCHDOG_USEC=20000"}, false,
 				"{", selfBin, "helper", "sleep", "}")
 			s.waitLog(1, msg(tc.log))
 			time.Sleep(100 * time.Millisecond) // a few keepalives due

@@ -15,16 +15,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func init() { moreHelpers["sdenv"] = sdEnv }
+func init() { moreHelpers["systemdenv"] = systemdEnvHelper }
 
-// sdVars are the variables systemd gives a Type=notify service.
-var sdVars = []string{"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}
+// systemdEnvVars are the variables systemd gives a Type=notify service.
+var systemdEnvVars = []string{"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}
 
-// sdEnv is a server that appends to FILE the notification variables
+// systemdEnvHelper is a server that appends to FILE the notification variables
 // it was started with ("none" if none), then sleeps.
-func sdEnv(args []string) int {
+func systemdEnvHelper(args []string) int {
 	var got []string
-	for _, k := range sdVars {
+	for _, k := range systemdEnvVars {
 		if v, ok := os.LookupEnv(k); ok {
 			got = append(got, k+"="+v)
 		}
@@ -36,30 +36,30 @@ func sdEnv(args []string) int {
 	return pause()
 }
 
-// sdMsg is one datagram received on the test's notification socket:
+// systemdMsg is one datagram received on the test's notification socket:
 // its text, when it came (CLOCK_MONOTONIC), and, for a READY=1, how many
 // children respawn had then.
-type sdMsg struct {
+type systemdMsg struct {
 	text string
 	mono int64
 	kids int
 }
 
-// sdSock is a notification socket the test owns, as systemd's is:
+// systemdSock is a notification socket the test owns, as systemd's is:
 // a datagram socket bound at addr (a path, or @ and an abstract name),
 // read by a goroutine of the test until the test ends.
-type sdSock struct {
+type systemdSock struct {
 	t    *testing.T
 	addr string
 	fd   int
 	pid  atomic.Int64 // respawn's pid, for the children count at READY=1
 	mu   sync.Mutex
-	msgs []sdMsg
+	msgs []systemdMsg
 	read bool // the reader runs
 }
 
-// listenSD binds addr; with read, a goroutine receives what comes.
-func listenSD(t *testing.T, addr string, read bool) *sdSock {
+// listenSystemd binds addr; with read, a goroutine receives what comes.
+func listenSystemd(t *testing.T, addr string, read bool) *systemdSock {
 	t.Helper()
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -73,7 +73,7 @@ func listenSD(t *testing.T, addr string, read bool) *sdSock {
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		t.Fatal(err)
 	}
-	n := &sdSock{t: t, addr: addr, fd: fd, read: read}
+	n := &systemdSock{t: t, addr: addr, fd: fd, read: read}
 	done, stop := make(chan struct{}), make(chan struct{})
 	t.Cleanup(func() {
 		close(stop)
@@ -88,7 +88,7 @@ func listenSD(t *testing.T, addr string, read bool) *sdSock {
 	return n
 }
 
-func (n *sdSock) receive(stop, done chan struct{}) {
+func (n *systemdSock) receive(stop, done chan struct{}) {
 	defer close(done)
 	buf := make([]byte, 8192)
 	for {
@@ -101,7 +101,7 @@ func (n *sdSock) receive(stop, done chan struct{}) {
 		if err != nil {
 			continue // the receive timeout: look at stop again
 		}
-		m := sdMsg{text: string(buf[:k]), mono: sdMono(), kids: -1}
+		m := systemdMsg{text: string(buf[:k]), mono: systemdMono(), kids: -1}
 		if strings.Contains(m.text, "READY=1") {
 			m.kids = len(children(int(n.pid.Load())))
 		}
@@ -112,7 +112,7 @@ func (n *sdSock) receive(stop, done chan struct{}) {
 }
 
 // drain reads what waits in a socket read by nobody, and returns how many.
-func (n *sdSock) drain() int {
+func (n *systemdSock) drain() int {
 	buf := make([]byte, 8192)
 	k := 0
 	for {
@@ -127,7 +127,7 @@ func (n *sdSock) drain() int {
 // stopped reading leaves it: from one client until that client's own
 // send buffer is full, then from another, until a fresh client cannot
 // send at all.
-func (n *sdSock) fill() {
+func (n *systemdSock) fill() {
 	n.t.Helper()
 	for c := 0; c < 64; c++ {
 		if n.fillFrom() == 0 {
@@ -139,7 +139,7 @@ func (n *sdSock) fill() {
 
 // fillFrom sends from a new client until it cannot, and says how many
 // messages it sent.
-func (n *sdSock) fillFrom() int {
+func (n *systemdSock) fillFrom() int {
 	n.t.Helper()
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -159,16 +159,16 @@ func (n *sdSock) fillFrom() int {
 }
 
 // all returns the messages received so far.
-func (n *sdSock) all() []sdMsg {
+func (n *systemdSock) all() []systemdMsg {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return append([]sdMsg(nil), n.msgs...)
+	return append([]systemdMsg(nil), n.msgs...)
 }
 
 // wait waits until a message after the first from (an index into all)
 // has a line equal to line, or starting with it if it ends with "=",
 // and returns its index.
-func (n *sdSock) wait(from int, line string) int {
+func (n *systemdSock) wait(from int, line string) int {
 	n.t.Helper()
 	i := -1
 	eventually(n.t, "a notification with "+line, func() bool {
@@ -179,10 +179,10 @@ func (n *sdSock) wait(from int, line string) int {
 }
 
 // find is the index of the first message after from with line, or -1.
-func (n *sdSock) find(from int, line string) int {
+func (n *systemdSock) find(from int, line string) int {
 	msgs := n.all()
 	for i := from; i < len(msgs); i++ {
-		if sdHasLine(msgs[i].text, line) {
+		if systemdHasLine(msgs[i].text, line) {
 			return i
 		}
 	}
@@ -190,19 +190,19 @@ func (n *sdSock) find(from int, line string) int {
 }
 
 // count is how many messages after from have line.
-func (n *sdSock) count(from int, line string) int {
+func (n *systemdSock) count(from int, line string) int {
 	k := 0
 	for _, m := range n.all()[from:] {
-		if sdHasLine(m.text, line) {
+		if systemdHasLine(m.text, line) {
 			k++
 		}
 	}
 	return k
 }
 
-// sdHasLine reports whether text has line (VAR=VALUE) as one of its lines,
+// systemdHasLine reports whether text has line (VAR=VALUE) as one of its lines,
 // or a line starting with it if it ends with "=".
-func sdHasLine(text, line string) bool {
+func systemdHasLine(text, line string) bool {
 	for _, l := range strings.Split(text, "\n") {
 		if l == line || strings.HasSuffix(line, "=") && strings.HasPrefix(l, line) {
 			return true
@@ -212,7 +212,7 @@ func sdHasLine(text, line string) bool {
 }
 
 // value is the value of VAR in message text, or "".
-func sdValue(text, name string) string {
+func systemdValue(text, name string) string {
 	for _, l := range strings.Split(text, "\n") {
 		if v, ok := strings.CutPrefix(l, name+"="); ok {
 			return v
@@ -221,17 +221,17 @@ func sdValue(text, name string) string {
 	return ""
 }
 
-func sdMono() int64 {
+func systemdMono() int64 {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return ts.Nano()
 }
 
-// beginSD starts respawn (JSON logs, no control socket) with env
+// beginUnderSystemd starts respawn (JSON logs, no control socket) with env
 // added to the test's environment, whose own notification variables are
 // left out; via sh, when pidVar is set, so that WATCHDOG_PID is
 // respawn's own pid (the shell's, which execs respawn).
-func beginSD(t *testing.T, n *sdSock, env []string, pidVar bool, args ...string) *Sup {
+func beginUnderSystemd(t *testing.T, n *systemdSock, env []string, pidVar bool, args ...string) *Sup {
 	t.Helper()
 	argv := append([]string{respawnBin, "--log-format=json", "--control=none"}, args...)
 	if pidVar {
@@ -258,12 +258,12 @@ func beginSD(t *testing.T, n *sdSock, env []string, pidVar bool, args ...string)
 // most period apart (or systemd's watchdog would have fired) and no more
 // often than a quarter of it (they are due every half), and returns how
 // many there were.
-func (n *sdSock) petGaps(from int, period time.Duration) int {
+func (n *systemdSock) petGaps(from int, period time.Duration) int {
 	n.t.Helper()
 	var last int64
 	k := 0
 	for _, m := range n.all()[from:] {
-		if !sdHasLine(m.text, "WATCHDOG=1") {
+		if !systemdHasLine(m.text, "WATCHDOG=1") {
 			continue
 		}
 		if gap := time.Duration(m.mono - last); last != 0 && (gap > period || gap < period/4) {
