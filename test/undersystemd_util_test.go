@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,7 +42,8 @@ func systemdEnvHelper(args []string) int {
 // children respawn had then.
 type systemdMsg struct {
 	text string
-	mono int64
+	mono int64 // CLOCK_MONOTONIC when the test read it
+	sent int64 // CLOCK_REALTIME when it was queued (SO_TIMESTAMPNS): a slow reader does not move it
 	kids int
 }
 
@@ -73,6 +75,9 @@ func listenSystemd(t *testing.T, addr string, read bool) *systemdSock {
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		t.Fatal(err)
 	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		t.Fatal(err)
+	}
 	n := &systemdSock{t: t, addr: addr, fd: fd, read: read}
 	done, stop := make(chan struct{}), make(chan struct{})
 	t.Cleanup(func() {
@@ -90,18 +95,18 @@ func listenSystemd(t *testing.T, addr string, read bool) *systemdSock {
 
 func (n *systemdSock) receive(stop, done chan struct{}) {
 	defer close(done)
-	buf := make([]byte, 8192)
+	buf, oob := make([]byte, 8192), make([]byte, 256)
 	for {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		k, _, err := unix.Recvfrom(n.fd, buf, 0)
+		k, oobn, _, _, err := unix.Recvmsg(n.fd, buf, oob, 0)
 		if err != nil {
 			continue // the receive timeout: look at stop again
 		}
-		m := systemdMsg{text: string(buf[:k]), mono: systemdMono(), kids: -1}
+		m := systemdMsg{text: string(buf[:k]), mono: systemdMono(), sent: queuedAt(oob[:oobn]), kids: -1}
 		if strings.Contains(m.text, "READY=1") {
 			m.kids = len(children(int(n.pid.Load())))
 		}
@@ -109,6 +114,18 @@ func (n *systemdSock) receive(stop, done chan struct{}) {
 		n.msgs = append(n.msgs, m)
 		n.mu.Unlock()
 	}
+}
+
+// queuedAt is the SO_TIMESTAMPNS time in a datagram's control data, or 0.
+func queuedAt(oob []byte) int64 {
+	cms, _ := unix.ParseSocketControlMessage(oob)
+	for _, cm := range cms {
+		if cm.Header.Level == unix.SOL_SOCKET && cm.Header.Type == unix.SO_TIMESTAMPNS && len(cm.Data) >= 16 {
+			ts := (*unix.Timespec)(unsafe.Pointer(&cm.Data[0]))
+			return ts.Nano()
+		}
+	}
+	return 0
 }
 
 // drain reads what waits in a socket read by nobody, and returns how many.
@@ -167,15 +184,20 @@ func (n *systemdSock) all() []systemdMsg {
 
 // wait waits until a message after the first from (an index into all)
 // has a line equal to line, or starting with it if it ends with "=",
-// and returns its index.
+// and returns its index. It gives up after 30 s: a start-up of many
+// servers on a loaded machine may take more than eventually's 10 s.
 func (n *systemdSock) wait(from int, line string) int {
 	n.t.Helper()
-	i := -1
-	eventually(n.t, "a notification with "+line, func() bool {
-		i = n.find(from, line)
-		return i >= 0
-	})
-	return i
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if i := n.find(from, line); i >= 0 {
+			return i
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("no notification with %s in 30 s; got %+v", line, n.all())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // find is the index of the first message after from with line, or -1.
@@ -254,8 +276,9 @@ func beginUnderSystemd(t *testing.T, n *systemdSock, env []string, pidVar bool, 
 	return s
 }
 
-// petGaps checks that the WATCHDOG=1 messages from index from on came at
-// most period apart (or systemd's watchdog would have fired) and no more
+// petGaps checks that the WATCHDOG=1 messages from index from on were
+// sent (by their kernel time stamps, which a slow reader does not move) at
+// most period apart, or systemd's watchdog would have fired, and no more
 // often than a quarter of it (they are due every half), and returns how
 // many there were.
 func (n *systemdSock) petGaps(from int, period time.Duration) int {
@@ -266,10 +289,13 @@ func (n *systemdSock) petGaps(from int, period time.Duration) int {
 		if !systemdHasLine(m.text, "WATCHDOG=1") {
 			continue
 		}
-		if gap := time.Duration(m.mono - last); last != 0 && (gap > period || gap < period/4) {
+		if m.sent == 0 {
+			n.t.Fatalf("no time stamp on %q", m.text)
+		}
+		if gap := time.Duration(m.sent - last); last != 0 && (gap > period || gap < period/4) {
 			n.t.Errorf("WATCHDOG=1 %v after the previous one; the period is %v", gap, period)
 		}
-		last = m.mono
+		last = m.sent
 		k++
 	}
 	return k
