@@ -158,6 +158,47 @@ func TestUnderSystemdUpgrade(t *testing.T) {
 	s.stop()
 }
 
+// TestUnderSystemdUpgradeFails: when a live upgrade's execve fails after
+// its pre-flight check passed (here the new binary is a script whose
+// interpreter is gone by then), RELOADING=1 is followed by READY=1 from
+// the old image, which goes on supervising.
+func TestUnderSystemdUpgradeFails(t *testing.T) {
+	n := listenSystemd(t, filepath.Join(t.TempDir(), "notify"), true)
+	bin, checker := copyBinary(t), copyBinary(t)
+	interp := filepath.Join(t.TempDir(), "sh")
+	sh, err := os.ReadFile("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(interp, sh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := beginBinUnderSystemd(t, bin, n, []string{"NOTIFY_SOCKET=" + n.addr}, false,
+		"{", "sleep", "1000", "}")
+	first := n.wait(0, "READY=1")
+	script := fmt.Sprintf("#!%s\ncase \"$1\" in\n--upgrade-check=*) %s \"$@\"; rc=$?; rm -f %s; exit $rc;;\nesac\nexec %s \"$@\"\n",
+		interp, checker, interp, checker)
+	if err := os.WriteFile(bin+".new", []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(bin+".new", bin); err != nil {
+		t.Fatal(err)
+	}
+	s.signal(unix.SIGHUP)
+	l := s.waitLog(1, msg("respawn: upgrade refused, carrying on"))
+	if e, _ := l["err"].(string); !strings.Contains(e, "no such file") {
+		t.Errorf("refused for %q, want the execve's ENOENT", e)
+	}
+	r := n.wait(first, "RELOADING=1")
+	n.wait(r+1, "READY=1")
+	pid := s.pidOf(1)
+	killWait(t, pid)
+	s.waitLog(1, msg("ALIVE", "server", 1, "restarts", 1))
+	if code := s.stop(); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
 // TestUnderSystemdAbsent: without NOTIFY_SOCKET respawn sends nothing, says
 // nothing of it, and does not pass WATCHDOG_USEC on to its servers.
 func TestUnderSystemdAbsent(t *testing.T) {

@@ -255,7 +255,13 @@ func systemdMono() int64 {
 // respawn's own pid (the shell's, which execs respawn).
 func beginUnderSystemd(t *testing.T, n *systemdSock, env []string, pidVar bool, args ...string) *Sup {
 	t.Helper()
-	argv := append([]string{respawnBin, "--log-format=json", "--control=none"}, args...)
+	return beginBinUnderSystemd(t, respawnBin, n, env, pidVar, args...)
+}
+
+// beginBinUnderSystemd is beginUnderSystemd with the respawn binary at bin.
+func beginBinUnderSystemd(t *testing.T, bin string, n *systemdSock, env []string, pidVar bool, args ...string) *Sup {
+	t.Helper()
+	argv := append([]string{bin, "--log-format=json", "--control=none"}, args...)
 	if pidVar {
 		argv = append([]string{"/bin/sh", "-c", `export WATCHDOG_PID=$$; exec "$@"`, "sh"}, argv...)
 	}
