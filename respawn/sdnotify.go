@@ -41,19 +41,21 @@ type underSystemd struct {
 	failing bool // the last send failed, and was logged
 }
 
-// systemdStatusEvery is the least time between two STATUS= messages: a storm of
-// deaths updates systemd's view once a second, not once per death.
+// systemdStatusEvery is the least time between two STATUS= messages: a
+// storm of deaths updates systemd's view once a second, not once per death.
 const systemdStatusEvery = time.Second
 
 // systemdVars are the variables systemd gives the service itself: servers
-// must not see them (sd_notify unsets them for its children for the same
-// reason), the new image of a live upgrade must.
+// must not see them (a server that speaks sd_notify would speak for
+// respawn; sd_notify's unset_environment drops them for that reason), the
+// new image of a live upgrade must.
 var systemdVars = []string{"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}
 
 // openSystemd takes respawn's own environment: it opens the client of
 // NOTIFY_SOCKET, if set, reads the watchdog's period, and returns the
 // environment without the three variables, which is the one servers get.
-// It runs once, as Run sets up.
+// It runs once, as Run sets up. The client's socket is closed on exec: the
+// new image of a live upgrade opens its own.
 func (s *Supervisor) openSystemd(environ []string) []string {
 	n := &s.systemd
 	rest, vars := splitSystemdEnv(environ)
