@@ -99,6 +99,10 @@ type Snapshot struct {
 	EventSeq uint64  `msgpack:"event_seq"`
 	Events   []Event `msgpack:"events"`
 
+	// Systemd is respawn's side of systemd's notification protocol, if
+	// respawn runs with NOTIFY_SOCKET.
+	Systemd *Systemd `msgpack:"systemd,omitempty"`
+
 	// Watch is the proc events task's state, if it runs.
 	Watch *Watch `msgpack:"watch,omitempty"`
 

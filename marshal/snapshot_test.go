@@ -85,6 +85,7 @@ var samples = []struct {
 				Exit: Exit{Set: true, Signal: 9, Acct: &Death{Exit: "signal SIGKILL", Signaled: true, Flags: "AXSIG", Comm: "web"}}},
 			{Seq: 41, Index: 2, Name: "control", Task: true, From: stateUnborn, To: stateAlive, TimeNs: 1767400000000000003},
 		},
+		Systemd: &Systemd{PetNs: 12_500_000_000, Unpetted: true},
 	}},
 	{"watch", &Snapshot{
 		Version: Version, Generation: 1, LastUpgradeNs: 1767400000000000000, StartedNs: 1767225600000000000,

@@ -32,6 +32,9 @@ func (s *Snapshot) validate() error {
 	if err := validateFDs(s.FDs); err != nil {
 		return err
 	}
+	if err := s.Systemd.validate(); err != nil {
+		return err
+	}
 	if err := s.Watch.validate(); err != nil {
 		return err
 	}

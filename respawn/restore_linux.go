@@ -68,6 +68,7 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 	}
 	s.generation, s.lastUpgrade, s.started = min(snap.Generation+1, marshal.MaxGeneration), realtimeNs(), snap.StartedNs
 	s.droppedEvents = snap.DroppedEvents
+	s.loadSystemd(snap)
 	s.loadEvents(snap.EventSeq, snap.Events)
 	s.loadWatch(snap)
 	s.loadAcct(snap)

@@ -18,7 +18,7 @@ func (s *Supervisor) setup() error {
 	if err := openStdio(); err != nil {
 		return err
 	}
-	s.env = os.Environ()
+	s.env = s.openSystemd(os.Environ()) // servers do not see NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID
 	s.pid1 = os.Getpid() == 1
 	if !s.pid1 {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {

@@ -22,6 +22,7 @@ func (s *Supervisor) snapshot() *marshal.Snapshot {
 		},
 		Records:       make([]marshal.Record, len(s.recs)),
 		DroppedEvents: s.droppedEvents,
+		Systemd:       s.systemdRecord(),
 		EventSeq:      s.seq,
 		Events:        eventsOf(s.history.all()),
 		Watch:         s.watchRecord(),

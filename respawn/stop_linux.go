@@ -30,6 +30,7 @@ func (s *Supervisor) shutdown(sig os.Signal) {
 		return
 	}
 	s.stopping = true
+	s.systemdStopping()
 	s.cancel()
 	s.cancelUpgrade()
 	if s.cfg.LeaveRunning {

@@ -175,6 +175,8 @@ type Supervisor struct {
 	generation    int   // upgrades this process has been through
 	lastUpgrade   int64 // CLOCK_REALTIME of the last one, ns
 	droppedEvents uint64
+
+	systemd underSystemd // systemd's notification socket (NOTIFY_SOCKET), if respawn has one
 }
 
 // New returns a supervisor for the servers in specs, in that order.
@@ -277,6 +279,7 @@ func (s *Supervisor) Run() int {
 	}
 	if s.restored {
 		s.resume()
+		s.systemdReady()
 		return s.loop()
 	}
 	s.started = realtimeNs()
@@ -288,6 +291,7 @@ func (s *Supervisor) Run() int {
 	s.disarm(alarm)
 	s.reap()
 	s.flushLogs()
+	s.systemdReady()
 	return s.loop()
 }
 
@@ -373,8 +377,11 @@ func (s *Supervisor) loop() int {
 			s.onWatchdogTick()
 		case <-s.idleC():
 			s.recordStartTimes(8)
+		case <-s.systemd.c:
+			s.onSystemdTimer()
 		}
 		s.flushLogs()
+		s.systemdChanges()
 	}
 	return s.finish()
 }

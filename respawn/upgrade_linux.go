@@ -86,7 +86,9 @@ func (s *Supervisor) execWindow(state []byte) error {
 		return errors.New("respawn: upgrade: a stop signal came first")
 	}
 	args := append([]string{FlagPending + "=" + signalList(pending)}, s.cfg.Args...)
-	err := reexec.Exec(s.cfg.Binary, args, s.env, state, s.keptFDs(), held)
+	s.systemdReloading()
+	err := reexec.Exec(s.cfg.Binary, args, s.upgradeEnv(), state, s.keptFDs(), held)
+	s.systemdReloadFailed()
 	s.route()
 	s.replay(pending)
 	return fmt.Errorf("respawn: upgrade: %w", err)
