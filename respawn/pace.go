@@ -123,5 +123,6 @@ func (s *Supervisor) respawnDue() {
 	}
 	for _, r := range fire {
 		s.fire(r, evRespawn, Exit{})
+		s.keepalives()
 	}
 }

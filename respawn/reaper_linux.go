@@ -37,6 +37,7 @@ func (s *Supervisor) reap() {
 		}
 		delete(s.byPid, pid)
 		s.onProcessExit(r, exitOf(syscall.WaitStatus(ws)))
+		s.keepalives()
 	}
 	s.reapMore = true
 }

@@ -315,6 +315,7 @@ func (s *Supervisor) startAll() {
 // that died at once unseen (its life would be counted to its reap). The
 // run stops starting once the supervisor is stopping.
 func (s *Supervisor) breathe(i int) {
+	s.keepalives()
 	if (i+1)%reapBatch != 0 {
 		return
 	}
@@ -339,6 +340,7 @@ const reapBatch = 64
 // stop signal is taken first whenever one is there.
 func (s *Supervisor) loop() int {
 	for !s.finished() {
+		s.keepalives()
 		select {
 		case sig := <-s.sig.Stop:
 			s.onSignal(sig)
