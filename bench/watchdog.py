@@ -38,6 +38,7 @@ import os
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 from datetime import datetime
 
@@ -149,10 +150,21 @@ def missing():
     if not kernels:
         need.append("/boot/vmlinuz-*")
     busybox = shutil.which("busybox")
-    if busybox is None or b"statically linked" not in subprocess.run(
-            ["file", "-L", busybox], capture_output=True).stdout:
+    if busybox is None or not static(busybox):
         need.append("a static busybox")
     return need, (kernels[-1] if kernels else None), busybox
+
+
+def static(path):
+    """Whether the ELF executable at path asks for no program interpreter
+    (no PT_INTERP program header): the initramfs has no libc."""
+    with open(path, "rb") as f:
+        b = f.read(1 << 16)
+    if b[:4] != b"\x7fELF" or b[4] != 2:
+        return False
+    phoff, = struct.unpack_from("<Q", b, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", b, 0x36)
+    return all(struct.unpack_from("<I", b, phoff + i * phentsize)[0] != 3 for i in range(phnum))
 
 
 def module(kernel, name):
