@@ -18,18 +18,22 @@ exists) as the machine's PID 1, with --watchdog-device=/dev/watchdog0
     the ns) and prints it on the console; at the end it prints the status
     (keepalives, max_late_s: respawn's own longest delay of a keepalive past
     its due time, half the timeout after the last) and the list (restarts).
+    Meanwhile a Go canary in the same VM times its 100 ms sleeps: how late
+    any timer wakes there, beside respawn's keepalives. respawn's log goes
+    to a file in RAM (WATCHDOG_LOG=console: the serial console, slow).
 (b) Then it waits for a fresh keepalive, hangs the loop (the test hook) and
     writes the moment to /dev/kmsg, so that the kernel stamps it with the
-    clock it stamps "softdog: Triggered" with: hang -> fire, against the
-    timeout; and last keepalive -> fire (the keepalive's realtime mapped to
-    uptime through an adjtimex + /proc/uptime anchor).
+    clock it stamps "softdog: Triggered" with: SIGUSR1 -> fire; the hook's
+    log line (the loop hung) -> fire; and the last keepalive -> fire, when
+    the hook came before another keepalive was due (realtimes are mapped to
+    the kernel's clock through an adjtimex + /proc/uptime anchor).
 
 qemu runs under `timeout` (WATCHDOG_SECS + 180 s); everything it starts ends
 with it. Without qemu, a kernel, its modules, a static busybox, cpio or go,
 the figure is skipped with a message.
 
 env: BENCH_TMP, FRAG_DIR, WATCHDOG_SECS (600), WATCHDOG_TIMEOUT (10),
-WATCHDOG_CRASHERS (20), WATCHDOG_CONSOLE (a path to keep the VM's console
+WATCHDOG_CRASHERS (20), WATCHDOG_LOG (file), WATCHDOG_CONSOLE (a path to keep the VM's console
 at; it is in BENCH_TMP otherwise, removed at the end), see benchlib.Env.
 """
 import glob
