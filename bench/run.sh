@@ -15,7 +15,7 @@
 #
 # env:
 #   RESPAWN    respawn binary (default: bin/respawn of this repository)
-#   FIGURES    figures to run (default: "latency settings storm upgrade control output watch acct")
+#   FIGURES    figures to run (default: "latency settings storm upgrade control output watch acct watchdog")
 #   ROUNDS     latency rounds per system (20)
 #   N          services in the storm/memory/idle figure (500)
 #   IDLE_SECS  idle window (10)
@@ -23,6 +23,7 @@
 #              one (keys: respawn daemontools runit s6 supervisord); the floor
 #              always runs
 #   ACCT_N     processes in the accounting figure's burst (20000)
+#   WATCHDOG_SECS  seconds of crash storm in the watchdog figure's VM (600)
 #   JSON_OUT   where to write the results (default: bench/results.json)
 #   NO_INSTALL=1  never run apt-get
 set -euo pipefail
@@ -31,7 +32,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 export RESPAWN=${RESPAWN:-$repo/bin/respawn}
 export ROUNDS=${ROUNDS:-20} N=${N:-500} IDLE_SECS=${IDLE_SECS:-10} SYSTEMS=${SYSTEMS:-}
-FIGURES=${FIGURES:-latency settings storm upgrade control output watch acct}
+FIGURES=${FIGURES:-latency settings storm upgrade control output watch acct watchdog}
 JSON_OUT=${JSON_OUT:-$here/results.json}
 
 say() { printf '[bench] %s\n' "$*" >&2; }

@@ -174,7 +174,7 @@ def main():
     doc = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
-        "params": {k: os.environ.get(k) for k in ("ROUNDS", "N", "IDLE_SECS", "SYSTEMS", "RESPAWN")},
+        "params": {k: os.environ.get(k) for k in ("ROUNDS", "N", "IDLE_SECS", "SYSTEMS", "RESPAWN", "WATCHDOG_SECS")},
         "table": {SYSTEM_NAMES[k]: v for k, v in rows.items()},
         "notes": notes,
         "figures": res,
