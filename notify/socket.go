@@ -1,0 +1,26 @@
+package notify
+
+// Datagram is one message as received, with the kernel's credentials of
+// its sender.
+type Datagram struct {
+	Data []byte // the message, at most MaxMessage bytes
+	Pid  int    // the sender's pid (SCM_CREDENTIALS), in respawn's pid namespace; 0 if it has none there
+	UID  uint32
+	GID  uint32
+
+	// Pidfd is a pidfd of the sender (SCM_PIDFD), or -1 where the kernel
+	// has no SO_PASSPIDFD. The receiver owns it: Close closes it.
+	Pidfd int
+
+	// Dropped counts the descriptors the sender passed (SCM_RIGHTS),
+	// which were closed at once. Truncated says the datagram was longer
+	// than MaxMessage (Data holds its start): it is to be refused.
+	Dropped   int
+	Truncated bool
+}
+
+// Role is the socket's role among the descriptors a live upgrade keeps.
+const Role = "notify"
+
+// Env is the environment variable that names the socket to a server.
+const Env = "NOTIFY_SOCKET"
