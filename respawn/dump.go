@@ -55,6 +55,10 @@ type Info struct {
 	// once it has been read.
 	Acct *Accounting `json:"acct,omitempty"`
 
+	// Notify is what the server said over sd_notify (READY=1, STATUS=,
+	// its watchdog), while it is ALIVE; nil if nothing to show.
+	Notify *NotifyInfo `json:"notify,omitempty"`
+
 	startNs int64 // CLOCK_MONOTONIC of the start, for UptimeSec
 }
 
@@ -74,6 +78,7 @@ type Dump struct {
 	EventSeq      uint64         `json:"event_seq"` // the last transition's sequence number
 	Watch         *WatchDump     `json:"watch,omitempty"`
 	Acct          *AcctDump      `json:"acct,omitempty"`
+	Notify        *NotifyDump    `json:"notify,omitempty"`
 }
 
 func rfc3339(ns int64) string {
@@ -107,6 +112,7 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 		in.Source, in.Rule = "watched", a.rule
 	}
 	in.Acct = r.Last.Acct
+	in.Notify = s.notifyInfo(r)
 	if r.Last.Set && r.Last.Err == "" {
 		if r.Last.Signal != 0 {
 			in.ExitSignal = signalName(r.Last.Signal)
@@ -133,6 +139,7 @@ func (s *Supervisor) Snapshot() Dump {
 		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
 		Counts: maps.Clone(v.counts), Servers: slices.Clone(v.servers), Tasks: slices.Clone(v.tasks),
 		EventsDropped: s.dropped(), EventSeq: s.seq, Watch: s.watchDump(), Acct: s.acctDump(),
+		Notify: s.notifyDump(),
 	}
 	for _, list := range [][]Info{d.Servers, d.Tasks} {
 		for i := range list {
@@ -214,6 +221,7 @@ func (d Dump) WriteText(w io.Writer) error {
 	}
 	b = d.Watch.appendText(b)
 	b = d.Acct.appendText(b)
+	b = d.Notify.appendText(b)
 	b = append(b, "end of info dump\n"...)
 	_, err := w.Write(b)
 	return err
@@ -265,6 +273,7 @@ func appendInfoLine(b []byte, in Info) []byte {
 		b = append(b, " acct="...)
 		b = strconv.AppendQuote(b, in.Acct.String())
 	}
+	b = appendNotify(b, in.Notify)
 	if in.Source != "" {
 		b = append(b, " source="...)
 		b = appendEscaped(b, in.Source)

@@ -165,6 +165,7 @@ type Supervisor struct {
 	upgrade *upgrading // the live upgrade under way, or nil
 	watch   *watcher   // the proc events task's state, or nil
 	acct    *accounter // the process accounting task's state, or nil
+	notify  *notifier  // the servers' sd_notify socket, set by Run
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
@@ -269,6 +270,7 @@ func (s *Supervisor) Run() int {
 		s.log.Error("respawn: set-up failed", "err", err)
 		return ExitAborted
 	}
+	s.notifyOpen()
 	if s.restored {
 		s.resume()
 		return s.loop()
@@ -286,17 +288,9 @@ func (s *Supervisor) Run() int {
 }
 
 // startAll fires the start of every record, in order; once a stop is
-// taken (see breathe), the records not started are cremated.
-func (s *Supervisor) startAll() {
-	for i, r := range s.recs {
-		if s.stopping {
-			s.fire(r, evStop, Exit{})
-			continue
-		}
-		s.fire(r, evStart, Exit{})
-		s.breathe(i)
-	}
-}
+// taken (see breathe), the records not started are cremated. A --ready
+// server holds the records after it until it is ready (see startFrom).
+func (s *Supervisor) startAll() { s.startFrom(0) }
 
 // breathe is called after the i-th start (from 0) of a long run of them
 // in one turn (start-up, a revival of every buried server): after every
@@ -363,9 +357,14 @@ func (s *Supervisor) loop() int {
 			s.onStopDeadline()
 		case <-s.watchReady():
 			s.onWatchEvents()
+		case <-s.notifyWake():
+			s.onNotifyWake()
+		case <-s.notifyTimerC():
+			s.onNotifyTimer()
 		case <-s.idleC():
 			s.recordStartTimes(8)
 		}
+		s.checkGate()
 		s.flushLogs()
 	}
 	return s.finish()
