@@ -48,6 +48,7 @@
 // the receiver has read it (BARRIER=1, below), and is alive when it is
 // read. Descriptors passed with SCM_RIGHTS (the BARRIER=1 pipe of
 // sd_notify_barrier(3), or a file descriptor store, which respawn does not
-// keep) are closed at once: closing the pipe is what releases the
-// barrier's waiter.
+// keep) are closed as soon as the sender has been placed, before the next
+// datagram is read; never kept. Closing the pipe is what releases the
+// barrier's waiter, so it waits while it is being placed.
 package notify

@@ -172,6 +172,7 @@ func (m *Message) String() string {
 	add(m.Ready, "READY=1")
 	add(m.Reloading, "RELOADING=1")
 	add(m.Stopping, "STOPPING=1")
+	add(m.Barrier, "BARRIER=1")
 	add(m.Watchdog, "WATCHDOG=1")
 	add(m.WatchdogTrigger, "WATCHDOG=trigger")
 	add(m.WatchdogUsec != 0, fmt.Sprintf("WATCHDOG_USEC=%d", m.WatchdogUsec))

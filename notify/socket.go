@@ -12,11 +12,15 @@ type Datagram struct {
 	// has no SO_PASSPIDFD. The receiver owns it: Close closes it.
 	Pidfd int
 
-	// Dropped counts the descriptors the sender passed (SCM_RIGHTS),
-	// which were closed at once. Truncated says the datagram was longer
+	// Dropped counts the descriptors the sender passed (SCM_RIGHTS):
+	// Close closes them, which the caller does as soon as it has placed
+	// the sender (a BARRIER=1 sender exits once they are closed, and
+	// could not be placed any more). Truncated says the datagram was longer
 	// than MaxMessage (Data holds its start): it is to be refused.
 	Dropped   int
 	Truncated bool
+
+	rights []int // the passed descriptors, until Close
 }
 
 // Role is the socket's role among the descriptors a live upgrade keeps.

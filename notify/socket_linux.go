@@ -142,9 +142,9 @@ func (c *Conn) read(rc syscall.RawConn) error {
 }
 
 // Receive reads one datagram without blocking: ok is false when there is
-// none. d.Data is valid until the next Receive. Descriptors passed with
-// it are closed before Receive returns; the pidfd is the caller's to
-// close (Datagram.Close).
+// none. d.Data is valid until the next Receive. The descriptors passed
+// with it and its pidfd are the caller's to close, with Datagram.Close,
+// as soon as it has placed the sender and before the next Receive.
 func (c *Conn) Receive() (d Datagram, ok bool, err error) {
 	n, oobn, flags, _, err := unix.Recvmsg(c.fd, c.buf, c.oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
 	switch {
@@ -161,8 +161,8 @@ func (c *Conn) Receive() (d Datagram, ok bool, err error) {
 	return d, true, nil
 }
 
-// control reads the credentials, takes the pidfd and closes every other
-// descriptor.
+// control reads the credentials and takes the pidfd and every passed
+// descriptor, for Close.
 func (d *Datagram) control(oob []byte) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
@@ -178,9 +178,7 @@ func (d *Datagram) control(oob []byte) {
 			}
 		case m.Header.Type == unix.SCM_RIGHTS:
 			fds, _ := unix.ParseUnixRights(m)
-			for _, fd := range fds {
-				unix.Close(fd)
-			}
+			d.rights = append(d.rights, fds...)
 			d.Dropped += len(fds)
 		case m.Header.Type == unix.SCM_PIDFD && len(m.Data) >= 4:
 			d.Pidfd = int(int32(binary.NativeEndian.Uint32(m.Data)))
@@ -188,8 +186,12 @@ func (d *Datagram) control(oob []byte) {
 	}
 }
 
-// Close closes the datagram's pidfd, if it has one.
+// Close closes the descriptors passed with the datagram and its pidfd.
 func (d *Datagram) Close() {
+	for _, fd := range d.rights {
+		unix.Close(fd)
+	}
+	d.rights = nil
 	if d.Pidfd >= 0 {
 		unix.Close(d.Pidfd)
 		d.Pidfd = -1

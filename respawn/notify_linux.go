@@ -32,6 +32,7 @@ func (s *Supervisor) notifyOpen() {
 	n.conn, n.wake, n.drained = c, make(chan struct{}), make(chan struct{}, 1)
 	s.KeepFD(notify.Role, c.FD())
 	s.log.Debug("notify: listening", "socket", c.Addr(), "inherited", adopted)
+	s.armCarriedWatchdogs()
 	go n.wait(s.ctx.Done())
 }
 

@@ -20,6 +20,7 @@ import (
 	"respawn/internal/earlysig"
 	"respawn/internal/logbuf"
 	"respawn/marshal"
+	"respawn/notify"
 	"respawn/reexec"
 	"respawn/respawn"
 )
@@ -305,4 +306,5 @@ func newLogger(o *options, w io.Writer) *slog.Logger {
 // upgrade.
 var keptRoles = map[string]bool{
 	controlRole: true, respawn.WatchRole: true, respawn.AcctSourceRole: true, respawn.AcctShadowRole: true,
+	notify.Role: true,
 }
