@@ -123,16 +123,16 @@ func (s *Supervisor) onDatagram(d *notify.Datagram) {
 	switch {
 	case d.Truncated || err != nil:
 		n.refused++
-		s.log.Warn("notify: message refused", "pid", d.Pid, "bytes", len(d.Data), "err", errors.Join(err, truncated(d.Truncated)))
+		s.log.Warn("notify: message refused", "sender", d.Pid, "bytes", len(d.Data), "err", errors.Join(err, truncated(d.Truncated)))
 		return
 	case r == nil:
 		n.refused++
-		s.log.Debug("notify: message from no server's process, ignored", "pid", d.Pid, "uid", d.UID, "msg", m.String())
+		s.log.Debug("notify: message from no server's process, ignored", "sender", d.Pid, "uid", d.UID, "message", m.String())
 		return
 	}
 	n.received++
 	if len(m.Invalid) > 0 {
-		s.log.Warn("notify: invalid values ignored", append(r.logID(), "pid", d.Pid, "keys", m.Invalid)...)
+		s.log.Warn("notify: invalid values ignored", append(r.logID(), "sender", d.Pid, "keys", m.Invalid)...)
 	}
 	s.applyNotify(r, d, &m)
 }
@@ -207,7 +207,7 @@ func (s *Supervisor) applyNotify(r *Server, d *notify.Datagram, m *notify.Messag
 		s.log.Info("ready", append(r.logID(), "pid", r.Pid, "sender", d.Pid)...)
 	}
 	if m.Reloading || m.Stopping || m.ErrnoSet {
-		s.log.Info("notify", append(r.logID(), "pid", d.Pid, "msg", m.String())...)
+		s.log.Info("notify", append(r.logID(), "sender", d.Pid, "message", m.String())...)
 	}
 	if m.WatchdogTrigger && !r.sd.dogFired {
 		r.sd.dogNs, r.sd.dogFired = 0, true
