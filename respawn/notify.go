@@ -30,8 +30,9 @@ type sdState struct {
 // upgrade, which keeps the socket, loses none.
 type notifier struct {
 	conn      *notify.Conn
-	inherited int  // the descriptor a live upgrade kept, or -1
-	pending   bool // a wake is being answered: read on at the next turn
+	addr      string // conn's address, for NOTIFY_SOCKET; "" without a socket
+	inherited int    // the descriptor a live upgrade kept, or -1
+	pending   bool   // a wake is being answered: read on at the next turn
 	wake      chan struct{}
 	drained   chan struct{}
 
@@ -170,6 +171,10 @@ func (s *Supervisor) onNotifyTimer() {
 	next := int64(0)
 	for _, r := range s.recs {
 		if r.sd.dogNs == 0 || r.State != Alive {
+			continue
+		}
+		if r.stopping || r.restart || s.stopping {
+			r.sd.dogNs = 0 // being stopped: its stop timeout ends it
 			continue
 		}
 		if r.sd.dogNs <= now {

@@ -29,7 +29,7 @@ func (s *Supervisor) notifyOpen() {
 		s.log.Warn("notify: no sd_notify socket: servers run without NOTIFY_SOCKET", "err", err)
 		return
 	}
-	n.conn, n.wake, n.drained = c, make(chan struct{}), make(chan struct{}, 1)
+	n.conn, n.addr, n.wake, n.drained = c, c.Addr(), make(chan struct{}), make(chan struct{}, 1)
 	s.KeepFD(notify.Role, c.FD())
 	s.log.Debug("notify: listening", "socket", c.Addr(), "inherited", adopted)
 	s.armCarriedWatchdogs()
@@ -285,10 +285,10 @@ func (s *Supervisor) notifyEnv(r *Server, env []string, plain bool) []string {
 		return n.env
 	}
 	out := envWithout(env, notify.Env, "WATCHDOG_USEC", "WATCHDOG_PID")
-	if n != nil && n.conn != nil {
-		out = append(out, notify.Env+"="+n.conn.Addr())
+	if n != nil && n.addr != "" {
+		out = append(out, notify.Env+"="+n.addr)
 	}
-	if r.Set.Watchdog > 0 && n != nil && n.conn != nil {
+	if r.Set.Watchdog > 0 && n != nil && n.addr != "" {
 		out = append(out, "WATCHDOG_USEC="+strconv.FormatInt(r.Set.Watchdog.Microseconds(), 10))
 	}
 	if plain && r.Set.Watchdog == 0 && n != nil {
