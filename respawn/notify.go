@@ -204,11 +204,13 @@ func (s *Supervisor) watchdogMissed(r *Server, now int64) {
 	s.abort(r)
 }
 
-// armWatchdog arms r's watchdog for its new process, if it has one.
+// armWatchdog arms r's watchdog for its new process, if it has one. As
+// systemd's, it runs from the end of start-up: for a --ready server,
+// READY=1 (see applyNotify), which it has its --ready timeout to send.
 func (s *Supervisor) armWatchdog(r *Server) {
 	r.sd = sdState{dogTimeout: r.Set.Watchdog}
 	if r.Set.Watchdog > 0 && s.notify != nil && s.notify.conn != nil {
-		r.sd.dogNs = monotonicNs() + int64(r.Set.Watchdog)
+		r.sd.dogNs = monotonicNs() + int64(r.readyTimeout()+r.Set.Watchdog)
 		s.armNotifyAt(r.sd.dogNs)
 	}
 }

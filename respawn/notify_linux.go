@@ -199,8 +199,9 @@ func (s *Supervisor) applyNotify(r *Server, d *notify.Datagram, m *notify.Messag
 	if m.WatchdogUsec != 0 {
 		s.watchdogTimeout(r, time.Duration(m.WatchdogUsec)*time.Microsecond)
 	}
-	if m.Watchdog && r.sd.dogTimeout > 0 && !r.sd.dogFired {
+	if (m.Watchdog || m.Ready && !r.sd.ready) && r.sd.dogTimeout > 0 && !r.sd.dogFired {
 		r.sd.dogNs = monotonicNs() + int64(r.sd.dogTimeout)
+		s.armNotifyAt(r.sd.dogNs) // READY=1 may bring it closer: start-up is over
 	}
 	if m.Ready && !r.sd.ready {
 		r.sd.ready = true

@@ -191,3 +191,41 @@ func dueDiff(t *testing.T, a, b map[string]any) time.Duration {
 	}
 	return max(ta.Sub(tb), tb.Sub(ta))
 }
+
+// Many servers pinging at once: every message is taken (the loop reads
+// the socket in batches, and the waiter never loses a wake-up), and no
+// watchdog fires while they ping at 20 times their timeout's rate. The
+// watchdog runs from READY=1 (--ready), as systemd's from the end of
+// start-up, whatever the start of a race-built helper costs; each --ready
+// holds the next server until it is ready, so they start one by one and
+// ping together.
+func TestNotifyManyPingers(t *testing.T) {
+	const servers, pings = 20, 40
+	dir := t.TempDir()
+	var args []string
+	for i := 0; i < servers; i++ {
+		file := filepath.Join(dir, "s"+itoa(i))
+		args = append(args, "{", "--ready=60s", "--watchdog=1s", selfBin, "helper", "sdnotify", file,
+			"READY=1", "ping:"+itoa(pings)+":50ms", `WATCHDOG_USEC=86400000000\nSTATUS=done`, "}")
+	}
+	s := begin(t, args...)
+	s.waitLog(1, msg("ALIVE", "server", servers))
+	n := 1
+	eventually(t, "every server done pinging", func() bool {
+		d := s.dump(n)
+		n++
+		for i := 1; i <= servers; i++ {
+			if nt, _ := dumpServer(d, i)["notify"].(map[string]any); nt == nil || nt["status"] != "done" {
+				return false
+			}
+		}
+		if got := d["notify"].(map[string]any)["received"].(float64); got != servers*(pings+2) {
+			t.Errorf("%v messages taken, want %d", got, servers*(pings+2))
+		}
+		return true
+	})
+	if c := s.count(msg("watchdog: no WATCHDOG=1 in time: SIGABRT")); c != 0 {
+		t.Errorf("%d watchdogs fired while their servers pinged", c)
+	}
+	s.stop()
+}

@@ -17,8 +17,9 @@ func init() {
 
 // sdnotifyHelper is "helper sdnotify FILE STEP...": it appends its pid
 // and $NOTIFY_SOCKET to FILE, then takes each step in order (a message to
-// send, after which it appends "sent" to FILE; sleep:DURATION; or exit,
-// which ends it with status 0), then sleeps until killed. Each message is
+// send, after which it appends "sent" to FILE; sleep:DURATION; exit,
+// which ends it with status 0; or ping:N:DURATION, N times WATCHDOG=1
+// every DURATION, appending nothing), then sleeps until killed. Each message is
 // written the way python's sdnotify package writes it: a datagram socket,
 // one sendto, "\n" for the message's line breaks written as "\\n".
 func sdnotifyHelper(args []string) int {
@@ -26,6 +27,12 @@ func sdnotifyHelper(args []string) int {
 	for _, step := range args[1:] {
 		if step == "exit" {
 			return 0
+		}
+		if p, ok := strings.CutPrefix(step, "ping:"); ok {
+			if !pings(p) {
+				return 96
+			}
+			continue
 		}
 		if d, ok := strings.CutPrefix(step, "sleep:"); ok {
 			dur, _ := time.ParseDuration(d)
@@ -38,6 +45,20 @@ func sdnotifyHelper(args []string) int {
 		appendLine(args[0], "sent")
 	}
 	return pause()
+}
+
+// pings sends WATCHDOG=1 as "N:DURATION" says.
+func pings(spec string) bool {
+	ns, ds, _ := strings.Cut(spec, ":")
+	n, _ := strconv.Atoi(ns)
+	d, _ := time.ParseDuration(ds)
+	for i := 0; i < n; i++ {
+		if sdnotifyRaw(os.Getenv("NOTIFY_SOCKET"), "WATCHDOG=1") != nil {
+			return false
+		}
+		time.Sleep(d)
+	}
+	return true
 }
 
 // sdnotifyRaw sends msg to addr as python's sdnotify does:
