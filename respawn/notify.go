@@ -32,6 +32,7 @@ type notifier struct {
 	conn      *notify.Conn
 	addr      string // conn's address, for NOTIFY_SOCKET; "" without a socket
 	inherited int    // the descriptor a live upgrade kept, or -1
+	self      int    // respawn's pid (it does not change across an upgrade)
 	pending   bool   // a wake is being answered: read on at the next turn
 	wake      chan struct{}
 	drained   chan struct{}

@@ -29,7 +29,8 @@ func (s *Supervisor) notifyOpen() {
 		s.log.Warn("notify: no sd_notify socket: servers run without NOTIFY_SOCKET", "err", err)
 		return
 	}
-	n.conn, n.addr, n.wake, n.drained = c, c.Addr(), make(chan struct{}), make(chan struct{}, 1)
+	n.conn, n.addr, n.self = c, c.Addr(), os.Getpid()
+	n.wake, n.drained = make(chan struct{}), make(chan struct{}, 1)
 	s.KeepFD(notify.Role, c.FD())
 	s.log.Debug("notify: listening", "socket", c.Addr(), "inherited", adopted)
 	s.armCarriedWatchdogs()
@@ -147,11 +148,16 @@ func truncated(t bool) error {
 // sender is the live server whose process sent d, or nil: d's pid must be
 // the server's process, in its process group, or a descendant of it
 // (bounded walk up the parents), and still the sender once /proc has
-// been read (see notify.Datagram.SamePid).
+// been read (see notify.Datagram.SamePid). A server's own process needs
+// neither: it is respawn's child, and its pid cannot be reused before
+// respawn reaps it, which takes it out of byPid.
 func (s *Supervisor) sender(d *notify.Datagram) *Server {
 	pid := d.Pid
-	if pid <= 1 || pid == os.Getpid() {
+	if pid <= 1 || pid == s.notify.self {
 		return nil
+	}
+	if r := s.byPid[pid]; r != nil && r.task == nil && r.State == Alive {
+		return r
 	}
 	r := s.serverOf(pid)
 	if r == nil || !d.SamePid() {
@@ -173,7 +179,7 @@ func (s *Supervisor) serverOf(pid int) *Server {
 	if r := s.byPid[st.Pgrp]; r != nil && r.task == nil && r.State == Alive && r.Pgid == st.Pgrp {
 		return r
 	}
-	self := os.Getpid()
+	self := s.notify.self
 	for ppid, i := st.PPid, 0; ppid > 1 && ppid != self && i < maxAncestors; i++ {
 		if r := s.byPid[ppid]; r != nil && r.task == nil && r.State == Alive {
 			return r
@@ -251,7 +257,7 @@ func (s *Supervisor) mainPid(r *Server, d *notify.Datagram, pid int) {
 // orphanOf reports whether pid, with stat st, is a child of respawn's
 // that the sender's uid owns (or the sender is root).
 func (s *Supervisor) orphanOf(pid int, st Stat, uid uint32) bool {
-	if st.PPid != os.Getpid() {
+	if st.PPid != s.notify.self {
 		return false
 	}
 	fi, err := os.Stat("/proc/" + strconv.Itoa(pid))
