@@ -291,7 +291,7 @@ func appendNotify(b []byte, in *NotifyInfo) []byte {
 		b = strconv.AppendQuote(b, in.Status)
 	}
 	if in.Watchdog != "" {
-		b = append(b, " watchdog="...)
+		b = append(b, " sd_watchdog="...)
 		b = append(b, in.Watchdog...)
 	}
 	return b

@@ -67,7 +67,7 @@ func TestNotifyRawClientList(t *testing.T) {
 	if got := serverEnv(pid, "WATCHDOG_USEC"); got != "" {
 		t.Errorf("the server inherited respawn's WATCHDOG_USEC=%s", got)
 	}
-	if out := ctlOK(t, sock, "status", "app"); !strings.Contains(out, "ready:     yes") || !strings.Contains(out, "status:    raw client") {
+	if out := ctlOK(t, sock, "status", "app"); !regexp.MustCompile(`(?m)^ready: +yes$`).MatchString(out) || !regexp.MustCompile(`(?m)^status: +raw client$`).MatchString(out) {
 		t.Errorf("status:\n%s", out)
 	}
 	s.stop()

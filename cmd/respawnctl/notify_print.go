@@ -59,7 +59,7 @@ func notifyFields(in respawn.Info) [][2]string {
 		f = append(f, [2]string{"status", esc(n.Status)})
 	}
 	if n.Watchdog != "" {
-		f = append(f, [2]string{"watchdog", esc(n.Watchdog) + " (next WATCHDOG=1 due by " + esc(n.WatchdogDue) + ")"})
+		f = append(f, [2]string{"sd watchdog", esc(n.Watchdog) + " (next WATCHDOG=1 due by " + esc(n.WatchdogDue) + ")"})
 	}
 	if n.MainPid {
 		f = append(f, [2]string{"main pid", "from MAINPID="})
