@@ -229,3 +229,20 @@ func TestNotifyManyPingers(t *testing.T) {
 	}
 	s.stop()
 }
+
+// MAINPID= naming a process that is not the server's (here the test
+// itself, respawn's parent) is refused: the server keeps its pid, and
+// the process named is never signalled as the server.
+func TestNotifyMainPidRefused(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "app")
+	s := begin(t, "{", "@app", selfBin, "helper", "sdnotify", file, "MAINPID="+itoa(os.Getpid())+`\nREADY=1`, "}")
+	s.waitLog(1, msg("ready", "name", "app"))
+	refused := s.waitLog(1, msg("notify: MAINPID refused: not a process of the server's", "name", "app"))
+	if refused["mainpid"] != float64(os.Getpid()) {
+		t.Errorf("refused line: %v", refused)
+	}
+	if in := dumpServer(s.dump(1), 1); in["pid"] != float64(s.pidOf(1)) {
+		t.Errorf("after a refused MAINPID= the server's pid is %v, want %d", in["pid"], s.pidOf(1))
+	}
+	s.stop()
+}
