@@ -26,5 +26,5 @@ type Datagram struct {
 // Role is the socket's role among the descriptors a live upgrade keeps.
 const Role = "notify"
 
-// Env is the environment variable that names the socket to a server.
-const Env = "NOTIFY_SOCKET"
+// SocketEnv is the environment variable that names the socket to a server.
+const SocketEnv = "NOTIFY_SOCKET"

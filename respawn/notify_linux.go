@@ -116,19 +116,22 @@ func (s *Supervisor) readNotify() bool {
 }
 
 // onDatagram handles one datagram: from a server's process it is
-// applied; anything else is counted as refused.
+// applied; anything else is counted as refused. Only a server's refused
+// message is a warning: any local process may write to the socket, and
+// must not fill the log.
 func (s *Supervisor) onDatagram(d *notify.Datagram) {
 	n := s.notify
 	m, err := notify.Parse(d.Data)
+	err = errors.Join(err, truncated(d.Truncated))
 	r := s.sender(d)
 	switch {
-	case d.Truncated || err != nil:
-		n.refused++
-		s.log.Warn("notify: message refused", "sender", d.Pid, "bytes", len(d.Data), "err", errors.Join(err, truncated(d.Truncated)))
-		return
 	case r == nil:
 		n.refused++
-		s.log.Debug("notify: message from no server's process, ignored", "sender", d.Pid, "uid", d.UID, "message", m.String())
+		s.log.Debug("notify: message from no server's process, ignored", "sender", d.Pid, "uid", d.UID, "message", m.String(), "err", err)
+		return
+	case err != nil:
+		n.refused++
+		s.log.Warn("notify: message refused", append(r.logID(), "sender", d.Pid, "bytes", len(d.Data), "err", err)...)
 		return
 	}
 	n.received++
@@ -291,9 +294,9 @@ func (s *Supervisor) notifyEnv(r *Server, env []string, plain bool) []string {
 	if plain && r.Set.Watchdog == 0 && n != nil && n.env != nil {
 		return n.env
 	}
-	out := envWithout(env, notify.Env, "WATCHDOG_USEC", "WATCHDOG_PID")
+	out := envWithout(env, notify.SocketEnv, "WATCHDOG_USEC", "WATCHDOG_PID")
 	if n != nil && n.addr != "" {
-		out = append(out, notify.Env+"="+n.addr)
+		out = append(out, notify.SocketEnv+"="+n.addr)
 	}
 	if r.Set.Watchdog > 0 && n != nil && n.addr != "" {
 		out = append(out, "WATCHDOG_USEC="+strconv.FormatInt(r.Set.Watchdog.Microseconds(), 10))
