@@ -200,6 +200,10 @@ type Record struct {
 	// process: how it starts, as /proc showed the process. (A server of
 	// the command line takes its settings from the command line.)
 	Adopted *Adopted `msgpack:"adopted,omitempty"`
+	// Notify is what an ALIVE server said over sd_notify (readiness,
+	// status, its watchdog's deadline), or nil. The socket is the kept
+	// descriptor whose role is "notify".
+	Notify *Notify `msgpack:"notify,omitempty"`
 }
 
 // Adopted is how a server taken over from a watched process starts.

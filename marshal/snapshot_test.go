@@ -73,6 +73,7 @@ var samples = []struct {
 			func() Record {
 				r := alive(1, "web", 4300, "/usr/sbin/nginx", "-g", "daemon off;")
 				r.Stopping, r.Restart = true, true
+				r.Notify = &Notify{Ready: true, Status: "serving 3 clients", WatchdogNs: 12_000_000_000, WatchdogTimeoutNs: 5e9, MainPid: true}
 				return r
 			}(),
 			{Index: 2, Name: "control", Task: true, State: stateAlive, StartNs: 10_000_000_000, Started: true},
@@ -471,6 +472,11 @@ func TestEncodeRefuses(t *testing.T) {
 		{"respawn due while ALIVE", func(s *Snapshot) { s.Records[0].DueNs = 5 }, "a respawn due in state 1"},
 		{"SIGKILL due while DEAD", func(s *Snapshot) { s.Records[4].KillNs = 5 }, "a SIGKILL due at 5 in state 2"},
 		{"negative SIGKILL due", func(s *Snapshot) { s.Records[0].KillNs = -1 }, "a SIGKILL due at -1"},
+		{"sd_notify state while DEAD", func(s *Snapshot) { s.Records[4].Notify = &Notify{Ready: true} }, "sd_notify state in state 2"},
+		{"long sd_notify status", func(s *Snapshot) { s.Records[0].Notify = &Notify{Status: strings.Repeat("s", MaxNotifyStatus+1)} }, "a status of 4097 bytes"},
+		{"negative watchdog due", func(s *Snapshot) { s.Records[0].Notify = &Notify{WatchdogNs: -1, WatchdogTimeoutNs: 1} }, "watchdog due -1"},
+		{"watchdog timeout over a day", func(s *Snapshot) { s.Records[0].Notify = &Notify{WatchdogTimeoutNs: MaxWatchdogTimeNs + 1} }, "watchdog due 0, timeout"},
+		{"watchdog due without timeout", func(s *Snapshot) { s.Records[0].Notify = &Notify{WatchdogNs: 5} }, "without a timeout"},
 		{"negative interval", func(s *Snapshot) { s.Flags.IntervalNs = -1 }, "negative interval"},
 		{"negative generation", func(s *Snapshot) { s.Generation = -1 }, "negative generation"},
 		{"generation at the limit", func(s *Snapshot) { s.Generation = MaxGeneration + 1 }, "generation 2147483648"},

@@ -145,6 +145,9 @@ func (r *Record) validate(i int) error {
 	if err := checkString("name", r.Name); err != nil {
 		return err
 	}
+	if err := r.Notify.validate(r); err != nil {
+		return err
+	}
 	if a := r.Adopted; a != nil {
 		if r.Task {
 			return errors.New("a task adopted from a watched process")

@@ -28,7 +28,7 @@ func receiver(t *testing.T, addr string) int {
 	return fd
 }
 
-func receive(t *testing.T, fd int) string {
+func receiveRaw(t *testing.T, fd int) string {
 	t.Helper()
 	tv := unix.Timeval{Sec: 5}
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
@@ -62,7 +62,7 @@ func TestIntegrationClientSends(t *testing.T) {
 			if err := c.Send("READY=1\nSTATUS=up"); err != nil {
 				t.Fatal(err)
 			}
-			if got := receive(t, fd); got != "READY=1\nSTATUS=up" {
+			if got := receiveRaw(t, fd); got != "READY=1\nSTATUS=up" {
 				t.Fatalf("received %q", got)
 			}
 			if err := c.Send(string(make([]byte, MaxSend+1))); err == nil {

@@ -57,6 +57,9 @@ type Info struct {
 
 	// Watchdog is the hardware watchdog's device, on the watchdog task.
 	Watchdog *WatchdogInfo `json:"watchdog,omitempty"`
+	// Notify is what the server said over sd_notify (READY=1, STATUS=,
+	// its watchdog), while it is ALIVE; nil if nothing to show.
+	Notify *NotifyInfo `json:"notify,omitempty"`
 
 	startNs int64 // CLOCK_MONOTONIC of the start, for UptimeSec
 }
@@ -78,6 +81,7 @@ type Dump struct {
 	Watch         *WatchDump     `json:"watch,omitempty"`
 	Acct          *AcctDump      `json:"acct,omitempty"`
 	Watchdog      *WatchdogInfo  `json:"watchdog,omitempty"`
+	Notify        *NotifyDump    `json:"notify,omitempty"`
 }
 
 func rfc3339(ns int64) string {
@@ -114,6 +118,7 @@ func (s *Supervisor) info(r *Server, now int64) Info {
 	if s.wd != nil && r == s.wd.task {
 		in.Watchdog = s.watchdogInfo()
 	}
+	in.Notify = s.notifyInfo(r)
 	if r.Last.Set && r.Last.Err == "" {
 		if r.Last.Signal != 0 {
 			in.ExitSignal = signalName(r.Last.Signal)
@@ -140,6 +145,7 @@ func (s *Supervisor) Snapshot() Dump {
 		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
 		Counts: maps.Clone(v.counts), Servers: slices.Clone(v.servers), Tasks: slices.Clone(v.tasks),
 		EventsDropped: s.dropped(), EventSeq: s.seq, Watch: s.watchDump(), Acct: s.acctDump(),
+		Notify: s.notifyDump(),
 	}
 	for _, list := range [][]Info{d.Servers, d.Tasks} {
 		for i := range list {
@@ -233,6 +239,7 @@ func (d Dump) WriteText(w io.Writer) error {
 		b = append(b, Escape(d.Watchdog.String())...)
 		b = append(b, '\n')
 	}
+	b = d.Notify.appendText(b)
 	b = append(b, "end of info dump\n"...)
 	_, err := w.Write(b)
 	return err
@@ -284,6 +291,7 @@ func appendInfoLine(b []byte, in Info) []byte {
 		b = append(b, " acct="...)
 		b = strconv.AppendQuote(b, in.Acct.String())
 	}
+	b = appendNotify(b, in.Notify)
 	if in.Source != "" {
 		b = append(b, " source="...)
 		b = appendEscaped(b, in.Source)

@@ -15,6 +15,7 @@ import (
 // place that waits for processes. Children we did not start (orphans
 // adopted as a subreaper or as PID 1) are collected and logged.
 func (s *Supervisor) reap() {
+	s.readNotify() // a MAINPID= before the death it explains
 	s.reapMore = false
 	for n := 0; n < reapBatch; {
 		var ws unix.WaitStatus

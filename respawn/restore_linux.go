@@ -73,6 +73,7 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 	s.loadWatch(snap)
 	s.loadAcct(snap)
 	s.loadWatchdog(snap)
+	s.loadNotify(snap)
 	s.restored = true
 	return nil
 }

@@ -134,6 +134,7 @@ type Server struct {
 	carriedKill int64          // the killNs a live upgrade's snapshot held, until resume arms it
 
 	adopted *adoption // a watched process respawn took over when it died, or nil
+	sd      sdState   // what its process said over sd_notify (notify.go)
 
 	lastExitRT int64 // CLOCK_REALTIME of the last ending (--acct): a late record's death is still Last
 	permanent  bool  // the task's last error was a permanentError: buried at once

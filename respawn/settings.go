@@ -55,6 +55,14 @@ type Settings struct {
 	LogFile string // also write the captured lines to this file; "": none
 	LogMax  int64  // rotate LogFile when it passes this many bytes; 0: the default
 	LogKeep int    // rotated files kept; 0: the default
+
+	// sd_notify (notify.go). Ready holds the groups after this one until
+	// it sends READY=1, or for ReadyTimeout (DefaultReadyTimeout if 0).
+	// Watchdog is systemd's WatchdogSec: a server that does not send
+	// WATCHDOG=1 within it is sent SIGABRT; 0: none.
+	Ready        bool
+	ReadyTimeout time.Duration
+	Watchdog     time.Duration
 }
 
 // KillMode says who hears a server's stop signal.

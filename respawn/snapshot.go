@@ -52,6 +52,7 @@ func recordOf(r *Server) marshal.Record {
 		rec.Out = r.out.FDs()
 	}
 	rec.Adopted = adoptedRecord(r)
+	rec.Notify = notifyRecord(r)
 	return rec
 }
 
@@ -63,6 +64,7 @@ func (r *Server) apply(rec *marshal.Record) {
 	r.Restarts, r.Started, r.stopping, r.restart = rec.Restarts, rec.Started, rec.Stopping, rec.Restart
 	r.short, r.carriedDue, r.fast, r.carriedKill = rec.Short, rec.DueNs, rec.Fast, rec.KillNs
 	r.Last = exitFrom(rec.Last)
+	r.loadNotifyRecord(rec.Notify)
 }
 
 // configFrom returns cfg with the settings the snapshot recorded.

@@ -39,6 +39,7 @@ func (s *Supervisor) spawn(r *Server) error {
 			return err
 		}
 	}
+	attr.Env = s.notifyEnv(r, attr.Env, !r.Set.hasEnv())
 	if r.path != "" {
 		pid, err := start(r, r.path, &attr)
 		if err == nil {
@@ -85,6 +86,7 @@ func (s *Supervisor) spawned(r *Server, pid int) error {
 	}
 	r.StartNs, r.StartRT = monotonicNs(), realtimeNs()
 	s.byPid[pid] = r
+	s.armWatchdog(r)
 	s.startupGroup(pid)
 	return nil
 }

@@ -170,6 +170,7 @@ type Supervisor struct {
 	watch   *watcher   // the proc events task's state, or nil
 	acct    *accounter // the process accounting task's state, or nil
 	wd      *watchdog  // the hardware watchdog task's state, or nil
+	notify  *notifier  // the servers' sd_notify socket, set by Run
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
@@ -277,6 +278,7 @@ func (s *Supervisor) Run() int {
 		s.log.Error("respawn: set-up failed", "err", err)
 		return ExitAborted
 	}
+	s.notifyOpen()
 	if s.restored {
 		s.resume()
 		s.systemdReady()
@@ -296,17 +298,9 @@ func (s *Supervisor) Run() int {
 }
 
 // startAll fires the start of every record, in order; once a stop is
-// taken (see breathe), the records not started are cremated.
-func (s *Supervisor) startAll() {
-	for i, r := range s.recs {
-		if s.stopping {
-			s.fire(r, evStop, Exit{})
-			continue
-		}
-		s.fire(r, evStart, Exit{})
-		s.breathe(i)
-	}
-}
+// taken (see breathe), the records not started are cremated. A --ready
+// server holds the records after it until it is ready (see startFrom).
+func (s *Supervisor) startAll() { s.startFrom(0) }
 
 // breathe is called after the i-th start (from 0) of a long run of them
 // in one turn (start-up, a revival of every buried server): after every
@@ -377,11 +371,16 @@ func (s *Supervisor) loop() int {
 			s.onWatchEvents()
 		case <-s.petC():
 			s.onWatchdogTick()
+		case <-s.notifyWake():
+			s.onNotifyWake()
+		case <-s.notifyTimerC():
+			s.onNotifyTimer()
 		case <-s.idleC():
 			s.recordStartTimes(8)
 		case <-s.systemd.c:
 			s.onSystemdTimer()
 		}
+		s.checkGate()
 		s.flushLogs()
 		s.systemdChanges()
 	}

@@ -20,6 +20,7 @@ import (
 	"respawn/internal/earlysig"
 	"respawn/internal/logbuf"
 	"respawn/marshal"
+	"respawn/notify"
 	"respawn/reexec"
 	"respawn/respawn"
 )
@@ -312,4 +313,5 @@ func newLogger(o *options, w io.Writer) *slog.Logger {
 var keptRoles = map[string]bool{
 	controlRole: true, respawn.WatchRole: true, respawn.AcctSourceRole: true, respawn.AcctShadowRole: true,
 	respawn.WatchdogRole: true,
+	notify.Role:          true,
 }

@@ -24,6 +24,7 @@ import (
 type setting struct {
 	parse  func(st *respawn.Settings, v string) error
 	repeat bool // may be given more than once (the values add up)
+	bare   bool // may be given without a value (--ready): parse gets ""
 }
 
 var settings map[string]setting
@@ -48,6 +49,8 @@ func init() {
 		"log-file":      {parse: parseLogFile},
 		"log-max":       {parse: parseLogMax},
 		"log-keep":      {parse: parseLogKeep},
+		"ready":         {parse: parseReady, bare: true},
+		"watchdog":      {parse: parseWatchdog},
 	}
 	for name, res := range limitNames {
 		settings[name] = setting{parse: limitParser(res)}
@@ -75,7 +78,7 @@ func parseSettings(words []string) (respawn.Settings, []string, error) {
 		switch {
 		case !strings.HasPrefix(w, "--") || !known:
 			return st, nil, fmt.Errorf("unknown setting %q (settings are --KEY=VALUE before the program; a program whose name starts with '-' needs '--' before it)", w)
-		case !ok:
+		case !ok && !def.bare:
 			return st, nil, fmt.Errorf("setting --%s needs a value: --%s=VALUE", key, key)
 		case seen[key] && !def.repeat:
 			return st, nil, fmt.Errorf("setting --%s given twice", key)

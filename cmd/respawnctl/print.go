@@ -44,23 +44,28 @@ func (c *ctl) print(req control.Request, ans control.Answer) {
 // took over from a watched process, "-" for the others.
 func writeList(w io.Writer, list []respawn.Info, watching *control.Watching) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	src := showSource(list, watching)
-	fmt.Fprintln(tw, strings.Join(withSource(src, []string{"INDEX", "NAME", "TYPE", "STATE", "PID", "UPTIME", "RESTARTS", "RETRY", "LAST-EXIT"}, "SOURCE", "COMMAND"), "\t"))
+	src, sd := showSource(list, watching), showNotify(list)
+	head := []string{"INDEX", "NAME", "TYPE", "STATE", "PID", "UPTIME", "RESTARTS", "RETRY", "LAST-EXIT"}
+	if sd {
+		head = append(head, "READY", "STATUS")
+	}
+	fmt.Fprintln(tw, strings.Join(withSource(src, head, "SOURCE", "COMMAND"), "\t"))
 	now := time.Now()
 	rows := func(in respawn.Info) {
 		row := []string{index(in), esc(in.Name), kind(in), esc(in.State), pid(in.Pid), uptime(in), strconv.Itoa(in.Restarts), retry(in, now), lastExit(in.LastExit)}
+		row = withNotify(sd, row, in)
 		fmt.Fprintln(tw, strings.Join(withSource(src, row, source(in.Source, in.Rule), command(in)), "\t"))
 	}
 	watchedDone := !src
 	for _, in := range list {
 		if in.Task && !watchedDone {
-			writeWatchedRows(tw, watching)
+			writeWatchedRows(tw, watching, sd)
 			watchedDone = true
 		}
 		rows(in)
 	}
 	if !watchedDone {
-		writeWatchedRows(tw, watching)
+		writeWatchedRows(tw, watching, sd)
 	}
 	tw.Flush()
 }
@@ -117,6 +122,7 @@ func writeStatus(w io.Writer, in respawn.Info) {
 	if in.Revive != "" {
 		fields = append(fields, [2]string{"revive", esc(in.Revive)})
 	}
+	fields = append(fields, notifyFields(in)...)
 	fields = append(fields, [2]string{"last exit", esc(in.LastExit)})
 	if in.Acct != nil {
 		fields = append(fields, [2]string{"accounting", esc(in.Acct.String())})

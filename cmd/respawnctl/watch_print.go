@@ -40,14 +40,19 @@ func source(src, rule string) string {
 	return esc(src) + " " + esc(rule)
 }
 
-// writeWatchedRows writes a row of the list for each watched process.
-func writeWatchedRows(tw io.Writer, w *control.Watching) {
+// writeWatchedRows writes a row of the list for each watched process;
+// sd says the list has the READY and STATUS columns.
+func writeWatchedRows(tw io.Writer, w *control.Watching, sd bool) {
 	if w == nil {
 		return
 	}
+	notify := ""
+	if sd {
+		notify = "-\t-\t"
+	}
 	for _, p := range w.Watched {
-		fmt.Fprintf(tw, "-\t%s\tprocess\tWATCHED\t%s\t-\t-\t-\t-\t%s\t%s\n",
-			esc(p.Name), pid(p.Pid), source("watched", p.Rule), respawn.Quote(p.Argv))
+		fmt.Fprintf(tw, "-\t%s\tprocess\tWATCHED\t%s\t-\t-\t-\t-\t%s%s\t%s\n",
+			esc(p.Name), pid(p.Pid), notify, source("watched", p.Rule), respawn.Quote(p.Argv))
 	}
 }
 
