@@ -1,0 +1,300 @@
+//go:build linux
+
+package heartbeat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sys are the monitor's own descriptors.
+type sys struct {
+	dir  *os.File // the directory, opened without following a symlink
+	ep   int      // the epoll set
+	ino  int      // inotify on the directory
+	wake int      // an eventfd that ends a wait (the context ended)
+}
+
+// New checks the directory, and opens the descriptors Run polls. A
+// directory that is not owned by root, or that others may write to
+// without the sticky bit, is refused.
+func New(cfg Config) (*Monitor, error) {
+	if cfg.Scan <= 0 {
+		cfg.Scan = ScanEvery
+	}
+	if cfg.Max <= 0 || cfg.Max > MaxRegistrants {
+		cfg.Max = MaxRegistrants
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	m := &Monitor{cfg: cfg, log: cfg.Log, st: state{
+		byPid: map[int]*registrant{}, byFile: map[string]*registrant{}, byFD: map[int]*registrant{}, tries: map[string]bool{},
+	}}
+	if err := m.open(); err != nil {
+		m.closeSys()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Monitor) open() error {
+	m.sys = sys{ep: -1, ino: -1, wake: -1}
+	dir, err := OpenDir(m.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	m.sys.dir = dir
+	if m.sys.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return os.NewSyscallError("epoll_create1", err)
+	}
+	if m.sys.ino, err = unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC); err != nil {
+		return os.NewSyscallError("inotify_init1", err)
+	}
+	// Through /proc/self/fd: the directory checked, not what the path names now.
+	at := "/proc/self/fd/" + strconv.Itoa(int(dir.Fd()))
+	mask := uint32(unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_ONLYDIR)
+	if _, err := unix.InotifyAddWatch(m.sys.ino, at, mask); err != nil {
+		return os.NewSyscallError("inotify_add_watch", err)
+	}
+	if m.sys.wake, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+		return os.NewSyscallError("eventfd", err)
+	}
+	for _, fd := range []int{m.sys.ino, m.sys.wake} {
+		if err := m.poll(fd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OpenDir opens a registration directory and checks what it opened: a
+// directory (never through a symbolic link), owned by root, not writable
+// by others unless sticky.
+func OpenDir(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("heartbeat: directory %s: %w", path, os.NewSyscallError("open", err))
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("fstat", err)
+	}
+	switch {
+	case st.Uid != 0:
+		err = fmt.Errorf("heartbeat: directory %s is owned by uid %d, not root", path, st.Uid)
+	case st.Mode&unix.S_IWOTH != 0 && st.Mode&unix.S_ISVTX == 0:
+		err = fmt.Errorf("heartbeat: directory %s is writable by others and not sticky (mode %#o)", path, st.Mode&0o7777)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+func (m *Monitor) poll(fd int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+	return os.NewSyscallError("epoll_ctl", unix.EpollCtl(m.sys.ep, unix.EPOLL_CTL_ADD, fd, &ev))
+}
+
+func (m *Monitor) unpoll(fd int) {
+	_ = unix.EpollCtl(m.sys.ep, unix.EPOLL_CTL_DEL, fd, nil)
+}
+
+func (m *Monitor) closeSys() {
+	if m.sys.dir != nil {
+		m.sys.dir.Close()
+	}
+	for _, fd := range []int{m.sys.ep, m.sys.ino, m.sys.wake} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+// Run polls until ctx ends, then closes every descriptor, the
+// registrants' too; their files stay (the next start reads them again).
+// It is the monitor's only goroutine.
+func (m *Monitor) Run(ctx context.Context) error {
+	defer m.shut()
+	stop := context.AfterFunc(ctx, func() { _, _ = unix.Write(m.sys.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0}) })
+	defer stop()
+	m.mu.Lock()
+	m.scan()
+	m.mu.Unlock()
+	nextScan := monotonicNs() + int64(m.cfg.Scan)
+	events := make([]unix.EpollEvent, 256)
+	for ctx.Err() == nil {
+		n, err := unix.EpollWait(m.sys.ep, events, m.timeout(nextScan))
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return os.NewSyscallError("epoll_wait", err)
+		}
+		if thaw := m.turn(events[:max(n, 0)], &nextScan); thaw != nil {
+			select {
+			case <-thaw:
+			case <-ctx.Done():
+			}
+		}
+	}
+	return nil
+}
+
+// timeout is epoll_wait's, in ms: until the next deadline or scan.
+func (m *Monitor) timeout(nextScan int64) int {
+	m.mu.Lock()
+	at := nextScan
+	if len(m.st.due) > 0 && m.st.due[0].dueNs < at {
+		at = m.st.due[0].dueNs
+	}
+	m.mu.Unlock()
+	d := at - monotonicNs()
+	if d <= 0 {
+		return 0
+	}
+	return int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
+}
+
+// turn handles what epoll reported, then the scan if due, then the
+// deadlines passed. While frozen it does nothing and returns the channel
+// to wait on.
+func (m *Monitor) turn(evs []unix.EpollEvent, nextScan *int64) <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.frozen {
+		return m.thaw
+	}
+	now := monotonicNs()
+	var names []string
+	for _, ev := range evs {
+		switch fd := int(ev.Fd); fd {
+		case m.sys.wake:
+			var b [8]byte
+			_, _ = unix.Read(fd, b[:])
+		case m.sys.ino:
+			names = m.readInotify(names)
+		default:
+			m.ready(fd, now)
+		}
+	}
+	if now >= *nextScan {
+		*nextScan = now + int64(m.cfg.Scan)
+		m.scan()
+	} else if len(names) > 0 {
+		m.register(names)
+	}
+	m.fire(monotonicNs())
+	return nil
+}
+
+// ready handles a registrant's descriptor that epoll reported.
+func (m *Monitor) ready(fd int, now int64) {
+	switch r := m.st.byFD[fd]; {
+	case r == nil:
+	case fd == r.FIFO:
+		m.beat(r, now)
+	default:
+		m.unregister(r, true, "heartbeat: registrant exited, unregistered")
+	}
+}
+
+// beat reads what the FIFO holds: any byte is a beat. A FIFO that no one
+// holds open for writing any longer is taken out of the poll set, which
+// would report it without end; the registrant's deadline then passes.
+func (m *Monitor) beat(r *registrant, now int64) {
+	var buf [512]byte
+	got, eof := false, false
+	for {
+		n, err := unix.Read(r.FIFO, buf[:])
+		if n > 0 {
+			got = true
+			continue
+		}
+		eof = err == nil
+		break
+	}
+	if got {
+		r.LastNs = now
+		r.Beats++
+		m.st.totals.Beats++
+		if r.Fired {
+			r.Fired = false
+			m.log.Info("heartbeat: beating again", r.logAttrs()...)
+		}
+		m.st.due.arm(r)
+	}
+	if eof && !r.hup {
+		r.hup = true
+		m.unpoll(r.FIFO)
+		m.log.Warn("heartbeat: no writer left on the fifo", r.logAttrs("fifo", r.Reg.FIFO)...)
+	}
+}
+
+// fire takes the action of every registrant whose deadline has passed,
+// once: a beat arms it again.
+func (m *Monitor) fire(now int64) {
+	for len(m.st.due) > 0 && m.st.due[0].dueNs <= now {
+		r := m.st.due[0]
+		m.st.due.disarm(r)
+		r.Fired = true
+		r.Missed++
+		m.st.totals.Missed++
+		late := time.Duration(now - r.LastNs).Round(time.Millisecond)
+		m.log.Warn("heartbeat: deadline missed", r.logAttrs("action", r.Reg.Action.String(), "late", late.String(),
+			"period", r.Reg.Period.String(), "misses", r.Reg.Misses)...)
+		if r.Reg.Action != ActionKill {
+			continue
+		}
+		if err := unix.PidfdSendSignal(r.PidFD, unix.SIGKILL, nil, 0); err != nil {
+			m.log.Warn("heartbeat: kill", r.logAttrs("err", os.NewSyscallError("pidfd_send_signal", err))...)
+		}
+	}
+}
+
+// unregister forgets r and closes its descriptors; remove removes its
+// file too (the registrant exited).
+func (m *Monitor) unregister(r *registrant, remove bool, msg string) {
+	m.st.due.disarm(r)
+	delete(m.st.byPid, r.Pid)
+	delete(m.st.byFile, r.File)
+	delete(m.st.byFD, r.FIFO)
+	delete(m.st.byFD, r.PidFD)
+	if !r.hup {
+		m.unpoll(r.FIFO)
+	}
+	m.unpoll(r.PidFD)
+	unix.Close(r.FIFO)
+	unix.Close(r.PidFD)
+	if remove {
+		if err := unix.Unlinkat(int(m.sys.dir.Fd()), r.File, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			m.log.Warn("heartbeat: registration file not removed", r.logAttrs("file", r.File, "err", err)...)
+		}
+	}
+	m.log.Info(msg, r.logAttrs()...)
+}
+
+// shut closes everything as Run ends.
+func (m *Monitor) shut() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.st.byPid {
+		unix.Close(r.FIFO)
+		unix.Close(r.PidFD)
+	}
+	m.st.byPid, m.st.byFile, m.st.byFD, m.st.due = map[int]*registrant{}, map[string]*registrant{}, map[int]*registrant{}, nil
+	m.closeSys()
+}
+
+func monotonicNs() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
