@@ -17,10 +17,13 @@ import (
 // Deadlines go on from the last beats the old image saw: CLOCK_MONOTONIC
 // is the same clock across execve, so a beat missed during the upgrade
 // is missed, and beats written meanwhile wait in the FIFOs.
-func (m *Monitor) Adopt(ks []Kept) {
+func (m *Monitor) Adopt(h Handover) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, k := range ks {
+	t := &m.st.totals
+	t.Registered, t.Beats, t.Missed = h.Registered, h.Beats, h.Missed
+	m.refused.Store(h.Refused)
+	for _, k := range h.Registrants {
 		r := &registrant{Kept: k, at: -1}
 		err := m.checkKept(k)
 		if err == nil {

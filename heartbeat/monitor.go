@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,6 +39,16 @@ type Kept struct {
 	Missed uint64
 	FIFO   int // the read end of its FIFO
 	PidFD  int // its pidfd
+}
+
+// Handover is what a live upgrade carries of a monitor: its registrants
+// and its counters.
+type Handover struct {
+	Registrants []Kept
+	Registered  uint64
+	Refused     uint64
+	Beats       uint64
+	Missed      uint64
 }
 
 // Stats is the monitor as the info dump shows it.
@@ -117,16 +128,19 @@ func (h *dueHeap) disarm(r *registrant) {
 
 // state is what the poller owns, under Monitor.mu.
 type state struct {
-	byPid  map[int]*registrant
-	byFile map[string]*registrant
-	byFD   map[int]*registrant // by FIFO and by pidfd
-	tries  map[string]bool     // files that failed to parse once, to retry
-	due    dueHeap
-	totals Stats
+	byPid   map[int]*registrant
+	byFile  map[string]*registrant
+	byFD    map[int]*registrant // by FIFO and by pidfd
+	due     dueHeap
+	totals  Stats
+	pending []string // names inotify reported, for the registrar
 }
 
-// Monitor watches one registration directory. Run is its poller; Stats,
-// Freeze and Thaw may be called from any goroutine.
+// Monitor watches one registration directory. Run is its poller, and
+// starts its registrar: the goroutine that reads, authenticates and
+// registers the files (a look through /proc takes a while with many
+// processes, and the poller must not wait for it). Stats, Freeze and Thaw
+// may be called from any goroutine.
 type Monitor struct {
 	cfg Config
 	log *slog.Logger
@@ -136,6 +150,10 @@ type Monitor struct {
 	frozen bool
 	thaw   chan struct{}
 	st     state
+
+	poke    chan struct{}   // the poller has names pending for the registrar
+	tries   map[string]bool // registrar-owned: files that failed to parse once, to retry
+	refused atomic.Uint64   // registration files renamed invalid
 }
 
 // Stats reports the registrants and the counters.
@@ -144,7 +162,7 @@ func (m *Monitor) Stats() Stats {
 	defer m.mu.Unlock()
 	now := monotonicNs()
 	out := m.st.totals
-	out.Dir = m.cfg.Dir
+	out.Dir, out.Refused = m.cfg.Dir, m.refused.Load()
 	out.Registrants = make([]RegistrantStats, 0, len(m.st.byPid))
 	for _, r := range m.st.byPid {
 		out.Registrants = append(out.Registrants, RegistrantStats{
@@ -157,18 +175,21 @@ func (m *Monitor) Stats() Stats {
 
 // Freeze stops the monitor where it is for a live upgrade: no beat is
 // read and no deadline fires until Thaw. It returns every registrant,
-// whose descriptors stay open (the caller keeps them across execve).
-func (m *Monitor) Freeze() []Kept {
+// whose descriptors stay open (the caller keeps them across execve), and
+// the counters.
+func (m *Monitor) Freeze() Handover {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.frozen {
 		m.frozen, m.thaw = true, make(chan struct{})
 	}
-	out := make([]Kept, 0, len(m.st.byPid))
+	t := m.st.totals
+	h := Handover{Registered: t.Registered, Refused: m.refused.Load(), Beats: t.Beats, Missed: t.Missed}
+	h.Registrants = make([]Kept, 0, len(m.st.byPid))
 	for _, r := range m.st.byPid {
-		out = append(out, r.Kept)
+		h.Registrants = append(h.Registrants, r.Kept)
 	}
-	return out
+	return h
 }
 
 // Thaw lets a frozen monitor go on (the live upgrade failed).

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -36,8 +37,8 @@ func New(cfg Config) (*Monitor, error) {
 		cfg.Log = slog.Default()
 	}
 	m := &Monitor{cfg: cfg, log: cfg.Log, st: state{
-		byPid: map[int]*registrant{}, byFile: map[string]*registrant{}, byFD: map[int]*registrant{}, tries: map[string]bool{},
-	}}
+		byPid: map[int]*registrant{}, byFile: map[string]*registrant{}, byFD: map[int]*registrant{},
+	}, poke: make(chan struct{}, 1), tries: map[string]bool{}}
 	if err := m.open(); err != nil {
 		m.closeSys()
 		return nil, err
@@ -123,22 +124,27 @@ func (m *Monitor) closeSys() {
 
 // Run polls until ctx ends, then closes every descriptor, the
 // registrants' too; their files stay (the next start reads them again).
-// It is the monitor's only goroutine.
+// It is the monitor's only reader of beats; its registrar runs beside it
+// until then.
 func (m *Monitor) Run(ctx context.Context) error {
 	defer m.shut()
+	var registrar sync.WaitGroup
+	registrar.Add(1)
+	go func() {
+		defer registrar.Done()
+		m.registrar(ctx)
+	}()
+	defer registrar.Wait()
 	stop := context.AfterFunc(ctx, func() { _, _ = unix.Write(m.sys.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0}) })
 	defer stop()
-	m.mu.Lock()
-	m.scan()
-	m.mu.Unlock()
-	nextScan := monotonicNs() + int64(m.cfg.Scan)
-	events := make([]unix.EpollEvent, 256)
+	events := make([]unix.EpollEvent, 2*m.cfg.Max+2) // every descriptor at once
 	for ctx.Err() == nil {
-		n, err := unix.EpollWait(m.sys.ep, events, m.timeout(nextScan))
+		n, err := unix.EpollWait(m.sys.ep, events, m.timeout())
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			return os.NewSyscallError("epoll_wait", err)
 		}
-		if thaw := m.turn(events[:max(n, 0)], &nextScan); thaw != nil {
+		n = max(n, 0)
+		if thaw := m.turn(events[:n], n < len(events)); thaw != nil {
 			select {
 			case <-thaw:
 			case <-ctx.Done():
@@ -148,51 +154,57 @@ func (m *Monitor) Run(ctx context.Context) error {
 	return nil
 }
 
-// timeout is epoll_wait's, in ms: until the next deadline or scan.
-func (m *Monitor) timeout(nextScan int64) int {
+// timeout is epoll_wait's, in ms: until the next deadline, or none.
+func (m *Monitor) timeout() int {
 	m.mu.Lock()
-	at := nextScan
-	if len(m.st.due) > 0 && m.st.due[0].dueNs < at {
-		at = m.st.due[0].dueNs
+	defer m.mu.Unlock()
+	if len(m.st.due) == 0 {
+		return -1
 	}
-	m.mu.Unlock()
-	d := at - monotonicNs()
+	d := m.st.due[0].dueNs - monotonicNs()
 	if d <= 0 {
 		return 0
 	}
 	return int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
 }
 
-// turn handles what epoll reported, then the scan if due, then the
-// deadlines passed. While frozen it does nothing and returns the channel
-// to wait on.
-func (m *Monitor) turn(evs []unix.EpollEvent, nextScan *int64) <-chan struct{} {
+// turn handles what epoll reported, then, if that was all that was ready
+// (whole), the deadlines passed by the time it returned: a beat waiting
+// in a FIFO is always read before its registrant's deadline is looked at.
+// The names inotify reported go to the registrar. While frozen it does
+// nothing and returns the channel to wait on.
+func (m *Monitor) turn(evs []unix.EpollEvent, whole bool) <-chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.frozen {
 		return m.thaw
 	}
 	now := monotonicNs()
-	var names []string
 	for _, ev := range evs {
 		switch fd := int(ev.Fd); fd {
 		case m.sys.wake:
 			var b [8]byte
 			_, _ = unix.Read(fd, b[:])
 		case m.sys.ino:
-			names = m.readInotify(names)
+			m.st.pending = m.readInotify(m.st.pending)
 		default:
 			m.ready(fd, now)
 		}
 	}
-	if now >= *nextScan {
-		*nextScan = now + int64(m.cfg.Scan)
-		m.scan()
-	} else if len(names) > 0 {
-		m.register(names)
+	if len(m.st.pending) > 0 {
+		m.wakeRegistrar()
 	}
-	m.fire(monotonicNs())
+	if whole {
+		m.fire(now)
+	}
 	return nil
+}
+
+func (m *Monitor) wakeRegistrar() {
+	select {
+	case m.poke <- struct{}{}:
+	default:
+	}
 }
 
 // ready handles a registrant's descriptor that epoll reported.
@@ -230,6 +242,10 @@ func (m *Monitor) beat(r *registrant, now int64) {
 			m.log.Info("heartbeat: beating again", r.logAttrs()...)
 		}
 		m.st.due.arm(r)
+	}
+	if eof && exited(r.PidFD) {
+		m.unregister(r, true, "heartbeat: registrant exited, unregistered")
+		return
 	}
 	if eof && !r.hup {
 		r.hup = true
@@ -291,6 +307,14 @@ func (m *Monitor) shut() {
 	}
 	m.st.byPid, m.st.byFile, m.st.byFD, m.st.due = map[int]*registrant{}, map[string]*registrant{}, map[int]*registrant{}, nil
 	m.closeSys()
+}
+
+// exited reports whether the process of a pidfd has exited: its pidfd
+// polls readable.
+func exited(pidfd int) bool {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n == 1
 }
 
 func monotonicNs() int64 {

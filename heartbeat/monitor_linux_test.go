@@ -69,10 +69,10 @@ next:
 func monitor(t *testing.T) (*Monitor, string, *logBuf) {
 	t.Helper()
 	dir := t.TempDir()
-	return monitorOn(t, dir, nil), dir, nil
+	return monitorOn(t, dir, Handover{}), dir, nil
 }
 
-func monitorOn(t *testing.T, dir string, adopt []Kept) *Monitor {
+func monitorOn(t *testing.T, dir string, adopt Handover) *Monitor {
 	t.Helper()
 	m, err := New(Config{Dir: dir, Log: slog.New(slog.NewTextHandler(logs(t), &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
@@ -115,8 +115,10 @@ func spawn(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
 // shellClient runs dist/heartbeat/client.sh.
 func shellClient(t *testing.T, dir, name string, ms, misses int, action string, beats int) *exec.Cmd {
 	t.Helper()
-	return spawn(t, exec.Command("bash", "../dist/heartbeat/client.sh", dir, name, strconv.Itoa(ms),
-		strconv.Itoa(misses), action, strconv.Itoa(beats)))
+	cmd := exec.Command("bash", "../dist/heartbeat/client.sh", dir, name, strconv.Itoa(ms),
+		strconv.Itoa(misses), action, strconv.Itoa(beats))
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir()) // its FIFO
+	return spawn(t, cmd)
 }
 
 // holder is a process that holds fifo open for reading and writing.
@@ -205,7 +207,9 @@ func TestIntegrationGoClientBeats(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	m, dir, _ := monitor(t)
-	c := spawn(t, exec.Command(bin, "-dir", dir, "-name", "go-web", "-period", "50ms", "-action", "log"))
+	c := exec.Command(bin, "-dir", dir, "-name", "go-web", "-period", "50ms", "-action", "log")
+	c.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	spawn(t, c)
 	logs(t).wait(t, fmt.Sprintf("registration completed for PID %d", c.Process.Pid), "name=go-web", "period=50ms")
 	waitBeats(t, m, c.Process.Pid, 5)
 	_ = c.Process.Signal(syscall.SIGTERM) // removes its file: unregistered
@@ -414,7 +418,7 @@ func TestIntegrationFreezeAdopt(t *testing.T) {
 	c := shellClient(t, dir, "up", 50, 1, "kill", -1)
 	waitBeats(t, old, c.Process.Pid, 3)
 	kept := old.Freeze()
-	if len(kept) != 1 || kept[0].Pid != c.Process.Pid {
+	if len(kept.Registrants) != 1 || kept.Registrants[0].Pid != c.Process.Pid || kept.Beats < 3 {
 		t.Fatalf("kept %+v", kept)
 	}
 	// The old monitor's descriptors stay with the registrant handed over.
@@ -424,9 +428,15 @@ func TestIntegrationFreezeAdopt(t *testing.T) {
 	old.Thaw()
 	cancel()
 	<-done
-	time.Sleep(200 * time.Millisecond) // beats wait in the FIFO, deadline passed: the miss is real
+	time.Sleep(200 * time.Millisecond) // past the deadline: the beats written meanwhile wait in the FIFO
 	m := monitorOn(t, dir, kept)
 	logs(t).wait(t, "registrant taken over", fmt.Sprintf("pid=%d", c.Process.Pid))
-	before := m.Stats().Registrants[0].Beats
-	waitBeats(t, m, c.Process.Pid, before+5)
+	st := m.Stats()
+	if st.Beats < 3 || st.Registered != 1 {
+		t.Fatalf("counters not carried: %+v", st)
+	}
+	waitBeats(t, m, c.Process.Pid, st.Registrants[0].Beats+5)
+	if line := logs(t).find("deadline missed"); line != "" {
+		t.Fatalf("a miss across the handover: %s", line)
+	}
 }

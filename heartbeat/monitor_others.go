@@ -19,6 +19,6 @@ func New(cfg Config) (*Monitor, error) { return nil, errUnsupported }
 func (m *Monitor) Run(ctx context.Context) error { return errUnsupported }
 
 // Adopt does nothing.
-func (m *Monitor) Adopt(ks []Kept) {}
+func (m *Monitor) Adopt(h Handover) {}
 
 func monotonicNs() int64 { return 0 }

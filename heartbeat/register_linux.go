@@ -5,13 +5,16 @@ package heartbeat
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -77,6 +80,31 @@ func (m *Monitor) readInotify(names []string) []string {
 	}
 }
 
+// registrar reads, authenticates and registers files until ctx ends:
+// those the poller passes on from inotify, and every file of the
+// directory each second (AHM's scan, in case inotify lost some). It does
+// nothing while the monitor is frozen: a file left then is registered by
+// the next image's scan.
+func (m *Monitor) registrar(ctx context.Context) {
+	tick := time.NewTicker(m.cfg.Scan)
+	defer tick.Stop()
+	m.scan()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			m.scan()
+		case <-m.poke:
+			m.mu.Lock()
+			names := m.st.pending
+			m.st.pending = nil
+			m.mu.Unlock()
+			m.register(names)
+		}
+	}
+}
+
 // scan reads the whole directory: a file not registered yet is
 // registered, a registered file gone unregisters its registrant.
 func (m *Monitor) scan() {
@@ -86,27 +114,28 @@ func (m *Monitor) scan() {
 		return
 	}
 	present := make(map[string]bool, len(all))
-	var names []string
 	for _, n := range all {
-		if !IsRegistration(n) {
-			continue
+		if IsRegistration(n) {
+			present[n] = true
 		}
-		present[n] = true
-		if m.st.byFile[n] == nil {
-			names = append(names, n)
-		}
+	}
+	m.mu.Lock()
+	if m.frozen {
+		m.mu.Unlock()
+		return
 	}
 	for name, r := range m.st.byFile {
 		if !present[name] {
 			m.unregister(r, false, "heartbeat: registration file removed, unregistered")
 		}
 	}
-	for name := range m.st.tries {
+	m.mu.Unlock()
+	for name := range m.tries {
 		if !present[name] {
-			delete(m.st.tries, name)
+			delete(m.tries, name)
 		}
 	}
-	m.register(names)
+	m.register(slices.Collect(maps.Keys(present)))
 }
 
 func (m *Monitor) readDir() ([]string, error) {
@@ -117,25 +146,31 @@ func (m *Monitor) readDir() ([]string, error) {
 }
 
 // register reads, authenticates and registers the files named, at most
-// maxBatch of them, with one pass over /proc for all.
+// maxBatch of them (the rest are passed to the next turn), with one look
+// through /proc for all, made without holding the monitor.
 func (m *Monitor) register(names []string) {
 	slices.Sort(names)
 	names = slices.Compact(names)
+	m.mu.Lock()
+	frozen := m.frozen
+	names = slices.DeleteFunc(names, func(n string) bool { return m.st.byFile[n] != nil })
+	if len(names) > maxBatch {
+		m.st.pending = append(m.st.pending, names[maxBatch:]...)
+		names = names[:maxBatch]
+		m.wakeRegistrar()
+	}
+	m.mu.Unlock()
+	if frozen {
+		return
+	}
 	var cs []*candidate
 	for _, name := range names {
-		if len(cs) == maxBatch {
-			break
-		}
-		if m.st.byFile[name] != nil {
-			continue
-		}
 		if c := m.read(name); c != nil {
 			cs = append(cs, c)
 		}
 	}
 	slices.SortStableFunc(cs, func(a, b *candidate) int { return cmp.Compare(a.ctime, b.ctime) })
-	cs = m.unique(cs)
-	cs = m.openAll(cs)
+	cs = m.openAll(m.unique(cs))
 	if len(cs) == 0 {
 		return
 	}
@@ -144,7 +179,13 @@ func (m *Monitor) register(names []string) {
 		keys[c.key] = true
 	}
 	writers := fifoWriters(keys)
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, c := range cs {
+		if m.frozen { // left for the next image's scan
+			c.close()
+			continue
+		}
 		m.authenticate(c, writers[c.key])
 	}
 }
@@ -161,19 +202,19 @@ func (m *Monitor) read(name string) *candidate {
 	}
 	b, st, err := readFile(int(m.sys.dir.Fd()), name)
 	if errors.Is(err, unix.ENOENT) {
-		delete(m.st.tries, name)
+		delete(m.tries, name)
 		return nil
 	}
 	var reg Registration
 	if err == nil {
 		reg, err = Parse(b)
-		if err != nil && !m.st.tries[name] {
-			m.st.tries[name] = true
+		if err != nil && !m.tries[name] {
+			m.tries[name] = true
 			m.log.Debug("heartbeat: registration file unreadable, tried again once", "pid", pid, "file", name, "err", err)
 			return nil
 		}
 	}
-	delete(m.st.tries, name)
+	delete(m.tries, name)
 	if err != nil {
 		m.log.Warn(fmt.Sprintf("heartbeat: registration file invalid for PID %d", pid), "pid", pid, "file", name, "err", err)
 		m.rename(name, pid)
@@ -215,7 +256,10 @@ func readFile(dir int, name string) ([]byte, *unix.Stat_t, error) {
 // unique refuses a second registration for a PID: the older stands (the
 // one registered, or the first of the batch by change time), the newer
 // is renamed. It refuses what the limit of registrants leaves no room for.
+// (Only the registrar registers: what it sees stays true until it does.)
 func (m *Monitor) unique(cs []*candidate) []*candidate {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	seen := map[int]bool{}
 	out := cs[:0]
 	for _, c := range cs {
@@ -366,7 +410,7 @@ func (m *Monitor) watch(r *registrant) error {
 // rename puts InvalidPrefix in front of a refused file's name: it is
 // kept for the operator, never deleted.
 func (m *Monitor) rename(name string, pid int) {
-	m.st.totals.Refused++
+	m.refused.Add(1)
 	dir := int(m.sys.dir.Fd())
 	to := InvalidPrefix + name
 	err := unix.Renameat2(dir, name, dir, to, unix.RENAME_NOREPLACE)

@@ -28,14 +28,14 @@ const versionKey = "v"
 
 // The limits Decode and Encode enforce.
 const (
-	MaxSize       = 64 << 20 // bytes in an encoded snapshot
-	MaxRecords    = 100000   // servers and tasks
-	MaxArgv       = 65536    // arguments of one server
-	MaxString     = 1 << 20  // bytes in any one string
-	MaxFDs        = 64       // kept descriptors
-	OutFDs        = 2        // output descriptors of one captured server
-	MinFD         = 3        // the lowest kept descriptor: 0-2 are stdio
-	MaxFD         = 65535    // the highest kept descriptor
+	MaxSize       = 64 << 20             // bytes in an encoded snapshot
+	MaxRecords    = 100000               // servers and tasks
+	MaxArgv       = 65536                // arguments of one server
+	MaxString     = 1 << 20              // bytes in any one string
+	MaxFDs        = 64 + 2*MaxHeartbeats // kept descriptors: a FIFO and a pidfd per heartbeat registrant
+	OutFDs        = 2                    // output descriptors of one captured server
+	MinFD         = 3                    // the lowest kept descriptor: 0-2 are stdio
+	MaxFD         = 65535                // the highest kept descriptor
 	MaxPid        = 1<<22 - 1
 	MaxSignal     = 64
 	MaxShort      = 1 << 16 // short lives in a row carried; more means as many
@@ -105,6 +105,10 @@ type Snapshot struct {
 	// Acct is the process accounting daemon's state, if it runs: its
 	// source and current shadow file are among FDs.
 	Acct *Acct `msgpack:"acct,omitempty"`
+
+	// Heartbeat is the heartbeat task's state, if it runs: its
+	// registrants' descriptors are among FDs.
+	Heartbeat *Heartbeat `msgpack:"heartbeat,omitempty"`
 }
 
 // Event is one state transition of a record, as respawn.Transition holds

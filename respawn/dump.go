@@ -74,6 +74,7 @@ type Dump struct {
 	EventSeq      uint64         `json:"event_seq"` // the last transition's sequence number
 	Watch         *WatchDump     `json:"watch,omitempty"`
 	Acct          *AcctDump      `json:"acct,omitempty"`
+	Heartbeat     *HeartbeatDump `json:"heartbeat,omitempty"`
 }
 
 func rfc3339(ns int64) string {
@@ -133,6 +134,7 @@ func (s *Supervisor) Snapshot() Dump {
 		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
 		Counts: maps.Clone(v.counts), Servers: slices.Clone(v.servers), Tasks: slices.Clone(v.tasks),
 		EventsDropped: s.dropped(), EventSeq: s.seq, Watch: s.watchDump(), Acct: s.acctDump(),
+		Heartbeat: s.heartbeatDump(),
 	}
 	for _, list := range [][]Info{d.Servers, d.Tasks} {
 		for i := range list {
@@ -214,6 +216,7 @@ func (d Dump) WriteText(w io.Writer) error {
 	}
 	b = d.Watch.appendText(b)
 	b = d.Acct.appendText(b)
+	b = d.Heartbeat.appendText(b)
 	b = append(b, "end of info dump\n"...)
 	_, err := w.Write(b)
 	return err

@@ -71,6 +71,7 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 	s.loadEvents(snap.EventSeq, snap.Events)
 	s.loadWatch(snap)
 	s.loadAcct(snap)
+	s.loadHeartbeat(snap)
 	s.restored = true
 	return nil
 }

@@ -26,6 +26,7 @@ func (s *Supervisor) snapshot() *marshal.Snapshot {
 		Events:        eventsOf(s.history.all()),
 		Watch:         s.watchRecord(),
 		Acct:          s.acctRecord(),
+		Heartbeat:     s.heartbeatRecord(),
 	}
 	for i, r := range s.recs {
 		snap.Records[i] = recordOf(r)

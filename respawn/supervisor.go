@@ -49,6 +49,10 @@ type Config struct {
 	// server carries its accounting record.
 	Acct *AcctConfig
 
+	// Heartbeat, if set, runs the heartbeat task "heartbeat" (see
+	// HeartbeatConfig): AHM's registrations and beats.
+	Heartbeat *HeartbeatConfig
+
 	// Require names the servers that must not be BURIED or CREMATED for
 	// respawn to call itself healthy, and pet a watchdog (see unhealthy).
 	Require []string
@@ -165,6 +169,7 @@ type Supervisor struct {
 	upgrade *upgrading // the live upgrade under way, or nil
 	watch   *watcher   // the proc events task's state, or nil
 	acct    *accounter // the process accounting task's state, or nil
+	hb      *beater    // the heartbeat task's state, or nil
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
@@ -210,6 +215,7 @@ func New(cfg Config, specs []Spec) *Supervisor {
 	}
 	s.addWatchTask()
 	s.addAcctTask()
+	s.addHeartbeatTask()
 	return s
 }
 

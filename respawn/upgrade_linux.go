@@ -48,6 +48,8 @@ func (s *Supervisor) execUpgrade() error {
 	s.freezeAcct()
 	defer s.thawAcct() // reached only if the exec did not happen
 	s.flushLogs()      // nothing queued may be lost to execve
+	s.freezeHeartbeat()
+	defer s.thawHeartbeat() // reached only if the exec did not happen
 	snap := s.snapshot()
 	if h := s.cfg.Capture; h != nil {
 		s.pauseCapture(h)

@@ -31,6 +31,7 @@ type options struct {
 	version      bool
 	watch        watchFlags
 	acct         acctFlags
+	heartbeat    dirFlag // --heartbeat-dir
 
 	// The live upgrade's own flags: the new image is started with them.
 	reExec       bool
@@ -110,6 +111,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.control, "control", "", "control socket path, or none (default /run/respawn/control.sock for root, $XDG_RUNTIME_DIR/respawn/control.sock otherwise)")
 	addWatchFlags(fs, &o.watch)
 	addAcctFlags(fs, &o.acct)
+	addHeartbeatFlags(fs, &o.heartbeat)
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.reExec, "re-exec", false, "started by a live upgrade")
@@ -152,7 +154,7 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 		return nil, nil, err
 	}
 	groups, err := parseGroups(fs.Args())
-	if errors.Is(err, errNoGroup) && (o.watch.watching() || o.acct.on) {
+	if errors.Is(err, errNoGroup) && (o.watch.watching() || o.acct.on || o.heartbeat.set) {
 		groups, err = []group{}, nil // watching or accounting only, as armourd and atopacctd do
 	}
 	if err == nil {

@@ -117,6 +117,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 	cfg.OnExit = o.onExit.how
 	cfg.Watch = watchConfig(&o.watch)
 	cfg.Acct = acctConfig(&o.acct)
+	cfg.Heartbeat = heartbeatConfig(&o.heartbeat)
 	return cfg
 }
 
@@ -218,7 +219,7 @@ func checkSnapshot(o *options, groups []group, argv []string) (*marshal.Snapshot
 		return nil, err
 	}
 	for _, fd := range snap.FDs {
-		if !keptRoles[fd.Role] {
+		if !keptRole(fd.Role) {
 			return nil, fmt.Errorf("kept descriptor %d has the role %q, which this binary would not adopt", fd.FD, fd.Role)
 		}
 	}

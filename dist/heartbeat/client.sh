@@ -19,8 +19,11 @@ set -eu
 dir=$1 name=$2 ms=$3 misses=$4 action=$5 beats=${6:--1}
 
 sec=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
-fifo=$(mktemp -u "${TMPDIR:-/tmp}/heartbeat.$$.XXXXXX")
+# One FIFO per name: a client killed for a missed beat leaves its FIFO,
+# which the next one of that name replaces.
+fifo=${TMPDIR:-/tmp}/heartbeat.$name.fifo
 idle=$fifo.idle
+rm -f "$fifo" "$idle"
 mkfifo -m 600 "$fifo" "$idle"
 trap 'rm -f "$fifo" "$idle"' EXIT
 trap 'exit 143' TERM

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,7 +30,7 @@ func run() int {
 	action := flag.String("action", "kill", "kill or log")
 	beats := flag.Int("beats", -1, "stop beating after that many (-1: never)")
 	flag.Parse()
-	fifo, fd, err := openFIFO()
+	fifo, fd, err := openFIFO(*name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		return 1
@@ -51,8 +50,10 @@ func run() int {
 // openFIFO makes a FIFO and opens it for reading and writing (an open for
 // writing only would wait for respawn to open it), non-blocking: a beat
 // that finds the FIFO full (respawn not reading) is dropped, not waited on.
-func openFIFO() (string, int, error) {
-	fifo := filepath.Join(os.TempDir(), "heartbeat."+strconv.Itoa(os.Getpid())+".fifo")
+// There is one FIFO per name: a client killed for a missed beat leaves
+// its FIFO, which the next one of that name replaces.
+func openFIFO(name string) (string, int, error) {
+	fifo := filepath.Join(os.TempDir(), "heartbeat."+name+".fifo")
 	_ = os.Remove(fifo)
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		return "", -1, fmt.Errorf("mkfifo: %w", err)
