@@ -149,9 +149,32 @@ func (m *Monitor) Run(ctx context.Context) error {
 			case <-thaw:
 			case <-ctx.Done():
 			}
+			continue
+		}
+		if n > 0 {
+			m.settle()
 		}
 	}
 	return nil
+}
+
+// batchWindow is how long the poller lets beats gather after a turn, so
+// that many registrants cost one wake-up per window, not one per beat. It
+// never sleeps past a deadline, so no action is late for it; a beat is
+// read up to this much after it was written, which only moves its
+// registrant's deadline later.
+const batchWindow = 10 * time.Millisecond
+
+func (m *Monitor) settle() {
+	d := batchWindow
+	m.mu.Lock()
+	if len(m.st.due) > 0 {
+		d = min(d, time.Duration(m.st.due[0].dueNs-monotonicNs()))
+	}
+	m.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
+	}
 }
 
 // timeout is epoll_wait's, in ms: until the next deadline, or none.
@@ -226,12 +249,11 @@ func (m *Monitor) beat(r *registrant, now int64) {
 	got, eof := false, false
 	for {
 		n, err := unix.Read(r.FIFO, buf[:])
-		if n > 0 {
-			got = true
-			continue
+		got = got || n > 0
+		eof = n == 0 && err == nil
+		if n < len(buf) { // a FIFO's read returns all it holds, up to len(buf)
+			break
 		}
-		eof = err == nil
-		break
 	}
 	if got {
 		r.LastNs = now
@@ -263,7 +285,7 @@ func (m *Monitor) fire(now int64) {
 		r.Fired = true
 		r.Missed++
 		m.st.totals.Missed++
-		late := time.Duration(now - r.LastNs).Round(time.Millisecond)
+		late := time.Duration(now - r.LastNs).Round(time.Microsecond)
 		m.log.Warn("heartbeat: deadline missed", r.logAttrs("action", r.Reg.Action.String(), "late", late.String(),
 			"period", r.Reg.Period.String(), "misses", r.Reg.Misses)...)
 		if r.Reg.Action != ActionKill {

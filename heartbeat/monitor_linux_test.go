@@ -212,8 +212,14 @@ func TestIntegrationGoClientBeats(t *testing.T) {
 	spawn(t, c)
 	logs(t).wait(t, fmt.Sprintf("registration completed for PID %d", c.Process.Pid), "name=go-web", "period=50ms")
 	waitBeats(t, m, c.Process.Pid, 5)
-	_ = c.Process.Signal(syscall.SIGTERM) // removes its file: unregistered
-	logs(t).wait(t, "registration file removed, unregistered", fmt.Sprintf("pid=%d", c.Process.Pid))
+	_ = c.Process.Signal(syscall.SIGTERM) // removes its file, and exits: unregistered by either
+	logs(t).wait(t, "unregistered", fmt.Sprintf("pid=%d", c.Process.Pid))
+	if err := c.Wait(); err != nil {
+		t.Errorf("the client ended with %v", err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, ".phm_*")); len(files) != 0 {
+		t.Errorf("registration left: %v", files)
+	}
 }
 
 func TestIntegrationMissKills(t *testing.T) {
