@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // The shell and the Go example clients, run as servers, register and
@@ -310,4 +308,26 @@ func beatsAfter(t *testing.T, s *Sup, before map[int]float64, d time.Duration) m
 	return out
 }
 
-var _ = unix.SIGHUP
+// A registrant's deadline rides across a live upgrade: a server that
+// stops beating after the upgrade is killed by the new image and
+// restarted, and one that beats on is left alone.
+func TestHeartbeatDeadlineAcrossUpgrade(t *testing.T) {
+	dir := heartbeatDir(t)
+	args := append([]string{"--interval=100ms", "--heartbeat-dir=" + dir}, shellGroup(t, dir, "quits", 100, 4, "kill", 30)...)
+	s := begin(t, append(args, shellGroup(t, dir, "beats", 100, 4, "kill", -1)...)...)
+	quits, beats := waitAlivePid(s, 1), waitAlivePid(s, 2)
+	registered(s, quits)
+	registered(s, beats)
+	s.upgrade(1)
+	s.waitLog(1, msg("heartbeat: registrant taken over", "pid", quits))
+	s.waitLog(1, msg("heartbeat: registrant taken over", "pid", beats))
+	s.waitLog(1, msg("heartbeat: deadline missed", "pid", quits))
+	if dead := s.waitLog(1, msg("DEAD", "server", 1, "pid", quits)); dead["exit"] != "signal SIGKILL" {
+		t.Errorf("the silent server died of %v, want SIGKILL", dead["exit"])
+	}
+	registered(s, int(s.waitLog(2, msg("ALIVE", "server", 1))["pid"].(float64)))
+	if n := s.count(msg("heartbeat: deadline missed", "pid", beats)); n != 0 || !alive(beats) {
+		t.Errorf("the beating server: %d misses, alive %t", n, alive(beats))
+	}
+	s.stop()
+}
