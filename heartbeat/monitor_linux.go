@@ -135,7 +135,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 		m.registrar(ctx)
 	}()
 	defer registrar.Wait()
-	stop := context.AfterFunc(ctx, func() { _, _ = unix.Write(m.sys.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0}) })
+	stop := context.AfterFunc(ctx, m.wakePoller)
 	defer stop()
 	events := make([]unix.EpollEvent, 2*m.cfg.Max+2) // every descriptor at once
 	for ctx.Err() == nil {
@@ -223,6 +223,12 @@ func (m *Monitor) turn(evs []unix.EpollEvent, whole bool) <-chan struct{} {
 	return nil
 }
 
+// wakePoller ends the poller's wait: the context ended, or a registrant
+// with a deadline sooner than the one it waits for was added.
+func (m *Monitor) wakePoller() {
+	_, _ = unix.Write(m.sys.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+}
+
 func (m *Monitor) wakeRegistrar() {
 	select {
 	case m.poke <- struct{}{}:
@@ -230,13 +236,15 @@ func (m *Monitor) wakeRegistrar() {
 	}
 }
 
-// ready handles a registrant's descriptor that epoll reported.
+// ready handles a registrant's descriptor that epoll reported. The
+// report may be stale (the registrar closed that descriptor meanwhile and
+// a new registrant got its number), so a pidfd is asked again.
 func (m *Monitor) ready(fd int, now int64) {
 	switch r := m.st.byFD[fd]; {
 	case r == nil:
 	case fd == r.FIFO:
 		m.beat(r, now)
-	default:
+	case exited(r.PidFD):
 		m.unregister(r, true, "heartbeat: registrant exited, unregistered")
 	}
 }

@@ -254,6 +254,20 @@ func TestIntegrationMissLogsOnce(t *testing.T) {
 	}
 }
 
+// A registrant that never beats gets its action at its deadline, though
+// nothing else wakes the poller (it was waiting with no deadline at all).
+func TestIntegrationSilentFromTheStart(t *testing.T) {
+	m, dir, _ := monitor(t)
+	fifo := mkfifo(t, t.TempDir())
+	h := holder(t, fifo)
+	waitWriter(t, h.Process.Pid, fifo)
+	writeReg(t, dir, h.Process.Pid, regBody(fifo, "log"))
+	logs(t).wait(t, "deadline missed", fmt.Sprintf("pid=%d", h.Process.Pid), "action=log")
+	if st := m.Stats(); st.Missed != 1 || st.Beats != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 // TestIntegrationForged: registrations that do not authenticate are
 // refused and renamed, never deleted, and never registered.
 func TestIntegrationForged(t *testing.T) {

@@ -188,6 +188,7 @@ func (m *Monitor) register(names []string) {
 		}
 		m.authenticate(c, writers[c.key])
 	}
+	m.wakePoller() // the deadlines it waits for may have changed
 }
 
 // read reads and parses one registration file. A file that does not
