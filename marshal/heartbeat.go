@@ -38,6 +38,10 @@ type Registrant struct {
 // MaxHeartbeats bounds the registrants carried: heartbeat.MaxRegistrants.
 const MaxHeartbeats = heartbeat.MaxRegistrants
 
+// MaxFDs leaves room for each registrant's two kept descriptors (this
+// does not compile if it does not).
+const _ = uint(MaxFDs - 64 - 2*MaxHeartbeats)
+
 // The roles of a registrant's kept descriptors: HeartbeatRolePrefix, what
 // it is, and its pid.
 const HeartbeatRolePrefix = "heartbeat-"

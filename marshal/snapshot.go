@@ -28,14 +28,14 @@ const versionKey = "v"
 
 // The limits Decode and Encode enforce.
 const (
-	MaxSize       = 64 << 20             // bytes in an encoded snapshot
-	MaxRecords    = 100000               // servers and tasks
-	MaxArgv       = 65536                // arguments of one server
-	MaxString     = 1 << 20              // bytes in any one string
-	MaxFDs        = 64 + 2*MaxHeartbeats // kept descriptors: a FIFO and a pidfd per heartbeat registrant
-	OutFDs        = 2                    // output descriptors of one captured server
-	MinFD         = 3                    // the lowest kept descriptor: 0-2 are stdio
-	MaxFD         = 65535                // the highest kept descriptor
+	MaxSize       = 64 << 20 // bytes in an encoded snapshot
+	MaxRecords    = 100000   // servers and tasks
+	MaxArgv       = 65536    // arguments of one server
+	MaxString     = 1 << 20  // bytes in any one string
+	MaxFDs        = 2112     // kept descriptors: 64, and a FIFO and a pidfd per heartbeat registrant
+	OutFDs        = 2        // output descriptors of one captured server
+	MinFD         = 3        // the lowest kept descriptor: 0-2 are stdio
+	MaxFD         = 65535    // the highest kept descriptor
 	MaxPid        = 1<<22 - 1
 	MaxSignal     = 64
 	MaxShort      = 1 << 16 // short lives in a row carried; more means as many
