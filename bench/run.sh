@@ -32,7 +32,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 export RESPAWN=${RESPAWN:-$repo/bin/respawn}
 export ROUNDS=${ROUNDS:-20} N=${N:-500} IDLE_SECS=${IDLE_SECS:-10} SYSTEMS=${SYSTEMS:-}
-FIGURES=${FIGURES:-latency settings storm upgrade control output watch acct watchdog}
+FIGURES=${FIGURES:-latency settings storm upgrade control output watch acct watchdog heartbeat}
 JSON_OUT=${JSON_OUT:-$here/results.json}
 
 say() { printf '[bench] %s\n' "$*" >&2; }

@@ -32,7 +32,7 @@ const (
 	MaxRecords    = 100000   // servers and tasks
 	MaxArgv       = 65536    // arguments of one server
 	MaxString     = 1 << 20  // bytes in any one string
-	MaxFDs        = 64       // kept descriptors
+	MaxFDs        = 2112     // kept descriptors: 64, and a FIFO and a pidfd per heartbeat registrant
 	OutFDs        = 2        // output descriptors of one captured server
 	MinFD         = 3        // the lowest kept descriptor: 0-2 are stdio
 	MaxFD         = 65535    // the highest kept descriptor
@@ -113,6 +113,9 @@ type Snapshot struct {
 	// Watchdog is the hardware watchdog task's state, if it has the
 	// device open: the device is among FDs.
 	Watchdog *Watchdog `msgpack:"watchdog,omitempty"`
+	// Heartbeat is the heartbeat task's state, if it runs: its
+	// registrants' descriptors are among FDs.
+	Heartbeat *Heartbeat `msgpack:"heartbeat,omitempty"`
 }
 
 // Event is one state transition of a record, as respawn.Transition holds

@@ -125,6 +125,25 @@ var samples = []struct {
 			MaxLateNs: 3_200_000, Identity: "i6300ESB timer", Options: 0x8180,
 		},
 	}},
+	{"heartbeat", &Snapshot{
+		Version: Version, Generation: 1, LastUpgradeNs: 1767400000000000000, StartedNs: 1767225600000000000,
+		Flags: defaultFlags(),
+		Records: []Record{
+			alive(1, "web", 4300, "/usr/sbin/nginx", "-g", "daemon off;"),
+			{Index: 2, Name: "heartbeat", Task: true, State: stateAlive, StartNs: 10_000_000_000, Started: true},
+		},
+		FDs: []FD{{Role: "control", FD: 5}, {Role: "heartbeat-fifo-4300", FD: 6}, {Role: "heartbeat-pidfd-4300", FD: 7},
+			{Role: "heartbeat-fifo-4400", FD: 8}, {Role: "heartbeat-pidfd-4400", FD: 9}},
+		Heartbeat: &Heartbeat{
+			Registrants: []Registrant{
+				{Pid: 4300, File: ".phm_4300_aB3xYz", FIFO: "/tmp/heartbeat.4300.aB3xYz", Name: "web", PeriodNs: 100e6, Misses: 2,
+					Action: 1, LastNs: 95_000_000_000, Beats: 1200},
+				{Pid: 4400, File: ".phm_4400_12345", FIFO: "/run/app/beat", Name: "app.worker-1", PeriodNs: 3600e9, Action: 2,
+					LastNs: 94_000_000_000, Fired: true, Beats: 3, Missed: 1},
+			},
+			Registered: 5, Refused: 2, Beats: 1300, Missed: 1,
+		},
+	}},
 }
 
 func defaultFlags() Flags {
@@ -599,6 +618,43 @@ func TestDecodeRefusesWatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := rawMap(t, sample(t, "watch"))
+			tt.edit(m)
+			_, err := Decode(encodeRaw(t, m))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "marshal: ") {
+				t.Fatalf("Decode error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeRefusesHeartbeat(t *testing.T) {
+	reg := func(key string, v any) func(m map[string]any) {
+		return func(m map[string]any) { m["heartbeat"].(map[string]any)["regs"].([]any)[0].(map[string]any)[key] = v }
+	}
+	tests := []struct {
+		name string
+		edit func(m map[string]any)
+		want string
+	}{
+		{"file of another pid", reg("file", ".phm_4301_aB3xYz"), "file"},
+		{"file with a slash", reg("file", "../.phm_4300_x"), "file"},
+		{"relative fifo", reg("fifo", "tmp/f"), "fifo"},
+		{"name too long", reg("name", strings.Repeat("n", 65)), "name of 65 bytes"},
+		{"period too short", reg("period", 1), "period"},
+		{"negative misses", reg("misses", -1), "misses"},
+		{"action 3", reg("action", 3), "action 3"},
+		{"negative last beat", reg("last", -1), "last beat"},
+		{"pid twice", func(m map[string]any) {
+			h := m["heartbeat"].(map[string]any)
+			h["regs"] = append(h["regs"].([]any), h["regs"].([]any)[0])
+		}, "repeats pid"},
+		{"too many", func(m map[string]any) {
+			m["heartbeat"].(map[string]any)["regs"] = make([]any, MaxHeartbeats+1)
+		}, "registrants"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := rawMap(t, sample(t, "heartbeat"))
 			tt.edit(m)
 			_, err := Decode(encodeRaw(t, m))
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "marshal: ") {

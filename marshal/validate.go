@@ -44,6 +44,9 @@ func (s *Snapshot) validate() error {
 	if err := s.Watchdog.validate(); err != nil {
 		return err
 	}
+	if err := s.Heartbeat.validate(); err != nil {
+		return err
+	}
 	return validateOut(s.Records, s.FDs)
 }
 
@@ -254,18 +257,18 @@ func validateFDs(fds []FD) error {
 	if len(fds) > MaxFDs {
 		return fmt.Errorf("marshal: %d descriptors, over the limit of %d", len(fds), MaxFDs)
 	}
-	for i, d := range fds {
+	roles, nums := make(map[string]bool, len(fds)), make(map[int]bool, len(fds))
+	for _, d := range fds {
 		if d.Role == "" || d.FD < MinFD || d.FD > MaxFD {
 			return fmt.Errorf("marshal: descriptor %.40q %d", d.Role, d.FD)
 		}
 		if err := checkString("role", d.Role); err != nil {
 			return fmt.Errorf("marshal: %w", err)
 		}
-		for _, o := range fds[:i] {
-			if o.Role == d.Role || o.FD == d.FD {
-				return fmt.Errorf("marshal: descriptor %.40q %d repeats %.40q %d", d.Role, d.FD, o.Role, o.FD)
-			}
+		if roles[d.Role] || nums[d.FD] {
+			return fmt.Errorf("marshal: descriptor %.40q %d repeats a role or a number", d.Role, d.FD)
 		}
+		roles[d.Role], nums[d.FD] = true, true
 	}
 	return nil
 }

@@ -82,6 +82,7 @@ type Dump struct {
 	Acct          *AcctDump      `json:"acct,omitempty"`
 	Watchdog      *WatchdogInfo  `json:"watchdog,omitempty"`
 	Notify        *NotifyDump    `json:"notify,omitempty"`
+	Heartbeat     *HeartbeatDump `json:"heartbeat,omitempty"`
 }
 
 func rfc3339(ns int64) string {
@@ -145,7 +146,8 @@ func (s *Supervisor) Snapshot() Dump {
 		Interval: s.cfg.Interval.String(), Generation: s.generation, LastUpgrade: rfc3339(s.lastUpgrade),
 		Counts: maps.Clone(v.counts), Servers: slices.Clone(v.servers), Tasks: slices.Clone(v.tasks),
 		EventsDropped: s.dropped(), EventSeq: s.seq, Watch: s.watchDump(), Acct: s.acctDump(),
-		Notify: s.notifyDump(),
+		Notify:    s.notifyDump(),
+		Heartbeat: s.heartbeatDump(),
 	}
 	for _, list := range [][]Info{d.Servers, d.Tasks} {
 		for i := range list {
@@ -240,6 +242,7 @@ func (d Dump) WriteText(w io.Writer) error {
 		b = append(b, '\n')
 	}
 	b = d.Notify.appendText(b)
+	b = d.Heartbeat.appendText(b)
 	b = append(b, "end of info dump\n"...)
 	_, err := w.Write(b)
 	return err

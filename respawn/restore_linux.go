@@ -74,6 +74,7 @@ func (s *Supervisor) load(snap *marshal.Snapshot) error {
 	s.loadAcct(snap)
 	s.loadWatchdog(snap)
 	s.loadNotify(snap)
+	s.loadHeartbeat(snap)
 	s.restored = true
 	return nil
 }

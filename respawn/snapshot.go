@@ -28,6 +28,7 @@ func (s *Supervisor) snapshot() *marshal.Snapshot {
 		Watch:         s.watchRecord(),
 		Acct:          s.acctRecord(),
 		Watchdog:      s.watchdogRecord(),
+		Heartbeat:     s.heartbeatRecord(),
 	}
 	for i, r := range s.recs {
 		snap.Records[i] = recordOf(r)

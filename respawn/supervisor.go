@@ -52,6 +52,9 @@ type Config struct {
 	// Watchdog, if set, runs the hardware watchdog task "watchdog" (see
 	// WatchdogConfig).
 	Watchdog *WatchdogConfig
+	// Heartbeat, if set, runs the heartbeat task "heartbeat" (see
+	// HeartbeatConfig): AHM's registrations and beats.
+	Heartbeat *HeartbeatConfig
 
 	// Require names the servers that must not be BURIED or CREMATED for
 	// respawn to call itself healthy, and pet a watchdog (see unhealthy).
@@ -171,6 +174,7 @@ type Supervisor struct {
 	acct    *accounter // the process accounting task's state, or nil
 	wd      *watchdog  // the hardware watchdog task's state, or nil
 	notify  *notifier  // the servers' sd_notify socket, set by Run
+	hb      *beater    // the heartbeat task's state, or nil
 
 	restored      bool  // rebuilt by Restore or Recover after an upgrade
 	generation    int   // upgrades this process has been through
@@ -219,6 +223,7 @@ func New(cfg Config, specs []Spec) *Supervisor {
 	s.addWatchTask()
 	s.addAcctTask()
 	s.addWatchdogTask()
+	s.addHeartbeatTask()
 	return s
 }
 

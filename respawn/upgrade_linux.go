@@ -50,6 +50,8 @@ func (s *Supervisor) execUpgrade() error {
 	s.freezeWatchdog()
 	defer s.thawWatchdog() // reached only if the exec did not happen
 	s.flushLogs()          // nothing queued may be lost to execve
+	s.freezeHeartbeat()
+	defer s.thawHeartbeat() // reached only if the exec did not happen
 	snap := s.snapshot()
 	if h := s.cfg.Capture; h != nil {
 		s.pauseCapture(h)

@@ -32,6 +32,7 @@ type options struct {
 	watch        watchFlags
 	acct         acctFlags
 	watchdog     watchdogFlags
+	heartbeat    dirFlag // --heartbeat-dir
 
 	// The live upgrade's own flags: the new image is started with them.
 	reExec       bool
@@ -112,6 +113,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	addWatchFlags(fs, &o.watch)
 	addAcctFlags(fs, &o.acct)
 	addWatchdogFlags(fs, &o.watchdog)
+	addHeartbeatFlags(fs, &o.heartbeat)
 	fs.BoolVarP(&o.help, "help", "h", false, "print this help and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.reExec, "re-exec", false, "started by a live upgrade")
@@ -154,7 +156,7 @@ func parseCommandLine(args []string, out io.Writer) (*options, []group, error) {
 		return nil, nil, err
 	}
 	groups, err := parseGroups(fs.Args())
-	if errors.Is(err, errNoGroup) && (o.watch.watching() || o.acct.on) {
+	if errors.Is(err, errNoGroup) && (o.watch.watching() || o.acct.on || o.heartbeat.set) {
 		groups, err = []group{}, nil // watching or accounting only, as armourd and atopacctd do
 	}
 	if err == nil {

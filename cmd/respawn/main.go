@@ -124,6 +124,7 @@ func config(o *options, argv []string, log *slog.Logger, out io.Writer, pending 
 	cfg.Acct = acctConfig(&o.acct)
 	cfg.Watchdog = watchdogConfig(&o.watchdog)
 	cfg.Require = o.watchdog.require
+	cfg.Heartbeat = heartbeatConfig(&o.heartbeat)
 	return cfg
 }
 
@@ -225,7 +226,7 @@ func checkSnapshot(o *options, groups []group, argv []string) (*marshal.Snapshot
 		return nil, err
 	}
 	for _, fd := range snap.FDs {
-		if !keptRoles[fd.Role] {
+		if !keptRole(fd.Role) {
 			return nil, fmt.Errorf("kept descriptor %d has the role %q, which this binary would not adopt", fd.FD, fd.Role)
 		}
 	}
