@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -154,4 +155,49 @@ func nobodyRegistration(t *testing.T, dir string, pid, n int, body string) {
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A registrant whose children (four dd) write to its FIFO as fast as they
+// can: the monitor reads its beats while holding its lock, and the info
+// dump and a live upgrade take that lock on the event loop; they must
+// still be answered, and the flood counts as beats.
+func TestHeartbeatFloodingRegistrant(t *testing.T) {
+	dir := heartbeatDir(t)
+	s := begin(t, "--heartbeat-dir="+dir, "{", "@quiet", "sleep", "600", "}")
+	s.waitLog(1, msg("ALIVE", "task", "heartbeat"))
+	fifo := makeFIFO(t, t.TempDir())
+	cmd := exec.Command("sh", "-c", `exec 3<>"$0"; read go
+		for i in 1 2 3 4; do dd if=/dev/zero bs=65536 status=none >&3 & done; wait`, fifo)
+	start, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	eventually(t, "sh holds the fifo", func() bool {
+		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/3", pid))
+		return link == fifo
+	})
+	writeRegistration(t, dir, pid, registration(fifo, "log"))
+	registered(s, pid)
+	if _, err := start.Write([]byte("go\n")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "dd beats, and the dump is answered", func() bool {
+		r := registrants(heartbeatSection(t, s))[pid]
+		return r != nil && r["beats"].(float64) >= 3
+	})
+	s.upgrade(1)
+	heartbeatSection(t, s)
+	for _, dd := range children(pid) {
+		killWait(t, dd)
+	}
+	killWait(t, pid)
+	s.stop()
 }
