@@ -304,14 +304,16 @@ func (m *Monitor) open1(c *candidate) bool {
 	if err == nil && uid != c.uid {
 		err = fmt.Errorf("heartbeat: the file is owned by uid %d, the process runs as uid %d", c.uid, uid)
 	}
+	path := -1
 	if err == nil {
-		err = checkFIFO(c.reg.FIFO, uid)
+		path, err = checkFIFO(c.reg.FIFO, uid, &c.key)
 	}
 	if err != nil {
 		m.notAuthenticated(c, err)
 		return false
 	}
-	if err := m.openFIFO(c, uid); err != nil {
+	defer unix.Close(path)
+	if c.fifo, err = reopen(path); err != nil {
 		m.log.Warn(fmt.Sprintf("heartbeat: unable to open client fifo for PID %d", c.pid), "pid", c.pid, "fifo", c.reg.FIFO, "err", err)
 		c.close()
 		m.rename(c.name, c.pid)
@@ -320,35 +322,37 @@ func (m *Monitor) open1(c *candidate) bool {
 	return true
 }
 
-// checkFIFO checks the path before it is opened: a FIFO (not a symlink,
-// not a device whose open may do something) owned by uid.
-func checkFIFO(path string, uid uint32) error {
-	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		return os.NewSyscallError("lstat", err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFIFO || st.Uid != uid {
-		return fmt.Errorf("heartbeat: %s is not a FIFO owned by uid %d (mode %#o, uid %d)", path, uid, st.Mode, st.Uid)
-	}
-	return nil
-}
-
-// openFIFO opens the FIFO's read end, and checks what it opened.
-func (m *Monitor) openFIFO(c *candidate, uid uint32) error {
-	fd, err := unix.Open(c.reg.FIFO, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+// checkFIFO finds the path (O_PATH: nothing is opened, whatever it is)
+// and checks what it found: a FIFO (not a symlink, not a device whose
+// open may do something) owned by uid. It returns that descriptor, the
+// only way to the file from then on: the path itself may lead elsewhere
+// by the time it is opened (a directory on it swapped for a symlink).
+func checkFIFO(path string, uid uint32, key *fileKey) (int, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return os.NewSyscallError("open", err)
+		return -1, os.NewSyscallError("open", err)
 	}
-	c.fifo = fd
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return os.NewSyscallError("fstat", err)
+		unix.Close(fd)
+		return -1, os.NewSyscallError("fstat", err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFIFO || st.Uid != uid {
-		return fmt.Errorf("heartbeat: %s opened is not a FIFO owned by uid %d", c.reg.FIFO, uid)
+		unix.Close(fd)
+		return -1, fmt.Errorf("heartbeat: %s is not a FIFO owned by uid %d (mode %#o, uid %d)", path, uid, st.Mode, st.Uid)
 	}
-	c.key = fileKey{dev: st.Dev, ino: st.Ino}
-	return nil
+	*key = fileKey{dev: st.Dev, ino: st.Ino}
+	return fd, nil
+}
+
+// reopen opens the read end of the FIFO that the O_PATH descriptor
+// found, through /proc/self/fd: the same inode, no path walked again.
+func reopen(path int) (int, error) {
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(path), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("open", err)
+	}
+	return fd, nil
 }
 
 // authenticate registers c if its process, and no other, holds its FIFO

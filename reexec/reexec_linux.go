@@ -160,25 +160,37 @@ func ReadState(fd int) ([]byte, error) {
 func CloseInherited(keep map[int]bool) []int {
 	syscall.ForkLock.Lock() // descriptors opened meanwhile are held back
 	defer syscall.ForkLock.Unlock()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return nil
-	}
 	var closed []int
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd < 3 || keep[fd] {
-			continue
-		}
-		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
-		if target == "" || isRuntimeFD(target) {
-			continue // the directory we are reading, or the runtime's
-		}
-		if unix.Close(fd) == nil {
+	for fd := range Inherited() {
+		if !keep[fd] && unix.Close(fd) == nil {
 			closed = append(closed, fd)
 		}
 	}
 	return closed
+}
+
+// Inherited is the set of descriptors from 3 up open now, but the Go
+// runtime's own (event poll) and the one reading /proc/self/fd. Called
+// first thing in main, it is what the old image handed over: a kept
+// descriptor a snapshot names that is not among them was never kept, and
+// its number may be given to a descriptor of this image's own.
+func Inherited() map[int]bool {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil
+	}
+	open := map[int]bool{}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		if target != "" && !isRuntimeFD(target) {
+			open[fd] = true
+		}
+	}
+	return open
 }
 
 func isRuntimeFD(target string) bool {

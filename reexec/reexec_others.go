@@ -21,6 +21,9 @@ func ReadState(fd int) ([]byte, error) {
 // CloseInherited does nothing on this system.
 func CloseInherited(keep map[int]bool) []int { return nil }
 
+// Inherited is empty on this system.
+func Inherited() map[int]bool { return nil }
+
 // CloseOnExecInherited does nothing on this system.
 func CloseOnExecInherited() {}
 

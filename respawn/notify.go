@@ -21,6 +21,11 @@ type sdState struct {
 	dogTimeout time.Duration // the timeout in force: --watchdog, or the server's WATCHDOG_USEC=
 	dogFired   bool          // SIGABRT sent to the current process
 	forked     bool          // its main pid came from MAINPID=
+	// former is the process of respawn's own that MAINPID= replaced by
+	// one respawn cannot reap (its parent reaps it), while that one is
+	// not known to be dead: the former's death, once the main process
+	// is gone too, is the server's. 0 if none.
+	former int
 }
 
 // notifier is the sd_notify socket's state, owned by the event loop. The

@@ -253,6 +253,10 @@ func (s *Supervisor) mainPid(r *Server, d *notify.Datagram, pid int) {
 	}
 	s.log.Info("main pid changed (MAINPID=)", append(r.logID(), "pid", pid, "was", r.Pid)...)
 	delete(s.byPid, r.Pid)
+	if st.PPid != s.notify.self && r.sd.former == 0 {
+		r.sd.former = r.Pid // still reaped here: see formerExited
+		s.byPid[r.Pid] = r
+	}
 	s.byPid[pid] = r
 	r.Pid, r.Pgid, r.procStart, r.sd.forked = pid, st.Pgrp, st.StartTime, true
 }
@@ -305,4 +309,26 @@ func (s *Supervisor) notifyEnv(r *Server, env []string, plain bool) []string {
 		n.env = out
 	}
 	return out
+}
+
+// formerExited handles the exit of pid, a process of r's that is no
+// longer its main one, and reports whether it is r's death: pid is the
+// former main process (sdState.former) and the main process, which
+// respawn cannot reap, is gone too (reaped by its parent, respawn never
+// told). Otherwise the main process lives on, as a forking server's
+// daemon does, and the exit is no death.
+func (s *Supervisor) formerExited(r *Server, pid int) bool {
+	if pid != r.sd.former {
+		return false
+	}
+	r.sd.former = 0
+	if r.State != Alive {
+		return false
+	}
+	st, err := ReadStat(r.Pid)
+	if err == nil && st.StartTime == r.procStart {
+		return false
+	}
+	delete(s.byPid, r.Pid)
+	return true
 }

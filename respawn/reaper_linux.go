@@ -37,6 +37,9 @@ func (s *Supervisor) reap() {
 			continue
 		}
 		delete(s.byPid, pid)
+		if pid != r.Pid && !s.formerExited(r, pid) {
+			continue
+		}
 		s.onProcessExit(r, exitOf(syscall.WaitStatus(ws)))
 		s.keepalives()
 	}

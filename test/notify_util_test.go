@@ -17,7 +17,7 @@ func init() {
 
 // sdnotifyHelper is "helper sdnotify FILE STEP...": it appends its pid
 // and $NOTIFY_SOCKET to FILE, then takes each step in order (a message to
-// send, after which it appends "sent" to FILE; sleep:DURATION; exit,
+// send, "$PID" in it replaced by the helper's pid, after which it appends "sent" to FILE; sleep:DURATION; exit,
 // which ends it with status 0; or ping:N:DURATION, N times WATCHDOG=1
 // every DURATION, appending nothing), then sleeps until killed. Each message is
 // written the way python's sdnotify package writes it: a datagram socket,
@@ -39,6 +39,7 @@ func sdnotifyHelper(args []string) int {
 			time.Sleep(dur)
 			continue
 		}
+		step = strings.ReplaceAll(step, "$PID", itoa(os.Getpid()))
 		if err := sdnotifyRaw(os.Getenv("NOTIFY_SOCKET"), strings.ReplaceAll(step, `\n`, "\n")); err != nil {
 			return 96
 		}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,12 +154,18 @@ func inherited(o *options) (*marshal.Snapshot, int, error) {
 		return nil, 0, nil
 	}
 	var snap *marshal.Snapshot
+	open := reexec.Inherited()
+	delete(open, o.stateFD) // ReadState closes it: its number is free again
 	b, err := reexec.ReadState(o.stateFD)
 	if err == nil {
 		snap, err = marshal.Decode(b)
 	}
 	keep := map[int]bool{}
 	if snap != nil {
+		// A role whose descriptor was not handed over is dropped (its
+		// subsystem opens anew): adopting it would take, and on refusal
+		// close, whatever this image opens under that number.
+		snap.FDs = slices.DeleteFunc(snap.FDs, func(fd marshal.FD) bool { return !open[fd.FD] })
 		for _, fd := range snap.FDs {
 			keep[fd.FD] = true
 		}
