@@ -22,13 +22,11 @@ func init() { moreHelpers["systemdenv"] = systemdEnvHelper }
 var systemdEnvVars = []string{"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}
 
 // systemdEnvHelper is a server that appends to FILE the notification variables
-// it was started with ("none" if none), then sleeps. A NOTIFY_SOCKET of
-// respawn's own socket for servers (@respawn/notify/...) is every server's
-// and is not counted: only systemd's must not reach them.
+// it was started with ("none" if none), then sleeps.
 func systemdEnvHelper(args []string) int {
 	var got []string
 	for _, k := range systemdEnvVars {
-		if v, ok := os.LookupEnv(k); ok && !(k == "NOTIFY_SOCKET" && strings.HasPrefix(v, "@respawn/notify/")) {
+		if v, ok := os.LookupEnv(k); ok {
 			got = append(got, k+"="+v)
 		}
 	}
