@@ -6,19 +6,23 @@ package respawn
 // systemd). It runs on the event loop, so a loop that no longer turns
 // never answers, and the watchdog fires: that is its point.
 //
-// Healthy means: every internal task is ALIVE, or DEAD and waiting for its
-// paced restart (a task that is BURIED is supervision broken), and every
-// server named by Config.Require (--watchdog-require) is ALIVE, DEAD
-// waiting for its restart, or not started yet; one BURIED, or CREMATED
-// (stopped, or ended cleanly), is not. The watchdog task itself is not
-// asked: a device that failed is not supervision broken. While respawn stops, every task
-// and server ends as asked: the loop turning is all that is asked then.
+// Healthy means: no internal task is BURIED after it failed at its work
+// (supervision broken), and every server named by Config.Require
+// (--watchdog-require) is ALIVE, DEAD waiting for its restart, or not
+// started yet; one BURIED, or CREMATED (stopped, or ended cleanly), is
+// not. Not counted: a task buried because it cannot work here at all (a
+// permanentError: a container's pid namespace, a missing capability, an
+// unsafe directory), which no reset would mend and which would otherwise
+// reset the machine, or have systemd kill respawn, at every start; a task
+// an operator stopped; and the watchdog task itself (a device that failed
+// is not supervision broken). While respawn stops, every task and server
+// ends as asked: the loop turning is all that is asked then.
 func (s *Supervisor) unhealthy() string {
 	if s.stopping {
 		return ""
 	}
 	for _, r := range s.recs {
-		if r.task != nil && (s.wd == nil || r != s.wd.task) && (r.State == Buried || r.State == Cremated) {
+		if r.task != nil && r.State == Buried && !r.permanent && (s.wd == nil || r != s.wd.task) {
 			return "task " + r.Name + " is " + r.State.String()
 		}
 	}

@@ -93,12 +93,17 @@ func TestWatchdogPetsOnlyWhileHealthy(t *testing.T) {
 	}
 	s.byName["other"].State = Buried
 	tick(4)
+	s.byName["other"].permanent = true // it cannot work here: no reset would mend it
+	tick(5)
+	s.byName["other"].State, s.byName["other"].permanent = Cremated, false // an operator stopped it
+	tick(6)
 	s.wd.task.State = Buried // the watchdog's own task does not count
 	s.byName["other"].State = Alive
-	tick(5)
+	tick(7)
 	s.byName["b"].State = Cremated
+	tick(7)
 	s.stopping = true // a shutdown: the loop turning is enough
-	tick(6)
+	tick(8)
 }
 
 // A keepalive that fails disarms the device, stops the ticks and tells

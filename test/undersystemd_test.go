@@ -277,3 +277,26 @@ func ownNotifySocket(l string) bool {
 	v, ok := strings.CutPrefix(l, "NOTIFY_SOCKET=@respawn/notify/")
 	return ok && !strings.Contains(v, " ")
 }
+
+// TestUnderSystemdUnservableTaskPets: a task buried at once because it
+// cannot work here (a --heartbeat-dir writable by all, not sticky) does
+// not stop the keepalives: no restart of respawn would mend it, and
+// counting it would have systemd kill respawn at every start.
+func TestUnderSystemdUnservableTaskPets(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	n := listenSystemd(t, fmt.Sprintf("@respawn-test-%d-unservable", os.Getpid()), true)
+	s := beginUnderSystemd(t, n, []string{"NOTIFY_SOCKET=" + n.addr, "WATCHDOG_USEC=600000"}, true,
+		"--heartbeat-dir="+dir, "{", "@web", selfBin, "helper", "sleep", "}")
+	s.waitLog(1, msg("BURIED", "task", "heartbeat"))
+	first := n.wait(0, "READY=1")
+	eventually(t, "4 keepalives with the task buried", func() bool { return n.count(first, "WATCHDOG=1") >= 4 })
+	if k := s.count(msg("sd_notify: watchdog keepalives stopped: systemd's watchdog will fire")); k != 0 {
+		t.Errorf("keepalives stopped %d times for a task that cannot work here", k)
+	}
+	if code := s.stop(); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
