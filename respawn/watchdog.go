@@ -59,17 +59,9 @@ type watchdog struct {
 	cfg  WatchdogConfig
 	task *Server
 
-	dev      wdDevice // loop-owned; nil until handed over, and after a disarm, a fire or a failure
-	identity string
-	options  uint32
-	timeout  time.Duration // as the driver applied it
-	failed   chan error    // the loop's word to the task that the device failed
-
-	lastPet int64  // CLOCK_MONOTONIC of the last keepalive
-	petting bool   // the last tick petted
-	why     string // why the last tick did not
-	pets    uint64
-	maxLate time.Duration // the longest delay of a tick past its time
+	dev    wdDevice   // loop-owned; nil until handed over, and after a disarm, a fire or a failure
+	failed chan error // the loop's word to the task that the device failed
+	watchdogState
 
 	timer *time.Timer
 	petC  <-chan time.Time
@@ -86,16 +78,18 @@ type inheritedWatchdog struct {
 	state watchdogState
 }
 
-// watchdogState is the part of the task's state a snapshot carries.
+// watchdogState is the part of the task's state a snapshot carries: the
+// device as set up, and the keepalives so far.
 type watchdogState struct {
-	timeout  time.Duration
-	lastPet  int64
-	petting  bool
-	why      string
-	pets     uint64
-	maxLate  time.Duration
+	timeout  time.Duration // as the driver applied it
 	identity string
 	options  uint32
+
+	lastPet int64  // CLOCK_MONOTONIC of the last keepalive; 0: none yet
+	petting bool   // the last tick petted
+	why     string // why the last tick did not
+	pets    uint64
+	maxLate time.Duration // the longest delay of a tick past its time
 }
 
 // addWatchdogTask adds the task "watchdog" when cfg.Watchdog is set. It

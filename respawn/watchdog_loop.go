@@ -15,8 +15,8 @@ func (s *Supervisor) watchdogStarted(dev wdDevice, st watchdogState) {
 	w := s.wd
 	w.dev, w.timeout, w.identity, w.options = dev, st.timeout, st.identity, st.options
 	due := monotonicNs()
-	if st.lastPet != 0 {
-		w.lastPet, w.petting, w.why, w.pets, w.maxLate = st.lastPet, st.petting, st.why, st.pets, st.maxLate
+	if st.lastPet != 0 { // handed over by a live upgrade, with its keepalives so far
+		w.watchdogState = st
 		due = max(due, st.lastPet+int64(w.interval()))
 	}
 	s.log.Info("watchdog: armed", "device", w.cfg.Device, "timeout", w.timeout.String(), "keepalive_every", w.interval().String())

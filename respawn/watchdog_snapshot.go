@@ -70,7 +70,7 @@ func (s *Supervisor) loadWatchdog(snap *marshal.Snapshot) {
 		return
 	}
 	w.inherited = &inheritedWatchdog{fd: fd, state: watchdogState{
-		timeout: time.Duration(m.TimeoutNs), lastPet: m.LastPetNs, petting: m.Petting, why: m.Why,
-		pets: m.Pets, maxLate: time.Duration(m.MaxLateNs), identity: m.Identity, options: m.Options,
+		timeout: time.Duration(m.TimeoutNs), identity: m.Identity, options: m.Options,
+		lastPet: m.LastPetNs, petting: m.Petting, why: m.Why, pets: m.Pets, maxLate: time.Duration(m.MaxLateNs),
 	}}
 }
